@@ -1,0 +1,109 @@
+"""The trainable-model protocol shared by the Transformer and the RNN language models.
+
+`neural.trainer.Trainer` only talks to this interface:
+
+    model.zero_grad(); loss = model.loss(x, y); model.backward()   # x, y: (B, T) int ids
+    optimizer.step()                                                 # over model.parameters()
+
+Stateful models (RNNs, `stateful = True`) are fed B parallel contiguous streams and carry their hidden state
+from one window to the next (truncated BPTT); `reset_state(B)` zeroes it. Stateless models (Transformers)
+get random windows and ignore `reset_state`.
+
+Files: `save(path)` writes a tkit `.npz` (`ngram.npzfile`): the weights by name as arrays, and a JSON meta
+holding `format` (the class's FORMAT, e.g. "tkit-transformer"), `config`, the tokenizer spec and the vocabulary.
+`load(path)` rebuilds with `from_config` and `load_state_arrays`. Subclasses only need `FORMAT`, `from_config`,
+`loss`, `backward` (and the LanguageModel methods); the persistence below is shared.
+"""
+from __future__ import annotations
+
+import os
+from abc import abstractmethod
+from typing import Any, ClassVar
+
+import numpy as np
+
+from neural.module import Module
+from ngram.lm import LanguageModel
+from ngram.npzfile import load_npz, save_npz
+from ngram.vocab import Vocabulary
+from tokenizers_kit import tokenizer_from_spec
+from tokenizers_kit.errors import ModelFileError
+from tokenizers_kit.simple import TextTokenizer
+
+WEIGHT_PREFIX = "w:"  # array names in the .npz: "w:" + parameter name
+
+
+class TrainableLM(LanguageModel, Module):
+    """A LanguageModel made of Modules that `neural.trainer` can train."""
+
+    FORMAT: ClassVar[str] = ""
+    stateful: ClassVar[bool] = False
+    sentence_mode: ClassVar[bool] = False
+    config: dict[str, Any]
+
+    # ---- training ----------------------------------------------------------------------------------------
+    @abstractmethod
+    def loss(self, x: np.ndarray, y: np.ndarray) -> float:
+        """Mean cross-entropy (nats) of predicting y from x, both (B, T) int ids; keeps caches for backward."""
+
+    @abstractmethod
+    def backward(self) -> None:  # type: ignore[override]
+        """Back-propagate the last `loss`, accumulating into every Parameter.grad."""
+
+    def reset_state(self, batch_size: int) -> None:
+        """Stateful models zero their carried hidden state; stateless models ignore this."""
+
+    # ---- weights by name ---------------------------------------------------------------------------------
+    def state_arrays(self) -> dict[str, np.ndarray]:
+        return {name: p.data for name, p in self.named_parameters()}
+
+    def load_state_arrays(self, arrays: dict[str, np.ndarray]) -> None:
+        """Copy weights in by name (cast to the model's dtype); every parameter must be present."""
+        params = dict(self.named_parameters())
+        missing = sorted(set(params) - set(arrays))
+        if missing:
+            raise ModelFileError(f"model file lacks weights {', '.join(missing[:3])}: it is corrupt or "
+                                 "from another model; re-create it")
+        for name, p in params.items():
+            arr = np.asarray(arrays[name])
+            if arr.shape != p.data.shape:
+                raise ModelFileError(f"weight {name} has shape {arr.shape}, expected {p.data.shape}: "
+                                     "the model file does not match its config; re-create it")
+            p.data[...] = arr.astype(p.data.dtype)
+
+    # ---- construction and persistence --------------------------------------------------------------------
+    @classmethod
+    @abstractmethod
+    def from_config(cls, config: dict[str, Any], vocab: Vocabulary, tokenizer: TextTokenizer) -> TrainableLM:
+        """A freshly initialised model (config holds every hyper-parameter, including the seed)."""
+
+    def file_meta(self) -> dict[str, Any]:
+        return {"format": self.FORMAT, "config": self.config, "tokenizer": self.tokenizer.to_spec(),
+                "vocab": list(self.vocab.tokens)}
+
+    def save(self, path: str | os.PathLike[str], dtype: Any = None, extra_arrays: dict | None = None,
+             extra_meta: dict | None = None) -> None:
+        """Write the model; `dtype=np.float16` halves the file (loading casts back to float32)."""
+        arrays = {WEIGHT_PREFIX + k: (v.astype(dtype) if dtype is not None else v)
+                  for k, v in self.state_arrays().items()}
+        arrays.update(extra_arrays or {})
+        save_npz(path, arrays, {**self.file_meta(), **(extra_meta or {})})
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> TrainableLM:
+        meta, arrays = load_npz(path, cls.FORMAT)
+        return cls.from_meta_arrays(meta, arrays, path)
+
+    @classmethod
+    def from_meta_arrays(cls, meta: dict[str, Any], arrays: dict[str, np.ndarray],
+                         path: str | os.PathLike[str] = "model") -> TrainableLM:
+        try:
+            vocab = Vocabulary(meta["vocab"])
+            tokenizer = tokenizer_from_spec(meta["tokenizer"])
+            model = cls.from_config(dict(meta["config"]), vocab, tokenizer)
+        except (KeyError, TypeError, ValueError) as err:
+            raise ModelFileError(f"{path} has a broken header ({type(err).__name__}: {err}): re-create it") from None
+        weights = {k[len(WEIGHT_PREFIX):]: v for k, v in arrays.items() if k.startswith(WEIGHT_PREFIX)}
+        model.load_state_arrays(weights)
+        model.eval()
+        return model
