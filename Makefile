@@ -1,0 +1,41 @@
+# Every target works on a fresh clone from a bare Python: it creates .venv and installs into it.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-test
+
+.PHONY: demo test bench peers clean data
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed-base: pyproject.toml | $(VENV)/bin/python
+	$(PY) -m pip install --quiet -e .
+	touch $@
+
+$(STAMP): pyproject.toml | $(VENV)/bin/python
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $@
+
+demo: $(VENV)/.installed-base
+	$(VENV)/bin/tkit demo
+
+test: $(STAMP)
+	$(PY) -m pytest
+
+# Peers for benchmarks and parity tests; torch==2.13.0 is the CPU wheel (see README).
+$(VENV)/.installed-peers: pyproject.toml $(STAMP)
+	$(PY) -m pip install --quiet -e '.[test,peers]'
+	touch $@
+
+peers: $(VENV)/.installed-peers
+
+bench: $(VENV)/.installed-peers
+	$(PY) -m pytest tests/benchmarks -p no:cacheprovider -o addopts="" --benchmark-columns=min,median,mean,rounds
+
+data:
+	$(PYTHON) data/build_shakespeare.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -1,0 +1,61 @@
+"""`tkit eval MODEL FILES...`: perplexity, cross-entropy, bits per byte; `--per-line` sentence scores."""
+from __future__ import annotations
+
+import json
+import math
+
+import click
+
+from cli import console
+from cli.models import load_model
+from cli.options import resolve_tokenizer, tokenizer_options
+from ngram.evaluate import evaluate_files, report_dict, score_sentences
+from tokenizers_kit.corpus import corpus_bytes, iter_lines, require_nonempty
+from tokenizers_kit.errors import TkitError
+
+
+def _fmt(value: float | int | None) -> str:
+    if value is None:
+        return "inf"
+    return f"{value:,}" if isinstance(value, int) else f"{value:.4f}"
+
+
+@click.command("eval")
+@click.argument("model_path", metavar="MODEL")
+@click.argument("files", nargs=-1, required=True)
+@tokenizer_options
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option("--per-line", is_flag=True,
+              help="Sentence models: print each line's log10 probability, token and OOV counts (TSV).")
+def eval_command(model_path: str, files: tuple[str, ...], tokenizer_file: str | None,
+                 tokenizer_name: str | None, as_json: bool, per_line: bool) -> None:
+    """Score FILES with MODEL.
+
+    Perplexity is KenLM's: 10^(-sum log10 p / N) with N counting </s> and OOV tokens; cross_entropy is in nats
+    per token; bits_per_byte divides the total bits by the UTF-8 bytes of the text, so models with different
+    tokenizers compare on one scale.
+    """
+    model = load_model(model_path, resolve_tokenizer(tokenizer_file, tokenizer_name))
+    require_nonempty(files)
+    if per_line:
+        if not model.sentence_mode:
+            raise TkitError("--per-line needs a sentence (n-gram) model; neural models read text as one stream")
+        for s in score_sentences(model, iter_lines(files)):
+            click.echo(f"{s.log10_prob:.6f}\t{s.tokens}\t{s.oov}\t{s.line}")
+        return
+    watch = console.Stopwatch()
+    with console.progress("scoring", total=None) as bar:
+        report = evaluate_files(model, files, on_batch=bar.advance)
+    result = report_dict(report, model)
+    if as_json:
+        click.echo(json.dumps(result))
+    else:
+        for key in ("perplexity", "cross_entropy", "bits_per_byte", "tokens", "oov"):
+            click.echo(f"{key}\t{_fmt(result[key])}")
+    rate = report.tokens / watch.seconds if watch.seconds > 0 else math.inf
+    console.info(f"scored {report.tokens:,} tokens ({console.human_bytes(corpus_bytes(files))}) "
+                 f"in {watch.seconds:.2f}s, {rate:,.0f} tokens/s")
+
+
+def register(app: click.Group, train: click.Group) -> None:
+    app.add_command(eval_command)

@@ -1,0 +1,100 @@
+"""The `tkit` entry point: the click group, and the one place user mistakes become a one-line error."""
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+
+import click
+
+from cli import console
+from tokenizers_kit.errors import TkitError
+
+# Each module adds its commands to `app` (or `train`) with a `register(app, train)` function.
+COMMAND_MODULES = [
+    "cli.tokenize_cmd",
+    "cli.count_cmd",
+    "cli.train_tokenizer",
+    "cli.train_ngram",
+    "cli.train_neural",
+    "cli.eval_cmd",
+    "cli.sample_cmd",
+    "cli.demo_cmd",
+]
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("tokenizers-kit")
+    except PackageNotFoundError:
+        return "0+unknown"
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+@click.version_option(_version(), "--version", prog_name="tkit")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bars or summaries (errors still print).")
+def app(quiet: bool) -> None:
+    """tkit: train tokenizers and language models, then sample Shakespeare-style text.
+
+    Files may be '-' for stdin/stdout. Run `tkit COMMAND --help` for each command.
+    """
+    console.set_quiet(quiet)
+
+
+@app.group()
+def train() -> None:
+    """Train a tokenizer or a language model."""
+
+
+def _register_all() -> None:
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as err:
+            if err.name == name:  # a command whose issue has not landed yet
+                continue
+            raise
+        module.register(app, train)
+
+
+def _fail(message: str, code: int) -> "NoReturn":  # noqa: F821
+    click.echo(f"tkit: error: {message}", err=True)
+    sys.exit(code)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the CLI; turn user mistakes into one line on stderr and a non-zero exit, never a traceback."""
+    _register_all()
+    try:
+        code = app.main(args=argv, prog_name="tkit", standalone_mode=False)
+        if isinstance(code, int) and code:
+            sys.exit(code)
+    except click.exceptions.NoArgsIsHelpError as err:
+        click.echo(err.ctx.get_help() if err.ctx else str(err), err=True)
+        sys.exit(2)
+    except click.UsageError as err:
+        hint = f" (see `{err.ctx.command_path} --help`)" if err.ctx else ""
+        _fail(f"{err.format_message()}{hint}", 2)
+    except click.Abort:
+        _fail("aborted", 130)
+    except click.ClickException as err:
+        _fail(err.format_message(), err.exit_code or 1)
+    except TkitError as err:
+        _fail(str(err), 1)
+    except KeyboardInterrupt:
+        _fail("interrupted", 130)
+    except BrokenPipeError:
+        # `tkit ... | head`: the reader left; exit quietly as other Unix tools do.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(0)
+    except MemoryError:
+        _fail("out of memory: use a smaller corpus, order or model (or --prune for n-grams)", 1)
+    except OSError as err:
+        where = f" {err.filename!r}" if err.filename else ""
+        _fail(f"{err.strerror or err}{where}", 1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,146 @@
+"""Decoding, written once for every LanguageModel: temperature, top-k, top-p, greedy, seeded sampling,
+beam search, and the next-token distribution after a prompt."""
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from ngram.lm import DecodeState, LanguageModel
+
+
+@dataclass(frozen=True)
+class SamplingConfig:
+    max_tokens: int = 100
+    temperature: float = 1.0
+    top_k: int | None = None
+    top_p: float | None = None
+    greedy: bool = False
+
+    def __post_init__(self) -> None:
+        if self.temperature < 0:
+            raise ValueError("temperature must be >= 0")
+        if self.top_p is not None and not 0 < self.top_p <= 1:
+            raise ValueError("top-p must be in (0, 1]")
+        if self.top_k is not None and self.top_k < 1:
+            raise ValueError("top-k must be at least 1")
+
+
+def sampling_distribution(logprobs: np.ndarray, temperature: float = 1.0, top_k: int | None = None,
+                          top_p: float | None = None) -> np.ndarray:
+    """Probabilities (V,) after temperature, then top-k, then top-p (nucleus) filtering; sums to 1."""
+    logits = np.asarray(logprobs, dtype=np.float64)
+    if temperature == 0:
+        probs = np.zeros_like(logits)
+        probs[int(np.argmax(logits))] = 1.0
+        return probs
+    logits = logits / temperature
+    if top_k is not None and top_k < logits.size:
+        kth = np.partition(logits, -top_k)[-top_k]
+        logits = np.where(logits >= kth, logits, -np.inf)
+    logits = logits - np.max(logits)
+    probs = np.exp(logits)
+    probs /= probs.sum()
+    if top_p is not None and top_p < 1.0:
+        order = np.argsort(-probs, kind="stable")
+        cumulative = np.cumsum(probs[order])
+        keep = order[: int(np.searchsorted(cumulative, top_p)) + 1]  # smallest set with mass >= top_p
+        kept = np.zeros_like(probs)
+        kept[keep] = probs[keep]
+        probs = kept / kept.sum()
+    return probs
+
+
+def sample_stream(model: LanguageModel, prompt_ids: Sequence[int], config: SamplingConfig,
+                  rng: np.random.Generator) -> Iterator[int]:
+    """Yield up to `config.max_tokens` sampled ids after the prompt.
+
+    A sentence model that emits `</s>` yields it and starts a fresh sentence from `<s>`, so a long sample is
+    several sentences (printed one per line)."""
+    restart = [model.vocab.bos_id] if model.sentence_mode and model.vocab.bos_id is not None else []
+    state = model.start(prompt_ids)
+    for _ in range(config.max_tokens):
+        if config.greedy:
+            token = int(np.argmax(state.logprobs))
+        else:
+            probs = sampling_distribution(state.logprobs, config.temperature, config.top_k, config.top_p)
+            token = int(rng.choice(probs.size, p=probs))
+        yield token
+        if model.sentence_mode and token == model.vocab.eos_id:
+            state = model.start(restart)
+        else:
+            state = model.advance(state, token)
+
+
+def beam_search(model: LanguageModel, prompt_ids: Sequence[int], beam: int, max_tokens: int) -> list[int]:
+    """The most probable continuation found by beam search (deterministic).
+
+    Hypotheses that emit `</s>` (sentence models) are finished; the best finished or surviving hypothesis by
+    total log-probability wins, ties broken by the smaller id sequence."""
+    if beam < 1:
+        raise ValueError("beam must be at least 1")
+    eos = model.vocab.eos_id if model.sentence_mode else None
+    live: list[tuple[float, list[int], DecodeState]] = [(0.0, [], model.start(prompt_ids))]
+    finished: list[tuple[float, list[int]]] = []
+    for _ in range(max_tokens):
+        candidates: list[tuple[float, list[int], DecodeState, int]] = []
+        for score, ids, state in live:
+            k = min(beam, state.logprobs.size)
+            top = np.argpartition(-state.logprobs, k - 1)[:k]
+            for token in top:
+                lp = float(state.logprobs[token])
+                if np.isfinite(lp):
+                    candidates.append((score + lp, ids, state, int(token)))
+        candidates.sort(key=lambda c: (-c[0], [*c[1], c[3]]))
+        live = []
+        for score, ids, state, token in candidates[:beam]:
+            if token == eos:
+                finished.append((score, [*ids, token]))
+            else:
+                live.append((score, [*ids, token], model.advance(state, token)))
+        if not live:
+            break
+    pool = finished + [(s, ids) for s, ids, _ in live]
+    return min(pool, key=lambda c: (-c[0], c[1]))[1] if pool else []
+
+
+def top_next(model: LanguageModel, prompt_ids: Sequence[int], k: int) -> list[tuple[int, float]]:
+    """The k most probable next tokens after the prompt: (id, probability), most probable first."""
+    logprobs = model.start(prompt_ids).logprobs
+    k = min(k, logprobs.size)
+    top = np.argpartition(-logprobs, k - 1)[:k]
+    top = top[np.lexsort((top, -logprobs[top]))]
+    return [(int(i), float(np.exp(logprobs[i]))) for i in top]
+
+
+def prompt_to_ids(model: LanguageModel, prompt: str) -> list[int]:
+    """The context a prompt gives: `<s>` + its tokens for sentence models; for stream models its tokens, or a
+    newline (the start of a line) when the prompt is empty."""
+    ids = [int(i) for i in model.encode_text(prompt)] if prompt else []
+    if model.sentence_mode and model.vocab.bos_id is not None:
+        return [model.vocab.bos_id, *ids]
+    if not ids:
+        newline = model.vocab.index.get("\n")
+        ids = [newline if newline is not None else 0]
+    return ids
+
+
+def ids_to_text(model: LanguageModel, ids: Sequence[int]) -> str:
+    """Text of generated ids; for sentence models `</s>` becomes a newline and `<s>` is dropped."""
+    if not model.sentence_mode:
+        return model.decode_ids(ids)
+    vocab = model.vocab
+    lines, current = [], []
+    for i in ids:
+        if i == vocab.eos_id:
+            lines.append(model.decode_ids(current))
+            current = []
+        elif i != vocab.bos_id:
+            current.append(i)
+    text = "\n".join(lines)
+    if current:
+        text = (text + "\n" if lines else "") + model.decode_ids(current)
+    elif lines:
+        text += "\n"
+    return text

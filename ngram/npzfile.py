@@ -1,0 +1,70 @@
+"""tkit's `.npz` model files: named arrays plus a JSON `meta` record; loaded without pickle, ever.
+
+A file from a stranger must not be able to run code, so loading uses `allow_pickle=False` and any object
+array is refused with a clear message.
+"""
+from __future__ import annotations
+
+import json
+import os
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tokenizers_kit.atomic import atomic_path
+from tokenizers_kit.errors import ModelFileError
+
+META_KEY = "__tkit_meta__"
+FORMAT_PREFIX = "tkit-"
+
+
+def save_npz(path: str | os.PathLike[str], arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
+    """Write arrays and `meta` (which must hold `format`, e.g. "tkit-ngram") atomically."""
+    if not str(meta.get("format", "")).startswith(FORMAT_PREFIX):
+        raise ValueError("meta['format'] must name a tkit format")
+    for name, arr in arrays.items():
+        if np.asarray(arr).dtype == object:
+            raise ValueError(f"array {name!r} has dtype object, which would need pickle")
+    payload = {META_KEY: np.array(json.dumps(meta, ensure_ascii=False)), **arrays}
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as handle:  # a file handle keeps numpy from appending ".npz" to the temp name
+            np.savez(handle, **payload)
+
+
+def read_meta(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Only the JSON meta record (cheap: reads one member)."""
+    meta, _ = load_npz(path, arrays=False)
+    return meta
+
+
+def load_npz(path: str | os.PathLike[str], expected_format: str | None = None,
+             arrays: bool = True) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """(meta, arrays) of a tkit `.npz`; ModelFileError for anything that is not a sound tkit file."""
+    p = Path(path)
+    if not p.is_file():
+        raise ModelFileError(f"model file {str(p)!r} does not exist: check the path")
+    try:
+        with np.load(p, allow_pickle=False) as data:
+            if META_KEY not in data.files:
+                raise ModelFileError(f"{p} is an .npz but not a tkit model (no tkit metadata): "
+                                     "give a file written by tkit")
+            meta = json.loads(str(data[META_KEY][()]))
+            loaded = {k: data[k] for k in data.files if k != META_KEY} if arrays else {}
+    except ModelFileError:
+        raise
+    except ValueError as err:
+        if "pickle" in str(err):
+            raise ModelFileError(f"{p} holds pickled Python objects, which tkit refuses to load "
+                                 "(they could run code): use a model written by tkit") from None
+        raise ModelFileError(f"{p} is not a readable tkit model ({err}): re-create it") from None
+    except (zipfile.BadZipFile, EOFError, OSError, KeyError, json.JSONDecodeError) as err:
+        raise ModelFileError(f"{p} is truncated or not a tkit model file ({type(err).__name__}): "
+                             "re-create or re-download it") from None
+    fmt = str(meta.get("format", "")) if isinstance(meta, dict) else ""
+    if not fmt.startswith(FORMAT_PREFIX):
+        raise ModelFileError(f"{p} is not a tkit model file (format {fmt or 'missing'}): give a file written by tkit")
+    if expected_format and fmt != expected_format:
+        raise ModelFileError(f"{p} is a {fmt} file, not {expected_format}: give the right kind of model")
+    return meta, loaded

@@ -1,0 +1,42 @@
+"""tokenizers_kit: text <-> tokens. The bottom layer of tkit; imports nothing from ngram, neural or cli."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from tokenizers_kit.errors import CorpusError, ModelFileError, TkitError
+from tokenizers_kit.simple import BUILTIN_TOKENIZERS, CharTokenizer, TextTokenizer, WhitespaceTokenizer
+
+__all__ = [
+    "BUILTIN_TOKENIZERS",
+    "CharTokenizer",
+    "CorpusError",
+    "ModelFileError",
+    "TextTokenizer",
+    "TkitError",
+    "WhitespaceTokenizer",
+    "load_text_tokenizer",
+    "tokenizer_from_spec",
+]
+
+
+def load_text_tokenizer(name_or_path: str) -> TextTokenizer:
+    """A built-in tokenizer by name (`whitespace`, `char`) or a tokenizer file (tokenizer.json, vocab.json,
+    tiktoken ranks) by path."""
+    if name_or_path in BUILTIN_TOKENIZERS:
+        return BUILTIN_TOKENIZERS[name_or_path]()
+    path = Path(name_or_path)
+    if not path.exists():
+        names = ", ".join(BUILTIN_TOKENIZERS)
+        raise TkitError(f"tokenizer {name_or_path!r} is neither a file nor a built-in ({names}): check the path")
+    from tokenizers_kit.tokenizer import Tokenizer  # the trained-tokenizer pipeline
+
+    return Tokenizer.from_file(path)
+
+
+def tokenizer_from_spec(spec: str) -> TextTokenizer:
+    """Rebuild the tokenizer a model file stored: a built-in name, or the tokenizer.json text itself."""
+    if spec in BUILTIN_TOKENIZERS:
+        return BUILTIN_TOKENIZERS[spec]()
+    from tokenizers_kit.tokenizer import Tokenizer
+
+    return Tokenizer.from_str(spec)
