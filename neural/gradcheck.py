@@ -77,7 +77,7 @@ def check_module(module: Module, *inputs: Any, seed: int = 0, eps: float = EPS,
     run = before_forward or (lambda: None)
     run()
     outs = _as_tuple(module(*inputs))
-    weights = tuple(rng.standard_normal(o.shape) for o in outs)
+    weights = tuple(rng.standard_normal(np.shape(o)) for o in outs)  # a scalar output (a loss) gets a 0-d R
 
     def scalar() -> float:
         run()
@@ -86,7 +86,8 @@ def check_module(module: Module, *inputs: Any, seed: int = 0, eps: float = EPS,
         return float(sum(np.sum(w * o) for w, o in zip(weights, res)))
 
     module.zero_grad()
-    grads_in = _as_tuple(module.backward(weights if len(weights) > 1 else weights[0]))
+    grad_out = tuple(w if np.ndim(w) else float(w) for w in weights)
+    grads_in = _as_tuple(module.backward(grad_out if len(grad_out) > 1 else grad_out[0]))
     errors: dict[str, float] = {}
     for i, x in enumerate(inputs):
         if isinstance(x, np.ndarray) and np.issubdtype(x.dtype, np.floating):
