@@ -1,0 +1,202 @@
+"""A recurrent language model (Elman, GRU or LSTM) in NumPy, trained with truncated BPTT.
+
+    e = dropout(wte[x])            (T, B, E)   time-major: the ids are transposed once, nothing else is
+    h = dropout(RNN(e))            (T, B, H)   n_layer stacked cells, state carried across windows
+    logits = h @ W_head + b        (T·B, V)    fused softmax + cross-entropy
+
+`stateful = True`: the trainer feeds B parallel contiguous streams, window after window, and each window
+starts from the state the previous one ended in (char-rnn's `init_state_global`). Decoding carries the
+hidden state in `DecodeState.cache`, so sampling costs one step per token; scoring a stream runs the RNN over
+all of it from a zero state, exactly what `next_logprobs` sees for every prefix.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+import numpy as np
+
+from neural.layers import (
+    Dropout,
+    Embedding,
+    Linear,
+    log_softmax,
+    softmax_cross_entropy,
+    softmax_cross_entropy_backward,
+)
+from neural.module import Module, grad_enabled, no_grad
+from neural.rnn import CELLS, RNN, State
+from neural.trainable import TrainableLM
+from ngram.lm import DecodeState
+from ngram.vocab import Vocabulary
+from tokenizers_kit.errors import ModelFileError
+from tokenizers_kit.simple import TextTokenizer
+
+STREAM_CHUNK = 1024  # tokens per forward call when scoring a long stream (bounds the (T, V) logits)
+
+
+@dataclass
+class RNNConfig:
+    vocab_size: int = 65
+    cell: str = "lstm"          # "elman", "gru" or "lstm"
+    embedding_size: int = 64    # E
+    hidden_size: int = 256      # H, every layer
+    n_layer: int = 1            # stacked cells
+    block_size: int = 64        # training window length T (TBPTT truncation); decoding is unbounded
+    dropout: float = 0.0        # on the embeddings, between layers and before the head
+    forget_bias: float = 1.0    # added to the LSTM forget-gate bias at init (0 = PyTorch's init)
+    seed: int = 1337            # initialisation (and dropout) RNG
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> RNNConfig:
+        known = {f.name for f in fields(cls)}
+        cfg = cls(**{k: v for k, v in d.items() if k in known})
+        if cfg.cell not in CELLS:
+            raise ValueError(f"unknown RNN cell {cfg.cell!r}: choose {', '.join(CELLS)}")
+        return cfg
+
+
+class RNNLanguageModel(TrainableLM):
+    """Embedding -> stacked RNN -> Linear head; see the module docstring."""
+
+    FORMAT = "tkit-rnn"
+    stateful = True
+
+    def __init__(self, cfg: RNNConfig, vocab: Vocabulary, tokenizer: TextTokenizer) -> None:
+        Module.__init__(self)
+        if cfg.vocab_size != len(vocab):
+            raise ModelFileError(f"config says {cfg.vocab_size} tokens but the vocabulary has {len(vocab)}: "
+                                 "the model file is corrupt")
+        self.cfg, self.vocab, self.tokenizer = cfg, vocab, tokenizer
+        self.config = asdict(cfg)
+        rng = np.random.default_rng(cfg.seed)
+        drop_rng = np.random.default_rng([cfg.seed, 1])
+        # PyTorch's defaults: N(0, 1) embeddings, U(±1/sqrt(H)) recurrent weights, head std 1/sqrt(H)
+        self.wte = Embedding(cfg.vocab_size, cfg.embedding_size, rng, std=1.0)
+        self.drop_in = Dropout(cfg.dropout, drop_rng)
+        self.rnn = RNN(cfg.cell, cfg.embedding_size, cfg.hidden_size, cfg.n_layer, cfg.dropout, rng,
+                       forget_bias=cfg.forget_bias if cfg.cell == "lstm" else 0.0)
+        self.drop_out = Dropout(cfg.dropout, drop_rng)
+        self.head = Linear(cfg.hidden_size, cfg.vocab_size, rng=rng, std=1.0 / math.sqrt(cfg.hidden_size))
+        self._last: tuple | None = None
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any], vocab: Vocabulary, tokenizer: TextTokenizer) -> RNNLanguageModel:
+        return cls(RNNConfig.from_dict({**config, "vocab_size": len(vocab)}), vocab, tokenizer)
+
+    @property
+    def name(self) -> str:
+        c = self.cfg
+        return f"{c.cell} RNN {c.n_layer}x{c.hidden_size} emb {c.embedding_size}"
+
+    @property
+    def block_size(self) -> int:
+        return self.cfg.block_size
+
+    # ---- training: one window of B streams ---------------------------------------------------------------
+    def reset_state(self, batch_size: int) -> None:
+        self.rnn.reset_state(batch_size)
+
+    def hidden_state_arrays(self) -> dict[str, np.ndarray]:
+        """The carried state (for checkpoints that resume mid-stream): "l{layer}.{h|c}" -> (B, H)."""
+        if self.rnn.state is None:
+            return {}
+        return {f"l{i}.{'hc'[j]}": a for i, s in enumerate(self.rnn.state) for j, a in enumerate(s)}
+
+    def load_hidden_state_arrays(self, arrays: dict[str, np.ndarray]) -> None:
+        n = self.rnn.layers[0].n_state
+        self.rnn.state = [tuple(np.array(arrays[f"l{i}.{'hc'[j]}"], dtype=self.dtype) for j in range(n))
+                          for i in range(self.cfg.n_layer)]
+
+    def loss(self, x: np.ndarray, y: np.ndarray) -> float:
+        ids = np.ascontiguousarray(np.asarray(x).T)                      # (T, B)
+        h = self.drop_out(self.rnn(self.drop_in(self.wte(ids))))       # (T, B, H)
+        t, b, hid = h.shape
+        logits = self.head(h.reshape(t * b, hid))                       # (T·B, V)
+        targets = np.asarray(y).T.reshape(-1)
+        loss, probs = softmax_cross_entropy(logits, targets, overwrite=True)
+        self._last = (probs, targets, h.shape) if grad_enabled() else None
+        return loss
+
+    def backward(self) -> None:  # type: ignore[override]
+        if self._last is None:
+            raise RuntimeError("backward() needs a preceding loss() outside no_grad")
+        probs, targets, shape = self._last
+        self._last = None
+        g = self.head.backward(softmax_cross_entropy_backward(probs, targets)).reshape(shape)
+        g = self.rnn.backward(self.drop_out.backward(g))
+        self.wte.backward(self.drop_in.backward(g))
+
+    def clear_caches(self) -> None:
+        super().clear_caches()
+        self._last = None
+
+    # ---- inference ---------------------------------------------------------------------------------------
+    def _zero_state(self) -> list[State]:
+        return self.rnn.init_state(1)
+
+    def _run(self, ids: np.ndarray, state: list[State]) -> Iterator[tuple[np.ndarray, list[State]]]:
+        """Top-layer hidden states (n, H) of a single stream, STREAM_CHUNK tokens at a time, and the state
+        after each chunk (eval mode: no dropout, no caches)."""
+        with no_grad():
+            for lo in range(0, ids.size, STREAM_CHUNK):
+                x = self.wte.weight.data[ids[lo:lo + STREAM_CHUNK]][:, None, :]   # (T, 1, E)
+                new_state = []
+                for layer, s in zip(self.rnn.layers, state):
+                    out = layer(x, *s)
+                    x = out[0]
+                    new_state.append(tuple(np.array(a) for a in out[1:]))
+                state = new_state
+                yield x[:, 0, :], state
+
+    def _logprobs(self, h: np.ndarray) -> np.ndarray:
+        """(..., H) -> float64 log p over the vocabulary."""
+        return log_softmax((h @ self.head.weight.data + self.head.bias.data).astype(np.float64))
+
+    def _start(self, ids: Sequence[int]) -> tuple[np.ndarray, list[State] | None]:
+        arr = np.asarray(ids, dtype=np.int64)
+        if arr.size == 0:  # no input yet: nothing to condition on, the model has no <s>
+            return np.full(self.vocab_size, -math.log(self.vocab_size)), None
+        h, state = np.zeros(0), self._zero_state()
+        for h, state in self._run(arr, state):
+            pass
+        return self._logprobs(h[-1]), state
+
+    def next_logprobs(self, context: Sequence[int]) -> np.ndarray:
+        """log p(· | context), recomputed from a zero state over the whole context (an RNN needs no crop)."""
+        return self._start(context)[0]
+
+    def start(self, context: Sequence[int]) -> DecodeState:
+        ids = tuple(int(i) for i in context)
+        logprobs, state = self._start(ids)
+        return DecodeState(ids, logprobs, state)
+
+    def advance(self, state: DecodeState, token: int) -> DecodeState:
+        """One RNN step from the state in the cache: O(1) per token (the cache is never modified)."""
+        x = self.wte.weight.data[[int(token)]]                            # (1, E)
+        h, new = self.rnn.step(x, state.cache if state.cache is not None else self._zero_state())
+        return DecodeState((*state.ids, int(token)), self._logprobs(h[0]), new)
+
+    def sequence_logprobs(self, ids: np.ndarray) -> np.ndarray:
+        """log p(ids[i] | ids[:i]) for i >= 1: one pass over the stream from a zero state; the head and the
+        log-softmax run on STREAM_CHUNK positions at a time."""
+        ids = np.asarray(ids, dtype=np.int64)
+        out = np.empty(max(ids.size - 1, 0))
+        if ids.size < 2:
+            return out
+        lo = 0
+        for h, _ in self._run(ids[:-1], self._zero_state()):
+            targets = ids[lo + 1:lo + 1 + h.shape[0]]
+            out[lo:lo + h.shape[0]] = target_logprobs(h @ self.head.weight.data + self.head.bias.data, targets)
+            lo += h.shape[0]
+        return out
+
+
+def target_logprobs(logits: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    """log softmax(logits)[i, targets[i]] for logits (N, V), as float64 (N,)."""
+    z = logits - logits.max(axis=1, keepdims=True)
+    lse = np.log(np.exp(z).sum(axis=1, dtype=np.float64))
+    return z[np.arange(len(targets)), targets].astype(np.float64) - lse
+
