@@ -1,0 +1,297 @@
+"""A decoder-only Transformer language model (GPT-2 / nanoGPT architecture) in NumPy.
+
+    x = wte[idx] + pos[0:T]                       (B, T, C)
+    x = x + attn(ln_1(x)); x = x + mlp(ln_2(x))   pre-LN residual blocks, n_layer times
+    logits = ln_f(x) @ wte^T                      (B, T, V)  lm_head tied to the token embedding
+
+Init as nanoGPT: N(0, 0.02) for every weight, c_proj weights N(0, 0.02 / sqrt(2 n_layer)), zero biases.
+Incremental decoding keeps a key/value cache per layer in `DecodeState.cache`.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+import numpy as np
+
+from neural.attention import CausalSelfAttention
+from neural.layers import (
+    GELU,
+    INIT_STD,
+    Dropout,
+    Embedding,
+    LayerNorm,
+    Linear,
+    embedding_backward,
+    log_softmax,
+    softmax_cross_entropy,
+    softmax_cross_entropy_backward,
+)
+from neural.module import Module, no_grad
+from neural.positional import make_positional
+from neural.trainable import TrainableLM
+from ngram.lm import DecodeState
+from ngram.vocab import Vocabulary
+from tokenizers_kit.errors import ModelFileError
+from tokenizers_kit.simple import TextTokenizer
+
+
+@dataclass
+class TransformerConfig:
+    vocab_size: int = 65
+    n_layer: int = 4          # residual blocks
+    n_head: int = 4           # attention heads per block
+    n_embd: int = 128         # model width C
+    block_size: int = 64      # longest context
+    dropout: float = 0.0      # on attention probabilities, residual branches and embeddings
+    bias: bool = False        # biases in Linear and LayerNorm (nanoGPT's default: False)
+    positional: str = "learned"  # "learned" (wpe) or "sinusoidal"
+    seed: int = 1337          # initialisation (and dropout) RNG
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> TransformerConfig:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in known})
+
+
+class MLP(Module):
+    """C -> 4C, GELU (tanh form), 4C -> C, dropout."""
+
+    def __init__(self, n_embd: int, bias: bool, dropout: float, rng: np.random.Generator, proj_std: float,
+                 dropout_rng: np.random.Generator) -> None:
+        super().__init__()
+        self.c_fc = Linear(n_embd, 4 * n_embd, bias=bias, rng=rng)
+        self.gelu = GELU()
+        self.c_proj = Linear(4 * n_embd, n_embd, bias=bias, rng=rng, std=proj_std)
+        self.dropout = Dropout(dropout, dropout_rng)
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        return self.dropout(self.c_proj(self.gelu(self.c_fc(x))))
+
+    def backward(self, g: np.ndarray) -> np.ndarray:
+        return self.c_fc.backward(self.gelu.backward(self.c_proj.backward(self.dropout.backward(g))))
+
+
+class Block(Module):
+    """Pre-LN residual block: x + attn(ln_1(x)), then + mlp(ln_2(x))."""
+
+    def __init__(self, cfg: TransformerConfig, rng: np.random.Generator, dropout_rng: np.random.Generator) -> None:
+        super().__init__()
+        proj_std = INIT_STD / math.sqrt(2 * cfg.n_layer)
+        self.ln_1 = LayerNorm(cfg.n_embd, bias=cfg.bias)
+        self.attn = CausalSelfAttention(cfg.n_embd, cfg.n_head, cfg.block_size, cfg.bias, cfg.dropout, rng,
+                                        proj_std, dropout_rng)
+        self.ln_2 = LayerNorm(cfg.n_embd, bias=cfg.bias)
+        self.mlp = MLP(cfg.n_embd, cfg.bias, cfg.dropout, rng, proj_std, dropout_rng)
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        x = x + self.attn(self.ln_1(x))
+        x += self.mlp(self.ln_2(x))  # safe in place: ln_2 and mlp keep no reference to this x
+        return x
+
+    def backward(self, g: np.ndarray) -> np.ndarray:
+        g = g + self.ln_2.backward(self.mlp.backward(g))
+        g += self.ln_1.backward(self.attn.backward(g))
+        return g
+
+    def forward_cached(self, x: np.ndarray, past):
+        a, kv = self.attn.forward_cached(self.ln_1(x), past)
+        x = x + a
+        return x + self.mlp(self.ln_2(x)), kv
+
+
+class TransformerLM(TrainableLM):
+    """GPT-style character/subword language model; see the module docstring."""
+
+    FORMAT = "tkit-transformer"
+    stateful = False
+
+    def __init__(self, cfg: TransformerConfig, vocab: Vocabulary, tokenizer: TextTokenizer) -> None:
+        Module.__init__(self)
+        if cfg.vocab_size != len(vocab):
+            raise ModelFileError(f"config says {cfg.vocab_size} tokens but the vocabulary has {len(vocab)}: "
+                                 "the model file is corrupt")
+        self.cfg, self.vocab, self.tokenizer = cfg, vocab, tokenizer
+        self.config = asdict(cfg)
+        rng = np.random.default_rng(cfg.seed)
+        self.dropout_rng = np.random.default_rng([cfg.seed, 1])
+        self.wte = Embedding(cfg.vocab_size, cfg.n_embd, rng)
+        self.wpe = make_positional(cfg.positional, cfg.block_size, cfg.n_embd, rng)
+        self.drop = Dropout(cfg.dropout, self.dropout_rng)
+        self.blocks = [Block(cfg, rng, self.dropout_rng) for _ in range(cfg.n_layer)]
+        self.ln_f = LayerNorm(cfg.n_embd, bias=cfg.bias)
+        self._last: tuple | None = None
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any], vocab: Vocabulary, tokenizer: TextTokenizer) -> TransformerLM:
+        return cls(TransformerConfig.from_dict({**config, "vocab_size": len(vocab)}), vocab, tokenizer)
+
+    @property
+    def name(self) -> str:
+        c = self.cfg
+        return f"transformer {c.n_layer}L/{c.n_head}H/{c.n_embd} block {c.block_size}"
+
+    @property
+    def block_size(self) -> int:
+        return self.cfg.block_size
+
+    # ---- forward / backward -------------------------------------------------------------------------
+    def hidden(self, idx: np.ndarray) -> np.ndarray:
+        """ln_f output (B, T, C) for ids (B, T)."""
+        t = idx.shape[1]
+        if t > self.cfg.block_size:
+            raise ValueError(f"sequence of {t} tokens is longer than block_size {self.cfg.block_size}")
+        x = self.wte(idx) + self.wpe(0, t)
+        x = self.drop(x)
+        for block in self.blocks:
+            x = block(x)
+        return self.ln_f(x)
+
+    def hidden_backward(self, g: np.ndarray) -> None:
+        g = self.ln_f.backward(g)
+        for block in reversed(self.blocks):
+            g = block.backward(g)
+        g = self.drop.backward(g)
+        self.wpe.backward(g.sum(axis=0))
+        self.wte.backward(g)
+
+    def logits(self, idx: np.ndarray) -> np.ndarray:
+        """(B, T, V) logits (keeps caches for backward unless under no_grad)."""
+        return self.hidden(idx) @ self.wte.weight.data.T
+
+    def loss(self, x: np.ndarray, y: np.ndarray) -> float:
+        h = self.hidden(x)
+        b, t, c = h.shape
+        h2 = h.reshape(b * t, c)
+        logits = h2 @ self.wte.weight.data.T                             # (N, V): lm_head, computed once
+        loss, probs = softmax_cross_entropy(logits, y.reshape(-1), overwrite=True)
+        self._last = (h2, probs, y.reshape(-1), (b, t, c)) if _grad_on() else None
+        return loss
+
+    def backward(self) -> None:  # type: ignore[override]
+        if self._last is None:
+            raise RuntimeError("backward() needs a preceding loss() outside no_grad")
+        h2, probs, targets, shape = self._last
+        self._last = None
+        dlogits = softmax_cross_entropy_backward(probs, targets)         # (N, V)
+        w = self.wte.weight
+        w.grad += dlogits.T @ h2                                         # tied lm_head part of d wte
+        self.hidden_backward((dlogits @ w.data).reshape(shape))
+
+    def clear_caches(self) -> None:
+        super().clear_caches()
+        self._last = None
+
+    # ---- LanguageModel: inference -------------------------------------------------------------------
+    def _crop(self, context: Sequence[int]) -> list[int]:
+        ids = [int(i) for i in context][-self.cfg.block_size:]
+        if not ids:
+            raise ValueError("a Transformer needs at least one context token (a stream model has no <s>)")
+        return ids
+
+    def next_logprobs(self, context: Sequence[int]) -> np.ndarray:
+        return self.next_logprobs_batch([context])[0]
+
+    def next_logprobs_batch(self, contexts: Sequence[Sequence[int]]) -> np.ndarray:
+        """(N, V) float64: contexts are right-padded (causal attention never looks right) and each row's
+        last real position goes through the lm_head."""
+        crops = [self._crop(c) for c in contexts]
+        t = max(len(c) for c in crops)
+        idx = np.zeros((len(crops), t), dtype=np.int64)
+        for i, c in enumerate(crops):
+            idx[i, :len(c)] = c
+        last = np.array([len(c) - 1 for c in crops])
+        with no_grad(), _eval_mode(self):
+            h = self.hidden(idx)[np.arange(len(crops)), last]
+            return log_softmax((h @ self.wte.weight.data.T).astype(np.float64))
+
+    def start(self, context: Sequence[int]) -> DecodeState:
+        ids = tuple(self._crop(context))
+        return self._recompute(tuple(int(i) for i in context), ids)
+
+    def _recompute(self, all_ids: tuple[int, ...], window: Sequence[int]) -> DecodeState:
+        with no_grad(), _eval_mode(self):
+            x = self.wte.weight.data[np.asarray(window)][None] + self.wpe(0, len(window))
+            cache = []
+            for block in self.blocks:
+                x, kv = block.forward_cached(x, None)
+                cache.append(kv)
+            logits = self.ln_f(x[:, -1]) @ self.wte.weight.data.T
+        return DecodeState(all_ids, log_softmax(logits[0].astype(np.float64)), tuple(cache))
+
+    def advance(self, state: DecodeState, token: int) -> DecodeState:
+        ids = (*state.ids, int(token))
+        past = state.cache
+        pos = past[0][0].shape[2] if past else 0
+        if past is None or pos >= self.cfg.block_size:
+            # the window is full: slide it (recompute on the last block_size tokens, as next_logprobs does)
+            return self._recompute(ids, ids[-self.cfg.block_size:])
+        with no_grad(), _eval_mode(self):
+            x = self.wte.weight.data[[int(token)]][None] + self.wpe(pos, 1)
+            cache = []
+            for block, kv in zip(self.blocks, past):
+                x, kv = block.forward_cached(x, kv)
+                cache.append(kv)
+            logits = self.ln_f(x[:, -1]) @ self.wte.weight.data.T
+        return DecodeState(ids, log_softmax(logits[0].astype(np.float64)), tuple(cache))
+
+    def sequence_logprobs(self, ids: np.ndarray) -> np.ndarray:
+        """log p(ids[i] | up to block_size previous ids) for i >= 1, by windows of block_size tokens.
+
+        The first window scores all its positions; each later window starts half a block further on and
+        scores only the positions the previous one did not reach, so every token after the first block
+        has more than block_size/2 tokens of context. Windows are batched: no Python loop per token."""
+        ids = np.asarray(ids, dtype=np.int64)
+        n, bs = ids.size, self.cfg.block_size
+        out = np.empty(max(n - 1, 0))
+        if n < 2:
+            return out
+        stride = max(1, bs // 2)
+        starts = [0]
+        while starts[-1] + bs < n - 1:
+            starts.append(starts[-1] + stride)
+        group_size = max(1, min(64, (1 << 22) // (bs * self.vocab_size)))  # caps the (G, T, V) logits
+        with no_grad(), _eval_mode(self):
+            for lo in range(0, len(starts), group_size):
+                group = starts[lo:lo + group_size]
+                width = min(bs, n - 1 - group[0])
+                idx = np.zeros((len(group), width), dtype=np.int64)
+                for r, s in enumerate(group):
+                    seg = ids[s:s + min(width, n - 1 - s)]
+                    idx[r, :seg.size] = seg
+                logits = self.logits(idx)                                  # (G, W, V)
+                for r, s in enumerate(group):
+                    length = min(width, n - 1 - s)
+                    pos = np.arange(0 if s == 0 else bs - stride, length)  # predicts ids[s + pos + 1]
+                    out[s + pos] = target_logprobs(logits[r, pos], ids[s + pos + 1])
+        return out
+
+
+def target_logprobs(logits: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    """log softmax(logits)[i, targets[i]] for logits (N, V), as float64 (N,)."""
+    z = logits - logits.max(axis=1, keepdims=True)
+    lse = np.log(np.exp(z).sum(axis=1, dtype=np.float64))
+    return z[np.arange(len(targets)), targets].astype(np.float64) - lse
+
+
+def _grad_on() -> bool:
+    from neural.module import grad_enabled
+
+    return grad_enabled()
+
+
+class _eval_mode:
+    """Temporarily switch dropout off (inference), restoring the previous mode after."""
+
+    def __init__(self, model: Module) -> None:
+        self.model, self.was = model, model.training
+
+    def __enter__(self) -> None:
+        if self.was:
+            self.model.eval()
+
+    def __exit__(self, *exc: object) -> None:
+        if self.was:
+            self.model.train()
