@@ -1,0 +1,78 @@
+"""Training checkpoints: everything `--resume` needs to continue exactly, in one safe `.npz`.
+
+Arrays: the weights ("w:" + name, as in model files), the optimizer slots ("opt:" + slot + ":" + name) and,
+for stateful models, the carried hidden state ("carry:" + name). Meta (JSON): format "tkit-checkpoint",
+the model's own file meta (format, config, tokenizer, vocabulary), the optimizer's counters and the
+trainer's state (step, NumPy Generator states as JSON via `bit_generator.state`, data cursor, loss history,
+training config, a fingerprint of the data). No pickle: a checkpoint is as safe to open as a model file.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from neural.trainable import WEIGHT_PREFIX, TrainableLM
+from ngram.npzfile import load_npz, save_npz
+from tokenizers_kit.errors import ModelFileError
+
+FORMAT = "tkit-checkpoint"
+OPT_PREFIX = "opt:"
+CARRY_PREFIX = "carry:"
+
+
+def model_class(fmt: str) -> type[TrainableLM]:
+    """The TrainableLM class that reads model files of format `fmt`."""
+    if fmt == "tkit-transformer":
+        from neural.transformer import TransformerLM
+
+        return TransformerLM
+    if fmt == "tkit-rnn":
+        from neural.rnn_lm import RNNLanguageModel
+
+        return RNNLanguageModel
+    raise ModelFileError(f"unknown neural model format {fmt!r}: the file is from another tool or version")
+
+
+@dataclass
+class Checkpoint:
+    model: TrainableLM
+    optimizer_meta: dict[str, Any]
+    optimizer_arrays: dict[str, np.ndarray]
+    carry: dict[str, np.ndarray]
+    trainer: dict[str, Any]
+
+
+def save_checkpoint(path: str | os.PathLike[str], model: TrainableLM, optimizer_meta: dict[str, Any],
+                    optimizer_arrays: dict[str, np.ndarray], trainer: dict[str, Any],
+                    carry: dict[str, np.ndarray] | None = None) -> None:
+    """Write a checkpoint atomically (a Ctrl-C during the write leaves the previous one intact)."""
+    arrays = {WEIGHT_PREFIX + k: v for k, v in model.state_arrays().items()}
+    arrays.update({OPT_PREFIX + k: v for k, v in optimizer_arrays.items()})
+    arrays.update({CARRY_PREFIX + k: v for k, v in (carry or {}).items()})
+    meta = {"format": FORMAT, "model": model.file_meta(), "optimizer": optimizer_meta, "trainer": trainer}
+    save_npz(path, arrays, meta)
+
+
+def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
+    meta, arrays = load_npz(path, FORMAT)
+    try:
+        model_meta = meta["model"]
+        cls = model_class(model_meta["format"])
+        opt_meta, trainer = meta["optimizer"], meta["trainer"]
+    except (KeyError, TypeError) as err:
+        raise ModelFileError(f"{path} is a damaged checkpoint (missing {err}): use another one") from None
+    model = cls.from_meta_arrays(model_meta, arrays, path)
+    model.train()
+    opt = {k[len(OPT_PREFIX):]: v for k, v in arrays.items() if k.startswith(OPT_PREFIX)}
+    carry = {k[len(CARRY_PREFIX):]: v for k, v in arrays.items() if k.startswith(CARRY_PREFIX)}
+    return Checkpoint(model, opt_meta, opt, carry, trainer)
+
+
+def load_checkpoint_model(path: str | os.PathLike[str]) -> TrainableLM:
+    """Only the model of a checkpoint (so `tkit sample ckpt.npz` works too)."""
+    model = load_checkpoint(path).model
+    model.eval()
+    return model
