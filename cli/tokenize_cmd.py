@@ -1,0 +1,153 @@
+"""`tkit tokenize` and `tkit detokenize`: text <-> one line of ids (or tokens) per input line, streamed."""
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Callable, Iterator
+
+import click
+
+from cli import console
+from cli.options import require_tokenizer, tokenizer_options
+from tokenizers_kit.atomic import atomic_open, check_output_dir
+from tokenizers_kit.corpus import corpus_bytes, iter_text_blocks
+from tokenizers_kit.errors import TkitError
+from tokenizers_kit.parallel import (
+    FORMATS,
+    PARALLEL_MIN_BYTES,
+    BlockEncoder,
+    block_lines,
+    default_format,
+    map_blocks,
+    usable_cores,
+)
+from tokenizers_kit.simple import CharTokenizer, TextTokenizer, WhitespaceTokenizer
+
+
+@contextlib.contextmanager
+def _output(path: str) -> Iterator[Callable[[str], object]]:
+    """A `write(text)` for the output: UTF-8 bytes on stdout for '-', else an atomic file."""
+    if path != "-":
+        with atomic_open(path, "w") as handle:
+            yield handle.write
+        return
+    sys.stdout.flush()
+    buffer = getattr(sys.stdout, "buffer", None)
+    if buffer is None:  # a text-only stream (tests, IDEs)
+        yield sys.stdout.write
+        return
+    yield lambda text: buffer.write(text.encode("utf-8"))
+    buffer.flush()
+
+
+def _processes(jobs: int | None, size: int) -> tuple[int, int]:
+    """(processes, chars to encode before starting the pool). Auto: both cores above PARALLEL_MIN_BYTES."""
+    if jobs is not None:
+        return max(1, jobs), 0
+    cores = min(2, usable_cores())
+    if size:  # a file of known size
+        return (cores, 0) if size >= PARALLEL_MIN_BYTES else (1, 0)
+    return cores, PARALLEL_MIN_BYTES  # stdin: go parallel once it proves big
+
+
+def register(app: click.Group, train: click.Group) -> None:
+    @app.command("tokenize")
+    @tokenizer_options
+    @click.argument("file", default="-", required=False, metavar="[FILE|-]")
+    @click.option("--format", "fmt", type=click.Choice(FORMATS), default=None,
+                  help="ids (space-separated integers) or tokens (space-separated strings, a space shown as ▁). "
+                       "Default: ids for a tokenizer file, tokens for the built-ins. For --tokenizer char the id is "
+                       "the Unicode code point; --tokenizer whitespace has no ids.")
+    @click.option("-o", "--output", default="-", metavar="OUT", help="output file (default stdout)")
+    @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None, metavar="N",
+                  help=f"processes (default: both cores for inputs over {PARALLEL_MIN_BYTES >> 20} MB)")
+    def tokenize(tokenizer_file: str | None, tokenizer_name: str | None, file: str, fmt: str | None,
+                 output: str, jobs: int | None) -> None:
+        """Tokenize FILE (or stdin): one output line per input line.
+
+        Streams in constant memory; big inputs use both cores. Example:
+        `tkit tokenize -t tok.json data/shakespeare.txt -o ids.txt`
+        """
+        tok = require_tokenizer(tokenizer_file, tokenizer_name)
+        fmt = fmt or default_format(tok)
+        encoder = BlockEncoder(tok, fmt)  # raises for whitespace + ids before any work
+        if output != "-":
+            check_output_dir(output)
+        size = corpus_bytes([file])
+        processes, start_after = _processes(jobs, size)
+        watch = console.Stopwatch()
+        lines = tokens = done = 0
+        with _output(output) as write, console.progress("tokenizing", size or None) as bar:
+            for text, n_lines, n_tokens, n_chars in map_blocks(encoder, iter_text_blocks(file), processes, start_after):
+                write(text)
+                lines += n_lines
+                tokens += n_tokens
+                done += n_chars
+                bar.update(completed=min(done, size) if size else None)
+        seconds = watch.seconds
+        nbytes = size or 0
+        rate = f", {nbytes / max(seconds, 1e-9) / 1e6:.1f} MB/s" if nbytes else ""
+        console.info(f"tokenized {console.human_bytes(nbytes) + ' ' if nbytes else ''}({lines:,} lines, "
+                     f"{tokens:,} tokens) in {seconds:.2f} s{rate}, {processes} process"
+                     f"{'es' if processes > 1 else ''}")
+
+    @app.command("detokenize")
+    @tokenizer_options
+    @click.argument("file", default="-", required=False, metavar="[FILE|-]")
+    @click.option("-o", "--output", default="-", metavar="OUT", help="output file (default stdout)")
+    def detokenize(tokenizer_file: str | None, tokenizer_name: str | None, file: str, output: str) -> None:
+        """Text from ids, one line per input line: the inverse of `tkit tokenize --format ids`.
+
+        For --tokenizer char the ids are code points; --tokenizer whitespace reads tokens and joins them with
+        spaces.
+        """
+        tok = require_tokenizer(tokenizer_file, tokenizer_name)
+        if output != "-":
+            check_output_dir(output)
+        decode = _line_decoder(tok)
+        watch = console.Stopwatch()
+        n = 0
+        with _output(output) as write:
+            for block in iter_text_blocks(file):
+                lines = block_lines(block)
+                text = "".join(decode(line, n + i + 1) + "\n" for i, line in enumerate(lines))
+                n += len(lines)
+                write(text)
+        console.info(f"detokenized {n:,} lines in {watch.seconds:.2f} s")
+
+
+def _parse_ids(line: str, lineno: int) -> list[int]:
+    try:
+        return [int(x) for x in line.split()]
+    except ValueError:
+        bad = next(x for x in line.split() if not x.lstrip("-").isdigit())
+        raise TkitError(f"line {lineno}: {bad[:40]!r} is not an integer id: detokenize reads the output of "
+                        "`tkit tokenize --format ids`") from None
+
+
+def _line_decoder(tok: TextTokenizer):  # noqa: ANN202 (a small closure)
+    if isinstance(tok, WhitespaceTokenizer):
+        return lambda line, _n: " ".join(line.split())
+    if isinstance(tok, CharTokenizer):
+        def char_line(line: str, lineno: int) -> str:
+            ids = _parse_ids(line, lineno)
+            bad = [i for i in ids if not 0 <= i <= 0x10FFFF]
+            if bad:
+                raise TkitError(f"line {lineno}: {bad[0]} is not a Unicode code point (0..1114111)")
+            return "".join(map(chr, ids))
+        return char_line
+    from tokenizers_kit.tokenizer import Tokenizer
+
+    if not isinstance(tok, Tokenizer):
+        raise TkitError(f"the {tok.name} tokenizer cannot decode ids")
+    size = tok.get_vocab_size()
+    known = [tok.id_to_token(i) is not None for i in range(size)]
+
+    def ids_line(line: str, lineno: int) -> str:
+        ids = _parse_ids(line, lineno)
+        bad = [i for i in ids if not 0 <= i < size or not known[i]]
+        if bad:
+            raise TkitError(f"line {lineno}: id {bad[0]} is not in the tokenizer's vocabulary (ids 0..{size - 1}): "
+                            "was the file made with this tokenizer?")
+        return tok.decode(ids, skip_special_tokens=False)
+    return ids_line

@@ -1,0 +1,281 @@
+"""Decoders: token strings -> text, the inverse of the pre-tokenizer (HF `tokenizers.decoders` semantics).
+
+`decode_chain(tokens)` maps a list of token strings to a list of strings (decoders compose in a Sequence);
+`decode(tokens)` joins the final list.
+"""
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from tokenizers_kit.bytes_map import unicode_to_bytes
+from tokenizers_kit.errors import ModelFileError
+from tokenizers_kit.normalizers import _pattern_regex
+from tokenizers_kit.pre_tokenizers import PREPEND_SCHEMES
+
+
+class Decoder:
+    type: ClassVar[str] = ""
+
+    def decode_chain(self, tokens: list[str]) -> list[str]:
+        raise NotImplementedError
+
+    def decode(self, tokens: list[str]) -> str:
+        return "".join(self.decode_chain(list(tokens)))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": self.type}
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and other.to_dict() == self.to_dict()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.to_dict()})"
+
+
+_SYMBOL_BYTES = unicode_to_bytes()
+
+
+class ByteLevel(Decoder):
+    """Symbols -> bytes -> UTF-8 (invalid sequences become U+FFFD, like Rust's from_utf8_lossy)."""
+
+    type = "ByteLevel"
+
+    def __init__(self, add_prefix_space: bool = True, trim_offsets: bool = True, use_regex: bool = True) -> None:
+        self.add_prefix_space, self.trim_offsets, self.use_regex = add_prefix_space, trim_offsets, use_regex
+
+    def decode_chain(self, tokens: list[str]) -> list[str]:
+        data = bytearray()
+        table = _SYMBOL_BYTES
+        for token in tokens:
+            try:
+                data.extend([table[c] for c in token])
+            except KeyError:  # not a byte-level token (e.g. an added token): its own UTF-8 bytes
+                data.extend(token.encode("utf-8"))
+        return [data.decode("utf-8", errors="replace")]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": self.type, "add_prefix_space": self.add_prefix_space, "trim_offsets": self.trim_offsets,
+                "use_regex": self.use_regex}
+
+
+# HF wordpiece.rs `cleanup`: undo BERT's spaces before punctuation and inside contractions.
+_CLEANUP = ((" .", "."), (" ?", "?"), (" !", "!"), (" ,", ","), (" ' ", "'"), (" n't", "n't"), (" 'm", "'m"),
+            (" do not", " don't"), (" 's", "'s"), (" 've", "'ve"), (" 're", "'re"))
+
+
+def cleanup(text: str) -> str:
+    for old, new in _CLEANUP:
+        text = text.replace(old, new)
+    return text
+
+
+class WordPiece(Decoder):
+    """Join with spaces, gluing "##" continuations to the previous token; optional BERT cleanup."""
+
+    type = "WordPiece"
+
+    def __init__(self, prefix: str = "##", cleanup: bool = True) -> None:
+        self.prefix, self.cleanup = prefix, cleanup
+
+    def decode_chain(self, tokens: list[str]) -> list[str]:
+        out = []
+        for i, token in enumerate(tokens):
+            if i != 0:
+                token = token.replace(self.prefix, "", 1) if token.startswith(self.prefix) else " " + token
+            out.append(cleanup(token) if self.cleanup else token)
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": self.type, "prefix": self.prefix, "cleanup": self.cleanup}
+
+
+class Metaspace(Decoder):
+    """"▁" -> " "; in the first token every "▁" is dropped unless prepend_scheme is "never" (as HF does)."""
+
+    type = "Metaspace"
+
+    def __init__(self, replacement: str = "▁", prepend_scheme: str = "always", split: bool = True) -> None:
+        if prepend_scheme not in PREPEND_SCHEMES:
+            raise ModelFileError(f"Metaspace decoder: prepend_scheme must be always, first or never, "
+                                 f"not {prepend_scheme!r}")
+        self.replacement, self.prepend_scheme, self.split = replacement, prepend_scheme, split
+
+    def decode_chain(self, tokens: list[str]) -> list[str]:
+        out = []
+        for i, token in enumerate(tokens):
+            sub = "" if i == 0 and self.prepend_scheme != "never" else " "
+            out.append(token.replace(self.replacement, sub))
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": self.type, "replacement": self.replacement, "prepend_scheme": self.prepend_scheme,
+                "split": self.split}
+
+
+def _byte_token(token: str) -> int | None:
+    """`<0xAB>` -> 0xAB (HF ByteFallback: exactly 6 chars, two hex digits)."""
+    if len(token) == 6 and token.startswith("<0x") and token.endswith(">"):
+        try:
+            return int(token[3:5], 16)
+        except ValueError:
+            return None
+    return None
+
+
+class ByteFallback(Decoder):
+    """Runs of `<0xXX>` tokens -> their UTF-8 text (one U+FFFD per byte if the run is not valid UTF-8)."""
+
+    type = "ByteFallback"
+
+    def decode_chain(self, tokens: list[str]) -> list[str]:
+        out: list[str] = []
+        pending = bytearray()
+
+        def flush() -> None:
+            if pending:
+                try:
+                    out.append(pending.decode("utf-8"))
+                except UnicodeDecodeError:
+                    out.extend(["\ufffd"] * len(pending))
+                pending.clear()
+
+        for token in tokens:
+            b = _byte_token(token)
+            if b is None:
+                flush()
+                out.append(token)
+            else:
+                pending.append(b)
+        flush()
+        return out
+
+
+class Fuse(Decoder):
+    """All tokens -> one string."""
+
+    type = "Fuse"
+
+    def decode_chain(self, tokens: list[str]) -> list[str]:
+        return ["".join(tokens)]
+
+
+class Strip(Decoder):
+    """Remove up to `start` leading and `stop` trailing `content` characters from each token."""
+
+    type = "Strip"
+
+    def __init__(self, content: str = " ", start: int = 0, stop: int = 0) -> None:
+        if len(content) != 1:
+            raise ModelFileError(f"Strip decoder: content must be one character, not {content!r}")
+        self.content, self.start, self.stop = content, start, stop
+
+    def decode_chain(self, tokens: list[str]) -> list[str]:
+        out = []
+        for token in tokens:
+            lo = 0
+            while lo < self.start and lo < len(token) and token[lo] == self.content:
+                lo += 1
+            hi, cut = len(token), 0
+            while cut < self.stop and hi > lo and token[hi - 1] == self.content:
+                hi -= 1
+                cut += 1
+            out.append(token[lo:hi])
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": self.type, "content": self.content, "start": self.start, "stop": self.stop}
+
+
+class Replace(Decoder):
+    """Replace a string or regex pattern in each token."""
+
+    type = "Replace"
+
+    def __init__(self, pattern: str | dict[str, str], content: str) -> None:
+        self.pattern = {"String": pattern} if isinstance(pattern, str) else dict(pattern)
+        self.content = content
+        self._re = _pattern_regex(self.pattern, "Replace decoder")
+
+    def decode_chain(self, tokens: list[str]) -> list[str]:
+        literal = self.pattern.get("String")
+        if literal:
+            return [t.replace(literal, self.content) for t in tokens]
+        return [self._re.sub(lambda _m: self.content, t) for t in tokens]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": self.type, "pattern": dict(self.pattern), "content": self.content}
+
+
+class BPEDecoder(Decoder):
+    """Word-final suffix (e.g. "</w>") -> a space, except after the last token."""
+
+    type = "BPEDecoder"
+
+    def __init__(self, suffix: str = "</w>") -> None:
+        self.suffix = suffix
+
+    def decode_chain(self, tokens: list[str]) -> list[str]:
+        n = len(tokens)
+        return [t.replace(self.suffix, "" if i == n - 1 else " ") for i, t in enumerate(tokens)]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": self.type, "suffix": self.suffix}
+
+
+class Sequence(Decoder):
+    type = "Sequence"
+
+    def __init__(self, decoders: list[Decoder]) -> None:
+        self.decoders = list(decoders)
+
+    def decode_chain(self, tokens: list[str]) -> list[str]:
+        for d in self.decoders:
+            tokens = d.decode_chain(tokens)
+        return tokens
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": self.type, "decoders": [d.to_dict() for d in self.decoders]}
+
+
+def _get(data: dict, key: str, kind: type, default: Any, where: str) -> Any:
+    value = data.get(key, default)
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise ModelFileError(f"{where} decoder: {key!r} must be {kind.__name__}, not {value!r}: the file is corrupt")
+    return value
+
+
+def decoder_from_dict(data: Any) -> Decoder | None:
+    """HF tokenizer.json "decoder" object -> Decoder (None for null)."""
+    if data is None:
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("type"), str):
+        raise ModelFileError(f"decoder must be an object with a \"type\", not {data!r}: the file is corrupt")
+    kind = data["type"]
+    if kind == "ByteLevel":
+        return ByteLevel(_get(data, "add_prefix_space", bool, True, kind), _get(data, "trim_offsets", bool, True,
+                         kind), _get(data, "use_regex", bool, True, kind))
+    if kind == "WordPiece":
+        return WordPiece(_get(data, "prefix", str, "##", kind), _get(data, "cleanup", bool, True, kind))
+    if kind == "Metaspace":
+        scheme = data.get("prepend_scheme")
+        if scheme is None:
+            scheme = "always" if data.get("add_prefix_space", True) else "never"
+        return Metaspace(_get(data, "replacement", str, "▁", kind), scheme, _get(data, "split", bool, True, kind))
+    if kind == "ByteFallback":
+        return ByteFallback()
+    if kind == "Fuse":
+        return Fuse()
+    if kind == "Strip":
+        return Strip(_get(data, "content", str, " ", kind), _get(data, "start", int, 0, kind),
+                     _get(data, "stop", int, 0, kind))
+    if kind == "Replace":
+        return Replace(data.get("pattern"), _get(data, "content", str, "", kind))
+    if kind == "BPEDecoder":
+        return BPEDecoder(_get(data, "suffix", str, "</w>", kind))
+    if kind == "Sequence":
+        items = data.get("decoders")
+        if not isinstance(items, list):
+            raise ModelFileError("Sequence decoder: 'decoders' must be a list: the file is corrupt")
+        return Sequence([d for d in map(decoder_from_dict, items) if d is not None])
+    raise ModelFileError(f"unsupported decoder type {kind!r}: tkit reads ByteLevel, WordPiece, Metaspace, "
+                         "ByteFallback, Fuse, Strip, Replace, BPEDecoder and Sequence")

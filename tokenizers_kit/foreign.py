@@ -1,0 +1,206 @@
+"""Foreign tokenizer formats: GPT-2 `vocab.json` + `merges.txt`, and tiktoken `base64 rank` files.
+
+Both become a byte-level BPE Tokenizer (ByteLevel pre-tokenizer and decoder). A tiktoken file has ranks, not
+merges: the merges are recovered by replaying BPE on each token's bytes with only lower ranks allowed (the
+two parts that remain are the merge; minbpe's `recover_merges`), so merge order == rank order and HF-style
+BPE reproduces tiktoken's encoding.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import regex
+
+from tokenizers_kit.atomic import atomic_open
+from tokenizers_kit.bytes_map import bytes_to_symbols, symbols_to_bytes
+from tokenizers_kit.decoders import ByteLevel as ByteLevelDecoder
+from tokenizers_kit.errors import ModelFileError, TkitError
+from tokenizers_kit.pre_tokenizers import GPT2_PATTERN, GPT4_PATTERN, ByteLevel, Sequence, Split
+from tokenizers_kit.tokenizer import Tokenizer
+
+# tiktoken's o200k_base pattern (tiktoken_ext/openai_public.py), for files named o200k*.
+O200K_PATTERN = "|".join([
+    r"""[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?""",
+    r"""[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?""",
+    r"""\p{N}{1,3}""", r""" ?[^\s\p{L}\p{N}]+[\r\n/]*""", r"""\s*[\r\n]+""", r"""\s+(?!\S)""", r"""\s+""",
+])
+_TIKTOKEN_LINE = regex.compile(r"^[A-Za-z0-9+/=]+ \d+$")
+
+
+def _byte_level_pipeline(pattern: str) -> dict[str, Any]:
+    if pattern == GPT2_PATTERN:
+        pre = ByteLevel(add_prefix_space=False, use_regex=True)
+    else:
+        pre = Sequence([Split({"Regex": pattern}, "Isolated"), ByteLevel(add_prefix_space=False, use_regex=False)])
+    return {"pre_tokenizer": pre, "decoder": ByteLevelDecoder(add_prefix_space=False)}
+
+
+def _bpe(vocab: dict[str, int], merges: list[tuple[str, str]], source: str) -> Any:
+    from tokenizers_kit.models.bpe import BPEModel
+
+    try:
+        return BPEModel(vocab, merges)
+    except TkitError as err:
+        raise ModelFileError(f"{source}: {err}") from None
+
+
+# ---- GPT-2 vocab.json + merges.txt ---------------------------------------------------------------------
+
+def looks_like_gpt2_vocab(data: Any) -> bool:
+    return isinstance(data, dict) and bool(data) and all(
+        isinstance(k, str) and isinstance(v, int) and not isinstance(v, bool) for k, v in data.items())
+
+
+def read_merges_txt(path: Path) -> list[tuple[str, str]]:
+    if not path.exists():
+        raise ModelFileError(f"{path} does not exist: a GPT-2 vocab.json needs its merges.txt in the same "
+                             "directory")
+    merges = []
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line or (n == 1 and line.startswith("#version")):
+            continue
+        parts = line.split(" ")
+        if len(parts) != 2 or not all(parts):
+            raise ModelFileError(f"{path}:{n}: a merge line is two tokens separated by one space, not {line!r}")
+        merges.append((parts[0], parts[1]))
+    return merges
+
+
+def load_gpt2(vocab_path: str | os.PathLike[str], merges_path: str | os.PathLike[str] | None = None,
+              vocab: dict[str, int] | None = None) -> Tokenizer:
+    """GPT-2 style files: vocab.json {token: id} and merges.txt (`#version` header, then "a b" lines).
+    Vocabulary entries spelled `<|...|>` become special tokens (GPT-2's `<|endoftext|>`)."""
+    from tokenizers_kit.added_tokens import AddedToken
+
+    vpath = Path(vocab_path)
+    if vocab is None:
+        try:
+            vocab = json.loads(vpath.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError, UnicodeDecodeError) as err:
+            raise ModelFileError(f"{vpath}: cannot read the GPT-2 vocab.json ({err})") from None
+        if not looks_like_gpt2_vocab(vocab):
+            raise ModelFileError(f"{vpath}: a GPT-2 vocab.json maps tokens to integer ids")
+    mpath = Path(merges_path) if merges_path is not None else vpath.with_name(
+        vpath.name.replace("vocab.json", "merges.txt") if "vocab.json" in vpath.name else "merges.txt")
+    if not mpath.exists() and merges_path is None:
+        mpath = vpath.with_name("merges.txt")
+    merges = read_merges_txt(mpath)
+    model = _bpe(vocab, merges, str(vpath))
+    specials = [AddedToken(t, i, special=True) for t, i in sorted(vocab.items(), key=lambda kv: kv[1])
+                if t.startswith("<|") and t.endswith("|>") and len(t) > 4]
+    return Tokenizer(model, added_tokens=specials, name="file", **_byte_level_pipeline(GPT2_PATTERN))
+
+
+def save_gpt2(tokenizer: Tokenizer, vocab_path: str | os.PathLike[str],
+              merges_path: str | os.PathLike[str]) -> None:
+    """Write a byte-level BPE tokenizer as GPT-2 vocab.json + merges.txt."""
+    data = tokenizer.model.to_dict()
+    if data.get("type") != "BPE":
+        raise TkitError("only a BPE tokenizer can be saved as GPT-2 vocab.json + merges.txt")
+    vocab = tokenizer.get_vocab()
+    with atomic_open(vocab_path, "w") as f:
+        json.dump(dict(sorted(vocab.items(), key=lambda kv: kv[1])), f, ensure_ascii=False)
+    with atomic_open(merges_path, "w") as f:
+        f.write("#version: 0.2\n")
+        for a, b in data["merges"]:
+            if " " in a or " " in b:
+                raise TkitError(f"merge ({a!r}, {b!r}) contains a space: merges.txt cannot hold it")
+            f.write(f"{a} {b}\n")
+
+
+# ---- tiktoken base64 ranks -----------------------------------------------------------------------------
+
+def looks_like_tiktoken(text: str) -> bool:
+    first = text.lstrip().split("\n", 1)[0].strip()
+    return bool(_TIKTOKEN_LINE.match(first))
+
+
+def read_tiktoken_ranks(path: Path, text: str | None = None) -> dict[bytes, int]:
+    if text is None:
+        text = path.read_text(encoding="utf-8")
+    ranks: dict[bytes, int] = {}
+    for n, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        parts = line.split()
+        try:
+            if len(parts) != 2:
+                raise ValueError
+            token, rank = base64.b64decode(parts[0], validate=True), int(parts[1])
+        except (ValueError, binascii.Error):
+            raise ModelFileError(f"{path}:{n}: a tiktoken line is `base64-token rank`, not {line[:60]!r}: "
+                                 "the file is corrupt") from None
+        ranks[token] = rank
+    if not ranks:
+        raise ModelFileError(f"{path}: the tiktoken file has no ranks")
+    return ranks
+
+
+def recover_merges(ranks: dict[bytes, int]) -> list[tuple[bytes, bytes]]:
+    """The merge that creates each multi-byte token, in rank order."""
+    merges = []
+    for token, rank in sorted(ranks.items(), key=lambda kv: kv[1]):
+        if len(token) == 1:
+            continue
+        parts = [token[i:i + 1] for i in range(len(token))]
+        while len(parts) > 2:  # BPE restricted to ranks below this token's rank
+            best, best_rank = -1, rank
+            for i in range(len(parts) - 1):
+                r = ranks.get(parts[i] + parts[i + 1])
+                if r is not None and r < best_rank:
+                    best, best_rank = i, r
+            if best < 0:
+                break
+            parts[best:best + 2] = [parts[best] + parts[best + 1]]
+        if len(parts) != 2:
+            raise ModelFileError(f"tiktoken token {token!r} (rank {rank}) cannot be built from lower-ranked "
+                                 "tokens: the file is not a BPE rank file")
+        merges.append((parts[0], parts[1]))
+    return merges
+
+
+def _guess_pattern(path: Path) -> str:
+    name = path.name.lower()
+    if "o200k" in name:
+        return O200K_PATTERN
+    if "cl100k" in name:
+        return GPT4_PATTERN
+    return GPT2_PATTERN
+
+
+def load_tiktoken(path: str | os.PathLike[str], text: str | None = None, pattern: str | None = None) -> Tokenizer:
+    """A tiktoken `.tiktoken` rank file as a byte-level BPE tokenizer. The split pattern is not stored in the
+    file: cl100k/o200k names get theirs, anything else the GPT-2 pattern (or pass `pattern`)."""
+    p = Path(path)
+    ranks = read_tiktoken_ranks(p, text)
+    missing = [b for b in range(256) if bytes([b]) not in ranks]
+    if missing:
+        raise ModelFileError(f"{p}: byte 0x{missing[0]:02x} has no rank ({len(missing)} single bytes missing): "
+                             "a byte-level rank file must hold all 256 bytes")
+    vocab = {bytes_to_symbols(tok): rank for tok, rank in ranks.items()}
+    merges = [(bytes_to_symbols(a), bytes_to_symbols(b)) for a, b in recover_merges(ranks)]
+    model = _bpe(vocab, merges, str(p))
+    return Tokenizer(model, name="file", **_byte_level_pipeline(pattern or _guess_pattern(p)))
+
+
+def tiktoken_ranks(tokenizer: Tokenizer) -> dict[bytes, int]:
+    """The mergeable ranks of a byte-level BPE tokenizer (token bytes -> id), as tiktoken wants them.
+    Valid when ids follow merge order, which holds for tokenizers tkit trains (bytes first, then merges)."""
+    data = tokenizer.model.to_dict()
+    if data.get("type") != "BPE":
+        raise TkitError("only a byte-level BPE tokenizer has tiktoken ranks")
+    specials = {t.content for t in tokenizer.added.tokens}
+    return {symbols_to_bytes(tok): idx for tok, idx in data["vocab"].items() if tok not in specials}
+
+
+def save_tiktoken(tokenizer: Tokenizer, path: str | os.PathLike[str]) -> None:
+    """Write `base64(token bytes) rank` lines (special tokens are not part of the format)."""
+    ranks = tiktoken_ranks(tokenizer)
+    with atomic_open(path, "w") as f:
+        for tok, rank in sorted(ranks.items(), key=lambda kv: kv[1]):
+            f.write(f"{base64.b64encode(tok).decode('ascii')} {rank}\n")

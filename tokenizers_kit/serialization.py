@@ -1,0 +1,212 @@
+"""tokenizer.json in and out (HF's schema, reference §3), and loading any tokenizer file by its content.
+
+`load_tokenizer_file` accepts: a tokenizer.json (written by tkit or HF: BPE, WordPiece, Unigram models), a
+GPT-2 `vocab.json` with `merges.txt` beside it, or a tiktoken `base64 rank` file. Every problem is a
+ModelFileError with one line that names the file and says what is wrong.
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from tokenizers_kit.added_tokens import AddedToken
+from tokenizers_kit.decoders import decoder_from_dict
+from tokenizers_kit.errors import ModelFileError
+from tokenizers_kit.normalizers import normalizer_from_dict
+from tokenizers_kit.pre_tokenizers import pre_tokenizer_from_dict
+from tokenizers_kit.tokenizer import Encoding, Tokenizer
+
+MODEL_TYPES = ("BPE", "WordPiece", "Unigram")
+
+
+def model_from_dict(data: Any) -> Any:
+    """HF "model" object -> model instance, dispatched on "type" (inferred from the fields if absent, as
+    HF's untagged deserializer does)."""
+    if not isinstance(data, dict):
+        raise ModelFileError(f"the tokenizer \"model\" must be an object, not {type(data).__name__}: "
+                             "the file is corrupt")
+    kind = data.get("type")
+    if kind is None:
+        if isinstance(data.get("vocab"), list):
+            kind = "Unigram"
+        elif "merges" in data:
+            kind = "BPE"
+        elif "continuing_subword_prefix" in data or "max_input_chars_per_word" in data:
+            kind = "WordPiece"
+    if kind == "BPE":
+        from tokenizers_kit.models.bpe import BPEModel
+
+        return BPEModel.from_dict(data)
+    if kind == "WordPiece":
+        from tokenizers_kit.models.wordpiece import WordPieceModel
+
+        return WordPieceModel.from_dict(data)
+    if kind == "Unigram":
+        from tokenizers_kit.models.unigram import UnigramModel
+
+        return UnigramModel.from_dict(data)
+    raise ModelFileError(f"unsupported model type {kind!r}: tkit reads {', '.join(MODEL_TYPES)} models")
+
+
+def tokenizer_to_dict(tok: Tokenizer) -> dict[str, Any]:
+    """HF's top-level key order. No extra keys: HF's loader rejects unknown top-level keys."""
+    data: dict[str, Any] = {
+        "version": "1.0",
+        "truncation": tok.truncation,
+        "padding": tok.padding,
+        "added_tokens": tok.added.to_list(),
+        "normalizer": tok.normalizer.to_dict() if tok.normalizer is not None else None,
+        "pre_tokenizer": tok.pre_tokenizer.to_dict() if tok.pre_tokenizer is not None else None,
+        "post_processor": tok.post_processor,
+        "decoder": tok.decoder.to_dict() if tok.decoder is not None else None,
+        "model": tok.model.to_dict(),
+    }
+    return data
+
+
+def tokenizer_to_str(tok: Tokenizer, pretty: bool = True) -> str:
+    return json.dumps(tokenizer_to_dict(tok), ensure_ascii=False, indent=2 if pretty else None) + \
+        ("\n" if pretty else "")
+
+
+def tokenizer_from_dict(data: Any, source: str = "tokenizer") -> Tokenizer:
+    if not isinstance(data, dict) or "model" not in data:
+        raise ModelFileError(f"{source} is not a tokenizer.json (no \"model\" object): give a file written by "
+                             "`tkit train tokenizer` or HF tokenizers")
+    version = data.get("version", "1.0")
+    if version != "1.0":
+        raise ModelFileError(f"{source}: unknown tokenizer.json version {version!r} (tkit reads \"1.0\")")
+    model = model_from_dict(data["model"])
+    raw_added = data.get("added_tokens") or []
+    if not isinstance(raw_added, list):
+        raise ModelFileError(f"{source}: \"added_tokens\" must be a list: the file is corrupt")
+    added = [AddedToken.from_dict(t) for t in raw_added]
+    for t in added:  # HF: a token the model knows keeps the model's id
+        model_id = model.token_to_id(t.content)
+        if model_id is not None and model_id != t.id:
+            raise ModelFileError(f"{source}: added token {t.content!r} has id {t.id} but the model gives it "
+                                 f"id {model_id}: the file is corrupt")
+    for key in ("post_processor", "truncation", "padding"):
+        if data.get(key) is not None and not isinstance(data[key], dict):
+            raise ModelFileError(f"{source}: {key!r} must be an object or null: the file is corrupt")
+    tok = Tokenizer(
+        model,
+        normalizer=normalizer_from_dict(data.get("normalizer")),
+        pre_tokenizer=pre_tokenizer_from_dict(data.get("pre_tokenizer")),
+        decoder=decoder_from_dict(data.get("decoder")),
+        added_tokens=added,
+        post_processor=data.get("post_processor"),
+        truncation=data.get("truncation"),
+        padding=data.get("padding"),
+    )
+    tok.name = infer_algo(tok)
+    return tok
+
+
+def infer_algo(tok: Tokenizer) -> str:
+    """Which `tkit train tokenizer --algo` layout a tokenizer has ("file" if none): tokenizer.json has no
+    room for our own metadata, so the layout itself tells."""
+    from tokenizers_kit import decoders as dec
+    from tokenizers_kit import normalizers as nrm
+    from tokenizers_kit import pre_tokenizers as pre
+
+    model = tok.model.to_dict()
+    kind, pt = model.get("type"), tok.pre_tokenizer
+    if kind == "BPE" and isinstance(pt, (pre.ByteLevel, pre.Sequence)) and isinstance(tok.decoder, dec.ByteLevel):
+        return "bpe"
+    if kind == "WordPiece" and isinstance(pt, pre.BertPreTokenizer):
+        return "wordpiece"
+    if kind == "Unigram" and isinstance(pt, pre.Metaspace):
+        return "unigram"
+    norms = tok.normalizer.normalizers if isinstance(tok.normalizer, nrm.Sequence) else [tok.normalizer]
+    if pt is None and any(isinstance(n, nrm.Prepend) for n in norms) and model.get("byte_fallback"):
+        return "sentencepiece"
+    if kind == "BPE" and pt is None and not model.get("merges"):
+        return "char"
+    return "file"
+
+
+def _parse_json(text: str, source: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as err:
+        where = f"line {err.lineno}, column {err.colno}"
+        hint = "the file is truncated" if err.pos >= len(text.rstrip()) else "the file is corrupt"
+        raise ModelFileError(f"{source} is not valid JSON ({err.msg} at {where}): {hint}; "
+                             "re-create it with `tkit train tokenizer`") from None
+
+
+def tokenizer_from_str(text: str, source: str = "tokenizer") -> Tokenizer:
+    return tokenizer_from_dict(_parse_json(text, source), source)
+
+
+def _read_text(path: Path) -> str:
+    if not path.exists():
+        raise ModelFileError(f"tokenizer file {str(path)!r} does not exist: check the path "
+                             "(or train one with `tkit train tokenizer`)")
+    if path.is_dir():
+        raise ModelFileError(f"tokenizer {str(path)!r} is a directory: give the tokenizer.json file inside it")
+    try:
+        return path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise ModelFileError(f"{path}: not a text tokenizer file (invalid UTF-8 at byte {err.start}): give a "
+                             "tokenizer.json, a GPT-2 vocab.json or a tiktoken file") from None
+
+
+def load_tokenizer_file(path: str | os.PathLike[str]) -> Tokenizer:
+    """Load a tokenizer file, recognising its format by content (and extension for tiktoken)."""
+    from tokenizers_kit import foreign
+
+    p = Path(path)
+    text = _read_text(p)
+    stripped = text.lstrip()
+    if not stripped:
+        raise ModelFileError(f"tokenizer file {str(p)!r} is empty: re-create it with `tkit train tokenizer`")
+    if stripped[0] in "{[":
+        data = _parse_json(text, str(p))
+        if isinstance(data, dict) and "model" in data:
+            return tokenizer_from_dict(data, str(p))
+        if foreign.looks_like_gpt2_vocab(data):
+            return foreign.load_gpt2(p, vocab=data)
+        raise ModelFileError(f"{p} is JSON but neither a tokenizer.json (no \"model\") nor a GPT-2 vocab.json "
+                             "(token -> id): give a tokenizer file")
+    if p.suffix == ".tiktoken" or foreign.looks_like_tiktoken(text):
+        return foreign.load_tiktoken(p, text=text)
+    raise ModelFileError(f"{p} is not a tokenizer file tkit knows (tokenizer.json, GPT-2 vocab.json + "
+                         "merges.txt, tiktoken base64-rank file)")
+
+
+def post_process(processor: dict, enc: Encoding) -> Encoding:
+    """Add a single sequence's special tokens as an HF post-processor would (TemplateProcessing,
+    BertProcessing, RobertaProcessing; ByteLevel and unknown ones leave the encoding unchanged)."""
+    kind = processor.get("type")
+    if kind == "Sequence":
+        for p in processor.get("processors", []):
+            enc = post_process(p, enc)
+        return enc
+    before: list[tuple[int, str]] = []
+    after: list[tuple[int, str]] = []
+    if kind in ("BertProcessing", "RobertaProcessing"):
+        cls_tok, cls_id = processor["cls"]
+        sep_tok, sep_id = processor["sep"]
+        before, after = [(cls_id, cls_tok)], [(sep_id, sep_tok)]
+    elif kind == "TemplateProcessing":
+        specials = processor.get("special_tokens", {})
+        seen_seq = False
+        for item in processor.get("single", []):
+            if "Sequence" in item:
+                seen_seq = True
+                continue
+            name = item.get("SpecialToken", {}).get("id")
+            spec = specials.get(name, {})
+            pairs = list(zip(spec.get("ids", []), spec.get("tokens", [])))
+            (after if seen_seq else before).extend(pairs)
+    else:
+        return enc
+    return Encoding(
+        [i for i, _ in before] + enc.ids + [i for i, _ in after],
+        [t for _, t in before] + enc.tokens + [t for _, t in after],
+        [(0, 0)] * len(before) + enc.offsets + [(0, 0)] * len(after),
+    )

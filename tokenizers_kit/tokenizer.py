@@ -1,0 +1,412 @@
+"""The Tokenizer pipeline: added tokens -> normalizer -> pre-tokenizer -> model, and back through the decoder.
+
+It follows HF `tokenizers.Tokenizer` (same stages, same tokenizer.json) and also implements tkit's
+`TextTokenizer` protocol (`tokenize` / `detokenize` / `to_spec`) that the language models use.
+
+Two encoding paths give the same ids:
+- `encode(text)` -> Encoding(ids, tokens, offsets): tracks, for every character, where it came from in the
+  original text, so offsets are character offsets into `text`;
+- `encode_ids(text)` / `encode_lines(...)`: ids only, through a per-chunk cache keyed by the raw chunk (before
+  the byte-level map), so a repeated word costs one dict lookup. This is the path `tkit tokenize` uses.
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from itertools import chain
+from typing import Any
+
+import regex
+
+from tokenizers_kit.added_tokens import AddedToken, AddedVocabulary
+from tokenizers_kit.decoders import Decoder
+from tokenizers_kit.errors import TkitError
+from tokenizers_kit.models.base import Model
+from tokenizers_kit.normalizers import Normalizer, Spans
+from tokenizers_kit.pre_tokenizers import PreTokenizer
+
+CACHE_MAX_CHARS = 256  # chunks longer than this are not cached (rare, and costly to hash and keep)
+CACHE_CAPACITY = 1 << 18  # entries; the cache is cleared when full (bounded memory on endless streams)
+
+
+@dataclass
+class Encoding:
+    """The result of `Tokenizer.encode`: ids, token strings, and (start, end) char offsets into the input."""
+
+    ids: list[int] = field(default_factory=list)
+    tokens: list[str] = field(default_factory=list)
+    offsets: list[tuple[int, int]] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+class _ChunkCache(dict):
+    """chunk -> value, computed on a miss by `compute`; bounded."""
+
+    def __init__(self, compute: Any, max_chars: int = CACHE_MAX_CHARS) -> None:
+        super().__init__()
+        self.compute, self.max_chars = compute, max_chars
+
+    def __missing__(self, chunk: str) -> Any:
+        value = self.compute(chunk)
+        if len(chunk) <= self.max_chars:
+            if len(self) >= CACHE_CAPACITY:
+                self.clear()
+            self[chunk] = value
+        return value
+
+
+_NON_META = regex.compile(r"▁+[^▁]*|[^▁]+")  # "▁"-led words (sentencepiece-style text without a pre-tokenizer)
+
+
+class Tokenizer:
+    """A full tokenizer: HF-compatible pipeline, tokenizer.json in and out, fast cached encoding."""
+
+    def __init__(
+        self,
+        model: Model,
+        *,
+        normalizer: Normalizer | None = None,
+        pre_tokenizer: PreTokenizer | None = None,
+        decoder: Decoder | None = None,
+        added_tokens: Iterable[AddedToken] = (),
+        post_processor: dict | None = None,
+        truncation: dict | None = None,
+        padding: dict | None = None,
+        name: str = "file",
+    ) -> None:
+        self.model = model
+        self.normalizer = normalizer
+        self.pre_tokenizer = pre_tokenizer
+        self.decoder = decoder
+        self.added = AddedVocabulary(added_tokens)
+        self.post_processor = post_processor  # kept verbatim; applied by encode(add_special_tokens=True)
+        self.truncation = truncation  # kept verbatim so a loaded HF file saves back unchanged
+        self.padding = padding
+        self.name = name  # "file", or the `--algo` whose layout this is (TextTokenizer.name)
+        self._reset_caches()
+
+    # ---- construction helpers ------------------------------------------------------------------------
+
+    def _reset_caches(self) -> None:
+        self._subchunk = self._choose_subchunker()
+        # Without a pre-tokenizer or a sub-chunker, chunks are whole lines: not worth keeping.
+        keep = CACHE_MAX_CHARS if self.pre_tokenizer is not None or self._subchunk is not None else 0
+        self._ids_cache = _ChunkCache(self._compute_ids, keep)
+        self._text_cache = _ChunkCache(self._compute_text, keep)
+        self._id_tokens: list[str | None] | None = None
+        self._split_first = self._make_first_splitter()
+        info = self.model.to_dict() if type(self.model).__name__ == "UnigramModel" else {}
+        self._unk_as_text = info.get("unk_id") if info.get("type") == "Unigram" else None
+
+    def _make_first_splitter(self) -> Any:
+        """text -> raw chunks for a segment at the start of the input (the common case), with no Python
+        frames in between when possible (a compiled regex's findall)."""
+        pt, sub = self.pre_tokenizer, self._subchunk
+        if pt is None:
+            if sub is None:
+                return lambda text: [text] if text else []
+            return sub
+        split = pt.fast_split()
+        if sub is None:
+            return split
+        return lambda text: [piece for c in split(text) for piece in sub(c)]
+
+    def _choose_subchunker(self) -> Any:
+        """An exact way to cut a pre-tokenized chunk smaller, so long chunks still hit the cache:
+        - sentencepiece-style BPE (no pre-tokenizer) cuts before each run of "▁" when no vocabulary entry has a
+          "▁" after another character: then no merge can cross such a cut, so the model's output is the
+          concatenation of its outputs on the pieces (the Unigram model makes such cuts itself);
+        - a BPE model with no merges (the `char` algorithm) encodes each character on its own."""
+        if self.pre_tokenizer is not None:
+            return None
+        info = self.model.to_dict()
+        vocab = self.model.get_vocab()
+        if info.get("type") == "BPE" and not info.get("merges") and not info.get("fuse_unk") \
+                and info.get("continuing_subword_prefix") is None and info.get("end_of_word_suffix") is None:
+            return list
+        if info.get("type") == "BPE" and "▁" in vocab and not any("▁" in tok.lstrip("▁") for tok in vocab):
+            return _NON_META.findall
+        return None
+
+    @property
+    def unk_token(self) -> str | None:
+        return getattr(self.model, "unk_token", None)
+
+    # ---- the fast ids path ---------------------------------------------------------------------------
+
+    def _compute_ids(self, raw_chunk: str) -> tuple[int, ...]:
+        chunk = self.pre_tokenizer.transform(raw_chunk) if self.pre_tokenizer is not None else raw_chunk
+        return tuple(t[0] for t in self.model.tokenize(chunk))
+
+    def _compute_text(self, raw_chunk: str) -> str:
+        return " ".join(map(str, self._ids_cache[raw_chunk]))
+
+    def _raw_chunks(self, text: str, first: bool) -> list[str]:
+        """Normalized text -> raw chunks (pre-tokenized, not yet transformed)."""
+        if first:
+            return self._split_first(text)
+        if not text:
+            return []
+        chunks = self.pre_tokenizer.split(text, first) if self.pre_tokenizer is not None else [text]
+        if self._subchunk is not None:
+            chunks = [piece for c in chunks for piece in self._subchunk(c)]
+        return chunks
+
+    def _segments(self, text: str) -> Iterator[tuple[str | None, int | None, bool]]:
+        """(normalized text, None, first) for ordinary text, (None, token_id, _) for added tokens."""
+        norm = self.normalizer.normalize_str if self.normalizer is not None else None
+        raw = self.added.split_raw(text) if self.added.has_raw else [(0, len(text), None)]
+        for start, end, tok in raw:
+            if tok is not None:
+                yield None, tok, False
+                continue
+            seg = text[start:end]
+            if norm is not None:
+                seg = norm(seg)
+            if not self.added.has_normalized:
+                yield seg, None, start == 0
+                continue
+            for s, e, ntok in self.added.split_normalized(seg):
+                yield (None, ntok, False) if ntok is not None else (seg[s:e], None, start == 0 and s == 0)
+
+    def _plain(self, texts: Sequence[str]) -> bool:
+        """True when the texts need neither normalization nor added-token handling (the fastest path)."""
+        if self.normalizer is not None or self.added.has_normalized:
+            return False
+        raw = self.added.raw_pattern
+        return raw is None or not any(map(raw.search, texts))
+
+    def encode_ids(self, text: str) -> list[int]:
+        """The ids of `text` (no offsets, no post-processing): the fast path."""
+        cache = self._ids_cache
+        if self._plain((text,)):
+            return list(chain.from_iterable(map(cache.__getitem__, self._split_first(text))))
+        ids: list[int] = []
+        for seg, tok, first in self._segments(text):
+            if tok is not None:
+                ids.append(tok)
+            else:
+                ids.extend(chain.from_iterable(map(cache.__getitem__, self._raw_chunks(seg, first))))
+        return ids
+
+    def encode_batch_ids(self, texts: Iterable[str]) -> list[list[int]]:
+        return [self.encode_ids(t) for t in texts]
+
+    def encode_lines(self, lines: Sequence[str]) -> list[str]:
+        """Each line's ids as one space-separated string (`tkit tokenize --format ids`), via a cache of the
+        formatted ids of each chunk."""
+        cache = self._text_cache
+        if self._plain(lines):
+            split, get, join = self._split_first, cache.__getitem__, " ".join
+            return [join(map(get, split(line))) for line in lines]
+        out = []
+        for line in lines:
+            parts: list[str] = []
+            for seg, tok, first in self._segments(line):
+                if tok is not None:
+                    parts.append(str(tok))
+                else:
+                    parts.extend(map(cache.__getitem__, self._raw_chunks(seg, first)))
+            out.append(" ".join(parts))
+        return out
+
+    # ---- the aligned path (offsets) ------------------------------------------------------------------
+
+    def encode(self, text: str, add_special_tokens: bool = True) -> Encoding:
+        """Ids, tokens and character offsets into `text`. Added/special tokens in the text are never split.
+        With `add_special_tokens`, a post-processor from an HF file (e.g. BERT's [CLS] ... [SEP]) is applied;
+        the tokenizers tkit trains have none."""
+        enc = Encoding()
+        for start, end, tok in (self.added.split_raw(text) if self.added.has_raw else [(0, len(text), None)]):
+            if tok is not None:
+                self._push(enc, tok, (start, end))
+                continue
+            seg = text[start:end]
+            spans: Spans = [(i, i + 1) for i in range(start, end)]
+            if self.normalizer is not None:
+                seg, spans = self.normalizer.normalize_aligned(seg, spans)
+            pieces = self.added.split_normalized(seg) if self.added.has_normalized else [(0, len(seg), None)]
+            for s, e, ntok in pieces:
+                if ntok is not None:
+                    self._push(enc, ntok, (spans[s][0], spans[e - 1][1]))
+                else:
+                    self._encode_aligned(enc, seg[s:e], spans[s:e], start == 0 and s == 0)
+        if add_special_tokens and self.post_processor:
+            from tokenizers_kit.serialization import post_process
+
+            enc = post_process(self.post_processor, enc)
+        return enc
+
+    def _push(self, enc: Encoding, tok: int, offsets: tuple[int, int]) -> None:
+        enc.ids.append(tok)
+        enc.tokens.append(self.id_to_token(tok) or "")
+        enc.offsets.append(offsets)
+
+    def _encode_aligned(self, enc: Encoding, text: str, spans: Spans, first: bool) -> None:
+        if not text:
+            return
+        if self.pre_tokenizer is not None:
+            chunks = self.pre_tokenizer.split_aligned(text, spans, first)
+        else:
+            chunks = [(text, spans)]
+        for chunk, cspans in chunks:
+            if self._subchunk is not None:
+                parts, pos = [], 0
+                for piece in self._subchunk(chunk):
+                    parts.append((piece, cspans[pos:pos + len(piece)]))
+                    pos += len(piece)
+            else:
+                parts = [(chunk, cspans)]
+            unk = self._unk_as_text
+            for piece, pspans in parts:
+                for tid, a, b in self.model.tokenize(piece):
+                    self._push(enc, tid, (pspans[a][0], pspans[b - 1][1]) if b > a else (pspans[a][0],) * 2)
+                    if tid == unk:  # HF's Unigram shows an unknown piece as its own text
+                        enc.tokens[-1] = piece[a:b]
+
+    def encode_batch(self, texts: Iterable[str], add_special_tokens: bool = True) -> list[Encoding]:
+        return [self.encode(t, add_special_tokens) for t in texts]
+
+    # ---- decoding ------------------------------------------------------------------------------------
+
+    def _id_token_table(self) -> list[str | None]:
+        if self._id_tokens is None:
+            size = self.get_vocab_size()
+            table: list[str | None] = [None] * size
+            for tok, idx in self.model.get_vocab().items():
+                if idx < size:
+                    table[idx] = tok
+            for t in self.added.tokens:
+                if t.id < size:
+                    table[t.id] = t.content
+            self._id_tokens = table
+        return self._id_tokens
+
+    def decode(self, ids: Iterable[int], skip_special_tokens: bool = True) -> str:
+        """Text from ids (unknown ids are skipped, as HF does); specials dropped when skip_special_tokens."""
+        table = self._id_token_table()
+        n = len(table)
+        tokens = []
+        for i in ids:
+            tok = table[i] if 0 <= i < n else None
+            if tok is None or (skip_special_tokens and self.added.is_special_id(i)):
+                continue
+            tokens.append(tok)
+        if self.decoder is None:
+            return " ".join(tokens)
+        return self.decoder.decode(tokens)
+
+    def decode_batch(self, batch: Iterable[Sequence[int]], skip_special_tokens: bool = True) -> list[str]:
+        return [self.decode(ids, skip_special_tokens) for ids in batch]
+
+    # ---- vocabulary ----------------------------------------------------------------------------------
+
+    def token_to_id(self, token: str) -> int | None:
+        idx = self.added.token_to_id(token)
+        return idx if idx is not None else self.model.token_to_id(token)
+
+    def id_to_token(self, token_id: int) -> str | None:
+        tok = self.added.id_to_token(token_id)
+        return tok if tok is not None else self.model.id_to_token(token_id)
+
+    def get_vocab(self, with_added_tokens: bool = True) -> dict[str, int]:
+        vocab = self.model.get_vocab()
+        if with_added_tokens:
+            vocab.update({t.content: t.id for t in self.added.tokens})
+        return vocab
+
+    def get_vocab_size(self, with_added_tokens: bool = True) -> int:
+        ids = set(self.model.get_vocab().values())
+        if with_added_tokens:
+            ids.update(t.id for t in self.added.tokens)
+        return max(ids) + 1 if ids else 0
+
+    @property
+    def vocab_size(self) -> int:
+        return self.get_vocab_size()
+
+    def add_tokens(self, tokens: Iterable[str], special: bool = False) -> int:
+        """Add tokens that are never split (ids after the vocabulary unless the model already has them)."""
+        added = 0
+        for content in tokens:
+            if not content or self.added.token_to_id(content) is not None:
+                continue
+            idx = self.model.token_to_id(content)
+            if idx is None:
+                idx = self.get_vocab_size()
+            self.added.add(AddedToken(content, idx, special=special, normalized=not special))
+            added += 1
+        self._reset_caches()
+        return added
+
+    def add_special_tokens(self, tokens: Iterable[str]) -> int:
+        return self.add_tokens(tokens, special=True)
+
+    @property
+    def special_tokens(self) -> list[str]:
+        return [t.content for t in self.added.tokens if t.special]
+
+    # ---- TextTokenizer protocol (what the language models use) ----------------------------------------
+
+    def tokenize(self, text: str) -> list[str]:
+        """Token strings of `text`."""
+        table = self._id_token_table()
+        return [table[i] or "" for i in self.encode_ids(text)]
+
+    def detokenize(self, tokens: Sequence[str]) -> str:
+        ids = []
+        for tok in tokens:
+            idx = self.token_to_id(tok)
+            if idx is None:
+                raise TkitError(f"token {tok!r} is not in the tokenizer's vocabulary: it cannot be decoded")
+            ids.append(idx)
+        return self.decode(ids, skip_special_tokens=False)
+
+    def to_spec(self) -> str:
+        return self.to_str()
+
+    # ---- files ---------------------------------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        from tokenizers_kit.serialization import tokenizer_to_dict
+
+        return tokenizer_to_dict(self)
+
+    def to_str(self, pretty: bool = True) -> str:
+        from tokenizers_kit.serialization import tokenizer_to_str
+
+        return tokenizer_to_str(self, pretty)
+
+    def save(self, path: str | os.PathLike[str], pretty: bool = True) -> None:
+        """Write tokenizer.json atomically (a temporary file, then rename)."""
+        from tokenizers_kit.atomic import atomic_open
+
+        text = self.to_str(pretty)
+        with atomic_open(path, "w") as handle:
+            handle.write(text)
+
+    @classmethod
+    def from_str(cls, text: str) -> Tokenizer:
+        from tokenizers_kit.serialization import tokenizer_from_str
+
+        return tokenizer_from_str(text)
+
+    @classmethod
+    def from_file(cls, path: str | os.PathLike[str]) -> Tokenizer:
+        """Load tokenizer.json (tkit's or HF's), GPT-2 vocab.json (+ merges.txt beside it) or a tiktoken file."""
+        from tokenizers_kit.serialization import load_tokenizer_file
+
+        return load_tokenizer_file(path)
+
+    @classmethod
+    def train(cls, files_or_iterator: str | Iterable[str], algo: str = "bpe", **options: Any) -> Tokenizer:
+        """Train a new tokenizer (see `tokenizers_kit.training.train_tokenizer` for the options)."""
+        from tokenizers_kit.training import train_tokenizer
+
+        return train_tokenizer(files_or_iterator, algo=algo, **options)
+
+    def __repr__(self) -> str:
+        return f"Tokenizer(name={self.name!r}, model={type(self.model).__name__}, vocab_size={self.vocab_size})"

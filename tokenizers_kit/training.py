@@ -1,0 +1,419 @@
+"""Training orchestration: the pipeline of each `--algo`, fast chunk counting, then the trainer.
+
+    count_chunks(source, pipeline)      normalize + pre-tokenize line by line, count distinct chunks
+    train_from_counts(counts, ...)      run the BPE / WordPiece / Unigram trainer, wrap it in a Tokenizer
+    train_tokenizer(source, algo, ...)  both
+
+The five algorithms, as users of HF `tokenizers` / sentencepiece expect them:
+- bpe: GPT-2 byte-level BPE (ByteLevel pre-tokenizer with the GPT-2 regex, or GPT-4's with pattern="gpt4";
+  all 256 byte symbols in the alphabet, so there is never an unknown token and decode is lossless);
+- wordpiece: BERT (BertNormalizer, BertPreTokenizer, "##" continuations, WordPiece decoder);
+- unigram: HF-style Unigram with the Metaspace pre-tokenizer (spaces -> "▁", split before each "▁");
+- sentencepiece: no whitespace pre-split; the normalizer prepends "▁" and turns spaces into "▁" (Llama's
+  HF layout), Unigram (or BPE) with byte fallback, and a decoder chain that makes decode lossless for any text
+  (leading and repeated spaces included). No NFKC by default: NFKC is not invertible (e.g. "ﬁ" -> "fi"); pass
+  normalization="nfkc" to get sentencepiece's behaviour at that price;
+- char: one token per character (a BPE model with no merges, so HF loads it), "<unk>" for unseen characters.
+
+Lines: "bpe" and "char" count each line with its "\\n" (as HF `train_from_files` does), so newlines get
+tokens; the other algorithms drop line endings (a "\\n" glued to the last word would only add junk pieces).
+"""
+from __future__ import annotations
+
+import os
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from itertools import chain
+from typing import Any
+
+import regex
+
+from tokenizers_kit import decoders as dec
+from tokenizers_kit import normalizers as nrm
+from tokenizers_kit import pre_tokenizers as pre
+from tokenizers_kit.added_tokens import AddedToken, AddedVocabulary
+from tokenizers_kit.bytes_map import byte_alphabet
+from tokenizers_kit.errors import CorpusError, TkitError
+from tokenizers_kit.tokenizer import Tokenizer
+
+ALGOS = ("bpe", "wordpiece", "unigram", "sentencepiece", "char")
+DEFAULT_VOCAB_SIZE = 8000
+DEFAULT_SPECIALS = {
+    "bpe": ("<|endoftext|>",),
+    "wordpiece": ("[UNK]", "[CLS]", "[SEP]", "[PAD]", "[MASK]"),
+    "unigram": ("<unk>",),
+    "sentencepiece": ("<unk>", "<s>", "</s>"),
+    "char": ("<unk>",),
+}
+UNK_TOKEN = {"wordpiece": "[UNK]", "unigram": "<unk>", "sentencepiece": "<unk>", "char": "<unk>"}
+NORMALIZATIONS = ("none", "nfc", "nfkc")
+SP_MODELS = ("unigram", "bpe")
+KEEP_NEWLINES = {"bpe", "char"}
+PARALLEL_MIN_BYTES = 16 << 20  # below this, a second process costs more than it saves
+META = "▁"
+
+# (stage, done, total): stage is "count" (bytes read) or "train" (trainer steps).
+ProgressFn = Callable[[str, float, float | None], None]
+
+
+@dataclass
+class Pipeline:
+    """The stages around the model for one algorithm, plus how to count training chunks."""
+
+    algo: str
+    normalizer: nrm.Normalizer | None
+    pre_tokenizer: pre.PreTokenizer | None
+    decoder: dec.Decoder
+    keep_newlines: bool
+    sentencepiece: bool = False  # chunks = "▁"-led words of the normalized line
+    # Normalizing and splitting a whole block gives the same chunks as line by line (char-local normalizer,
+    # a pre-tokenizer that drops "\n" like any space): one regex call per 4 MB instead of per line.
+    whole_blocks: bool = False
+    settings: dict[str, Any] = field(default_factory=dict)  # build_pipeline's keywords (to rebuild it)
+
+    def stages(self) -> dict[str, Any]:
+        return {"normalizer": self.normalizer, "pre_tokenizer": self.pre_tokenizer, "decoder": self.decoder}
+
+
+def _sequence(items: list[nrm.Normalizer]) -> nrm.Normalizer | None:
+    if not items:
+        return None
+    return items[0] if len(items) == 1 else nrm.Sequence(items)
+
+
+def build_pipeline(algo: str, *, lowercase: bool = False, pattern: str = "gpt2",
+                   normalization: str = "none") -> Pipeline:
+    if algo not in ALGOS:
+        raise TkitError(f"unknown algorithm {algo!r}: choose one of {', '.join(ALGOS)}")
+    if pattern not in pre.PATTERNS:
+        raise TkitError(f"unknown split pattern {pattern!r}: choose gpt2 or gpt4")
+    if normalization not in NORMALIZATIONS:
+        raise TkitError(f"unknown normalization {normalization!r}: choose one of {', '.join(NORMALIZATIONS)}")
+    settings = {"lowercase": lowercase, "pattern": pattern, "normalization": normalization}
+    pipeline = _build(algo, lowercase, pattern, normalization)
+    pipeline.settings = settings
+    return pipeline
+
+
+def _build(algo: str, lowercase: bool, pattern: str, normalization: str) -> Pipeline:
+    unicode = {"none": [], "nfc": [nrm.NFC()], "nfkc": [nrm.NFKC()]}[normalization]
+    lower = [nrm.Lowercase()] if lowercase else []
+    if algo == "bpe":
+        if pattern == "gpt2":
+            pt: pre.PreTokenizer = pre.ByteLevel(add_prefix_space=False, use_regex=True)
+        else:
+            pt = pre.Sequence([pre.Split({"Regex": pre.PATTERNS[pattern]}, "Isolated"),
+                               pre.ByteLevel(add_prefix_space=False, use_regex=False)])
+        return Pipeline(algo, _sequence(unicode + lower), pt, dec.ByteLevel(add_prefix_space=False), True)
+    if algo == "wordpiece":
+        bert = nrm.BertNormalizer(clean_text=True, handle_chinese_chars=True, strip_accents=None,
+                                  lowercase=lowercase)
+        return Pipeline(algo, _sequence(unicode + [bert]), pre.BertPreTokenizer(), dec.WordPiece("##", True), False,
+                        whole_blocks=True)
+    if algo == "unigram":
+        return Pipeline(algo, _sequence(unicode + lower), pre.Metaspace(META, "always", True),
+                        dec.Metaspace(META, "always", True), False)
+    if algo == "sentencepiece":
+        norm = unicode + lower + [nrm.Prepend(META), nrm.Replace(" ", META)]
+        decoder = dec.Sequence([dec.Replace(META, " "), dec.ByteFallback(), dec.Fuse(), dec.Strip(" ", 1, 0)])
+        return Pipeline(algo, _sequence(norm), None, decoder, False, sentencepiece=True)
+    return Pipeline(algo, _sequence(unicode + lower), None, dec.Fuse(), True)  # char
+
+
+# ---- counting ------------------------------------------------------------------------------------------
+
+@dataclass
+class ChunkCounts:
+    """Distinct pre-tokenized chunks (already transformed, e.g. byte-level symbols) -> count."""
+
+    counts: dict[str, int] = field(default_factory=dict)
+    lines: int = 0
+    chars: int = 0
+    bytes: int = 0
+
+
+_SP_CHUNK = regex.compile(f"{META}?[^{META}]+|{META}")  # cut before each "▁", as the Unigram model does
+
+
+class _BlockCounter:
+    """Counts the chunks of text blocks for one pipeline (picklable: rebuilt from its settings)."""
+
+    def __init__(self, pipeline: Pipeline, specials: Sequence[str]) -> None:
+        self.pipeline = pipeline
+        self.added = AddedVocabulary(AddedToken(s, i) for i, s in enumerate(specials))
+        self.norm = pipeline.normalizer.normalize_str if pipeline.normalizer is not None else None
+        pt = pipeline.pre_tokenizer
+        if pt is not None:
+            self.split = pt.split
+        elif pipeline.sentencepiece:
+            self.split = lambda text, first=True: _SP_CHUNK.findall(text)
+        elif pipeline.algo == "char":
+            self.split = lambda text, first=True: list(text)
+        else:
+            self.split = lambda text, first=True: [text] if text else []
+        self.fast = pt.fast_split() if pt is not None else self.split
+
+    def lines(self, block: str) -> list[str]:
+        parts = block.split("\n")
+        last = parts.pop()
+        if self.pipeline.keep_newlines:
+            parts = [p + "\n" for p in parts]
+        else:
+            parts = [p[:-1] if p.endswith("\r") else p for p in parts]
+        if last:
+            parts.append(last)
+        return parts
+
+    def segments(self, line: str) -> Iterator[tuple[str, bool]]:
+        """Ordinary text of a line (special tokens cut out), normalized, with its `first` flag."""
+        pieces = self.added.split_raw(line) if self.added.has_raw else [(0, len(line), None)]
+        for s, e, tok in pieces:
+            if tok is None:
+                seg = line[s:e]
+                yield (self.norm(seg) if self.norm is not None else seg), s == 0
+
+    def count(self, block: str) -> Counter:
+        raw = self.added.raw_pattern
+        if raw is None or not raw.search(block):  # no special token in the block: the fast paths
+            if self.pipeline.whole_blocks:
+                return Counter(self.fast(self.norm(block) if self.norm is not None else block))
+            lines = self.lines(block)
+            texts = map(self.norm, lines) if self.norm is not None else lines
+            return Counter(chain.from_iterable(map(self.fast, texts)))
+        split = self.split
+        return Counter(chain.from_iterable(
+            split(seg, first) for line in self.lines(block) for seg, first in self.segments(line)))
+
+
+def _count_worker(args: tuple[dict, list[str], str]) -> tuple[Counter, int, int]:
+    settings, specials, block = args
+    counter = _BlockCounter(build_pipeline(**settings), specials)
+    return counter.count(block), len(counter.lines(block)), len(block)
+
+
+def _iter_blocks(source: str | os.PathLike[str] | Iterable[str]) -> Iterator[tuple[str, int]]:
+    """(text block, bytes read) from files (validated UTF-8, via tokenizers_kit.corpus) or texts."""
+    from tokenizers_kit.corpus import iter_text_blocks
+
+    paths = as_paths(source)
+    if paths is not None:
+        for p in paths:
+            for block in iter_text_blocks(p):
+                yield block, len(block.encode("utf-8")) if p == "-" else _approx_bytes(block)
+        return
+    batch: list[str] = []
+    size = 0
+    for text in source:  # type: ignore[union-attr]
+        if not isinstance(text, str):
+            raise TkitError(f"training input must be file paths or strings, got {type(text).__name__}")
+        batch.append(text if text.endswith("\n") else text + "\n")
+        size += len(text)
+        if size >= 1 << 20:
+            yield "".join(batch), size
+            batch, size = [], 0
+    if batch:
+        yield "".join(batch), size
+
+
+def as_paths(source: Any) -> list[str] | None:
+    """File paths if `source` names files (a path, or a list/tuple of paths that exist), None if it is texts
+    (any other iterable of strings). A list mixing existing and missing files is an error."""
+    if isinstance(source, (str, os.PathLike)):
+        return [os.fspath(source)]
+    if isinstance(source, (list, tuple)) and source and all(isinstance(p, (str, os.PathLike)) for p in source):
+        names = [os.fspath(p) for p in source]
+        exists = [n == "-" or os.path.exists(n) for n in names]
+        if all(exists):
+            return names
+        if any(exists) or any(isinstance(p, os.PathLike) for p in source):
+            missing = names[exists.index(False)]
+            raise CorpusError(f"corpus file {missing!r} does not exist: check the path")
+    return None
+
+
+def _approx_bytes(block: str) -> int:
+    return len(block) if block.isascii() else len(block.encode("utf-8"))
+
+
+def count_chunks(source: str | os.PathLike[str] | Iterable[str], pipeline: Pipeline,
+                 special_tokens: Sequence[str] = (), *, progress: ProgressFn | None = None,
+                 processes: int | None = None) -> ChunkCounts:
+    """Count the distinct chunks the model will see. Files above PARALLEL_MIN_BYTES are counted by two
+    processes (one block each at a time); the result does not depend on the split."""
+    counter = _BlockCounter(pipeline, special_tokens)
+    total = Counter()
+    result = ChunkCounts()
+    blocks = _iter_blocks(source)
+    if processes is None:
+        processes = _auto_processes(source)
+    if processes > 1:
+        import multiprocessing as mp
+
+        settings = {"algo": pipeline.algo, **pipeline.settings}
+        ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else mp.get_context()
+        with ctx.Pool(processes) as pool:
+            sizes = []
+
+            def jobs() -> Iterator[tuple[dict, list[str], str]]:
+                for block, nbytes in blocks:
+                    sizes.append(nbytes)
+                    yield settings, list(special_tokens), block
+
+            for i, (c, n_lines, n_chars) in enumerate(pool.imap(_count_worker, jobs())):
+                total.update(c)
+                result.lines += n_lines
+                result.chars += n_chars
+                result.bytes += sizes[i]
+                if progress:
+                    progress("count", result.bytes, None)
+    else:
+        for block, nbytes in blocks:
+            total.update(counter.count(block))
+            result.lines += len(counter.lines(block))
+            result.chars += len(block)
+            result.bytes += nbytes
+            if progress:
+                progress("count", result.bytes, None)
+    if pipeline.pre_tokenizer is not None:  # the model sees transformed chunks (byte-level symbols)
+        transform = pipeline.pre_tokenizer.transform
+        counts: dict[str, int] = {}
+        for chunk, n in total.items():
+            key = transform(chunk)
+            counts[key] = counts.get(key, 0) + n
+        result.counts = counts
+    else:
+        result.counts = dict(total)
+    return result
+
+
+def _auto_processes(source: Any) -> int:
+    paths = as_paths(source)
+    if paths is None:
+        return 1
+    size = sum(os.path.getsize(p) for p in paths if p != "-" and os.path.isfile(p))
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return min(2, cores) if size >= PARALLEL_MIN_BYTES else 1
+
+
+# ---- training ------------------------------------------------------------------------------------------
+
+def resolve_specials(algo: str, special_tokens: Sequence[str] | None) -> list[str]:
+    """The user's special tokens (or the algorithm's defaults), with the unknown token first if needed."""
+    chosen = list(DEFAULT_SPECIALS[algo] if special_tokens is None else special_tokens)
+    unk = UNK_TOKEN.get(algo)
+    if unk is not None and unk not in chosen:
+        chosen.insert(0, unk)
+    out: list[str] = []
+    for s in chosen:
+        if not isinstance(s, str) or not s:
+            raise TkitError(f"special token {s!r} must be a non-empty string")
+        if s not in out:
+            out.append(s)
+    return out
+
+
+def _alphabet(counts: dict[str, int], min_frequency: int = 0) -> list[str]:
+    chars: dict[str, int] = {}
+    for chunk, n in counts.items():
+        for ch in chunk:
+            chars[ch] = chars.get(ch, 0) + n
+    return sorted(c for c, n in chars.items() if n >= min_frequency)
+
+
+def _too_small(vocab_size: int, needed: int, what: str) -> TkitError:
+    return TkitError(f"vocab size {vocab_size} is smaller than the {needed} tokens the alphabet needs ({what}): "
+                     f"use --vocab-size {needed} or more")
+
+
+def train_from_counts(counts: ChunkCounts, pipeline: Pipeline, *, vocab_size: int | None = None,
+                      min_frequency: int = 0, special_tokens: Sequence[str] | None = None,
+                      sp_model: str = "unigram", progress: ProgressFn | None = None) -> Tokenizer:
+    algo = pipeline.algo
+    if not counts.counts:
+        raise CorpusError("the corpus has no text to train on: give a file with some text in it")
+    specials = resolve_specials(algo, special_tokens)
+    if vocab_size is not None and (not isinstance(vocab_size, int) or vocab_size < 1):
+        raise TkitError(f"--vocab-size must be a positive integer, got {vocab_size!r}")
+    if min_frequency < 0:
+        raise TkitError(f"--min-frequency must be 0 or more, got {min_frequency}")
+    step = (lambda done, total: progress("train", done, total)) if progress else None
+    size = vocab_size if vocab_size is not None else DEFAULT_VOCAB_SIZE
+    model: Any
+    if algo == "bpe":
+        from tokenizers_kit.trainers.bpe import BPETrainer
+
+        needed = len(specials) + 256
+        if size < needed:
+            raise _too_small(size, needed, f"{len(specials)} special + 256 byte symbols")
+        model = BPETrainer(size, min_frequency=min_frequency, special_tokens=specials,
+                           initial_alphabet=byte_alphabet(), progress=step).train(counts.counts)
+    elif algo == "wordpiece":
+        from tokenizers_kit.trainers.wordpiece import WordPieceTrainer
+
+        model = WordPieceTrainer(size, min_frequency=min_frequency, special_tokens=specials,
+                                 progress=step).train(counts.counts)
+    elif algo == "char":
+        model = _train_char(counts.counts, specials, vocab_size, min_frequency)
+    else:
+        model = _train_sentencepiece_like(counts, algo, specials, size, min_frequency, sp_model, step)
+    added = [AddedToken(s, model.token_to_id(s), special=True) for s in specials if model.token_to_id(s) is not None]
+    return Tokenizer(model, added_tokens=added, name=algo, **pipeline.stages())
+
+
+def _train_char(counts: dict[str, int], specials: list[str], vocab_size: int | None, min_frequency: int) -> Any:
+    from tokenizers_kit.models.bpe import BPEModel
+
+    alphabet = [c for c in _alphabet(counts, min_frequency) if c not in specials]
+    needed = len(specials) + len(alphabet)
+    if vocab_size is not None and vocab_size < needed:
+        raise _too_small(vocab_size, needed, f"{len(specials)} special + {len(alphabet)} characters")
+    vocab = {tok: i for i, tok in enumerate([*specials, *alphabet])}
+    return BPEModel(vocab, [], unk_token=UNK_TOKEN["char"])
+
+
+def _train_sentencepiece_like(counts: ChunkCounts, algo: str, specials: list[str], size: int, min_frequency: int,
+                              sp_model: str, step: Any) -> Any:
+    chunk_counts = counts.counts
+    if min_frequency > 1:
+        chunk_counts = {c: n for c, n in chunk_counts.items() if n >= min_frequency}
+        if not chunk_counts:
+            raise TkitError(f"no word occurs {min_frequency} times: lower --min-frequency")
+    byte_fallback = algo == "sentencepiece"
+    alphabet = _alphabet(chunk_counts)
+    if sp_model not in SP_MODELS:
+        raise TkitError(f"unknown sentencepiece model {sp_model!r}: choose unigram or bpe")
+    if algo == "sentencepiece" and sp_model == "bpe":
+        from tokenizers_kit.models.bpe import byte_token
+        from tokenizers_kit.trainers.bpe import BPETrainer
+
+        byte_tokens = [byte_token(b) for b in range(256)]
+        needed = len(specials) + 256 + len(alphabet)
+        if size < needed:
+            raise _too_small(size, needed, f"{len(specials)} special + 256 byte + {len(alphabet)} characters")
+        # The byte pieces sit after the specials, as sentencepiece orders them; they are vocabulary entries,
+        # not added tokens, so "<0x41>" in text is ordinary text.
+        return BPETrainer(size, min_frequency=min_frequency, special_tokens=[*specials, *byte_tokens],
+                          unk_token=UNK_TOKEN[algo], byte_fallback=True, progress=step).train(chunk_counts)
+    from tokenizers_kit.trainers.unigram import UnigramTrainer
+
+    needed = len(specials) + (256 if byte_fallback else 0) + len(alphabet)
+    if size < needed:
+        what = f"{len(specials)} special + " + ("256 byte + " if byte_fallback else "") + f"{len(alphabet)} characters"
+        raise _too_small(size, needed, what)
+    trainer = UnigramTrainer(size, special_tokens=specials, unk_token=UNK_TOKEN[algo], byte_fallback=byte_fallback,
+                             progress=step)
+    return trainer.train(chunk_counts)
+
+
+def train_tokenizer(source: str | os.PathLike[str] | Iterable[str], algo: str = "bpe", *,
+                    vocab_size: int | None = None, min_frequency: int = 0,
+                    special_tokens: Sequence[str] | None = None, lowercase: bool = False, pattern: str = "gpt2",
+                    normalization: str = "none", sp_model: str = "unigram", progress: ProgressFn | None = None,
+                    processes: int | None = None) -> Tokenizer:
+    """Train a tokenizer on files (paths) or an iterable of texts. See the module docstring for `algo`."""
+    pipeline = build_pipeline(algo, lowercase=lowercase, pattern=pattern, normalization=normalization)
+    specials = resolve_specials(algo, special_tokens)
+    counts = count_chunks(source, pipeline, specials, progress=progress, processes=processes)
+    return train_from_counts(counts, pipeline, vocab_size=vocab_size, min_frequency=min_frequency,
+                             special_tokens=specials, sp_model=sp_model, progress=progress)
