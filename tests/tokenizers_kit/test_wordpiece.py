@@ -1,0 +1,198 @@
+"""WordPiece: training by score count(ab) / (count(a) count(b)), and encoding exactly as HF `tokenizers`."""
+from __future__ import annotations
+
+import json
+import random
+from collections import Counter
+from pathlib import Path
+
+import pytest
+import regex
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tokenizers_kit.errors import ModelFileError, TkitError
+from tokenizers_kit.models.wordpiece import WordPieceModel
+from tokenizers_kit.trainers.wordpiece import WordPieceTrainer
+
+tk = pytest.importorskip("tokenizers")
+
+SHAKESPEARE = Path(__file__).resolve().parents[2] / "data" / "shakespeare.txt"
+HF_WHITESPACE = regex.compile(r"\w+|[^\w\s]+")  # HF's Whitespace pre-tokenizer
+
+
+def lines_of_shakespeare(start: int, stop: int) -> list[str]:
+    with open(SHAKESPEARE, encoding="utf-8", newline="") as f:
+        return f.read().split("\n")[start:stop]
+
+
+def word_counts(lines: list[str]) -> dict[str, int]:
+    counts: Counter[str] = Counter()
+    for line in lines:
+        counts.update(HF_WHITESPACE.findall(line))
+    return dict(counts)
+
+
+def hf_tokenizer(model: WordPieceModel):
+    return tk.Tokenizer.from_str(json.dumps({
+        "version": "1.0", "truncation": None, "padding": None, "added_tokens": [], "normalizer": None,
+        "pre_tokenizer": {"type": "Whitespace"}, "post_processor": None, "decoder": None, "model": model.to_dict(),
+    }))
+
+
+def encode_hf_chunks(model: WordPieceModel, hf, text: str) -> list[int]:
+    return [t[0] for piece, _ in hf.pre_tokenizer.pre_tokenize_str(text) for t in model.tokenize(piece)]
+
+
+@pytest.fixture(scope="module")
+def wp_model() -> WordPieceModel:
+    return WordPieceTrainer(3000, special_tokens=["[UNK]", "[CLS]", "[SEP]"]).train(
+        word_counts(lines_of_shakespeare(0, 30000)))
+
+
+@pytest.fixture(scope="module")
+def hf_wp(wp_model: WordPieceModel):
+    return hf_tokenizer(wp_model)
+
+
+# ---- training ----------------------------------------------------------------------------------------
+
+
+def test_merges_by_score_not_by_count() -> None:
+    """The HF course corpus: BPE would merge (##u, ##g) first (count 20); WordPiece scores (##g, ##s) highest
+    (5 / (20 * 5)), then all ##u pairs tie at 1/36 and the smallest pair ids (b, ##u) win."""
+    corpus = {"hug": 10, "pug": 5, "pun": 12, "bun": 4, "hugs": 5}
+    vocab = WordPieceTrainer(17).train(corpus).get_vocab()
+    base = ["[UNK]", *"bghnpsu", *("##" + c for c in "bghnpsu")]
+    assert list(vocab) == [*base, "##gs", "bu"]
+
+
+def test_vocab_layout_and_size(wp_model: WordPieceModel) -> None:
+    vocab = wp_model.get_vocab()
+    assert len(vocab) == 3000 and sorted(vocab.values()) == list(range(3000))
+    assert [wp_model.id_to_token(i) for i in range(3)] == ["[UNK]", "[CLS]", "[SEP]"]
+    chars = {t for t in vocab if len(t) == 1}
+    assert {"##" + c for c in chars} <= set(vocab)  # every char also as a continuation
+
+
+def test_every_training_word_encodes_without_unk(wp_model: WordPieceModel) -> None:
+    for word in list(word_counts(lines_of_shakespeare(0, 30000)))[:3000]:
+        assert all(t[0] != 0 for t in wp_model.tokenize(word)), word
+
+
+def test_deterministic_and_independent_of_word_order() -> None:
+    counts = word_counts(lines_of_shakespeare(0, 5000))
+    items = list(counts.items())
+    random.Random(1).shuffle(items)
+    first = WordPieceTrainer(900).train(counts).to_dict()
+    assert WordPieceTrainer(900).train(counts).to_dict() == first
+    assert WordPieceTrainer(900).train(dict(items)).to_dict() == first
+
+
+def test_min_frequency_skips_rare_pairs() -> None:
+    counts = word_counts(lines_of_shakespeare(0, 5000))
+    model = WordPieceTrainer(100_000, min_frequency=30).train(counts)
+    assert model.get_vocab_size() < 100_000
+    # A token merged from a pair seen >= 30 times occurs >= 30 times in the corpus (as a word start, or
+    # inside a word for ## tokens).
+    learned = [t for t in model.get_vocab() if len(t.removeprefix("##")) > 1 and t != "[UNK]"]
+    assert len(learned) > 50
+    for token in learned[::10]:
+        if token.startswith("##"):
+            seen = sum(n * w[1:].count(token[2:]) for w, n in counts.items())
+        else:
+            seen = sum(n for w, n in counts.items() if w.startswith(token))
+        assert seen >= 30, token
+
+
+def test_unk_token_is_added_when_missing_from_specials() -> None:
+    vocab = WordPieceTrainer(20, special_tokens=["[PAD]"], unk_token="<unk>").train({"ab": 2}).get_vocab()
+    assert vocab["<unk>"] == 0 and vocab["[PAD]"] == 1
+
+
+def test_progress_reports_merges() -> None:
+    seen: list[tuple[int, int]] = []
+    WordPieceTrainer(23, progress=lambda d, t: seen.append((d, t))).train({"hug": 10, "pug": 5, "hugs": 5})
+    assert seen[-1] == (6, 6)  # only 6 pairs ever exist here; the bar still ends full
+
+
+def test_vocab_smaller_than_alphabet_is_an_error() -> None:
+    with pytest.raises(TkitError, match="smaller than the 7 special tokens and alphabet"):
+        WordPieceTrainer(5).train({"abc": 1})
+
+
+def test_empty_corpus_is_an_error() -> None:
+    with pytest.raises(TkitError):
+        WordPieceTrainer(50).train({})
+
+
+# ---- encoding parity with HF -------------------------------------------------------------------------
+
+
+def test_held_out_lines_encode_like_hf(wp_model: WordPieceModel, hf_wp) -> None:
+    lines = lines_of_shakespeare(150000, 153000)
+    theirs = [e.ids for e in hf_wp.encode_batch(lines)]
+    ours = [encode_hf_chunks(wp_model, hf_wp, line) for line in lines]
+    assert ours == theirs
+    assert sum(map(len, ours)) > 10000
+
+
+@pytest.mark.parametrize("text", ["naïve café", "emoji 🙂 here", "中文字符", "e\u0301", "x" * 150, "##ab ##", ""])
+def test_hard_text_like_hf(wp_model: WordPieceModel, hf_wp, text: str) -> None:
+    assert encode_hf_chunks(wp_model, hf_wp, text) == hf_wp.encode(text).ids
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.text(alphabet=st.sampled_from("abcdefghilmnorstuwyABTHOW'#ñé🙂 ,.!"), max_size=40))
+def test_any_text_like_hf(wp_model: WordPieceModel, hf_wp, text: str) -> None:
+    assert encode_hf_chunks(wp_model, hf_wp, text) == hf_wp.encode(text).ids
+
+
+def test_loads_what_hf_trains_and_encodes_alike() -> None:
+    hf = tk.Tokenizer(tk.models.WordPiece(unk_token="[UNK]"))
+    hf.pre_tokenizer = tk.pre_tokenizers.Whitespace()
+    hf.train_from_iterator(lines_of_shakespeare(0, 3000),
+                           tk.trainers.WordPieceTrainer(vocab_size=500, special_tokens=["[UNK]"], show_progress=False))
+    ours = WordPieceModel.from_dict(json.loads(hf.to_str())["model"])
+    for line in lines_of_shakespeare(3000, 3300):
+        assert encode_hf_chunks(ours, hf, line) == hf.encode(line).ids
+
+
+# ---- model behaviour ---------------------------------------------------------------------------------
+
+VOCAB = {"[UNK]": 0, "un": 1, "##aff": 2, "##able": 3, "u": 4, "##n": 5, "a": 6}
+
+
+def test_greedy_longest_match_and_unk() -> None:
+    model = WordPieceModel(VOCAB, max_input_chars_per_word=10)
+    assert model.tokenize("unaffable") == [(1, 0, 2), (2, 2, 5), (3, 5, 9)]
+    assert model.tokenize("unx") == [(0, 0, 3)]  # one failing position makes the whole word unk
+    assert model.tokenize("unaffableun") == [(0, 0, 11)]  # longer than max_input_chars_per_word
+    assert model.tokenize("") == []
+
+
+def test_missing_unk_is_a_clear_error() -> None:
+    with pytest.raises(TkitError, match="unk token"):
+        WordPieceModel({"a": 0}).tokenize("b")
+
+
+def test_to_dict_layout_and_round_trip(wp_model: WordPieceModel) -> None:
+    data = wp_model.to_dict()
+    assert list(data) == ["type", "unk_token", "continuing_subword_prefix", "max_input_chars_per_word", "vocab"]
+    again = WordPieceModel.from_dict(json.loads(json.dumps(data)))
+    assert again.to_dict() == data
+    assert again.tokenize("Hamlet") == wp_model.tokenize("Hamlet")
+
+
+@pytest.mark.parametrize("data, message", [
+    ("x", "must be a JSON object"),
+    ({"type": "BPE", "vocab": {"a": 0}}, "expected a WordPiece model"),
+    ({"type": "WordPiece", "vocab": []}, "'vocab' must be a non-empty object"),
+    ({"type": "WordPiece", "vocab": {"a": 0, "b": 0}}, "share id 0"),
+    ({"type": "WordPiece", "vocab": {"a": 0}, "max_input_chars_per_word": "100"}, "max_input_chars_per_word"),
+    ({"type": "WordPiece", "vocab": {"a": 0}, "unk_token": None}, "unk_token"),
+])
+def test_bad_model_objects(data, message: str) -> None:
+    with pytest.raises(ModelFileError, match=message) as err:
+        WordPieceModel.from_dict(data)
+    assert "\n" not in str(err.value)

@@ -1,0 +1,72 @@
+"""The contract every subword model (BPE, WordPiece, Unigram) meets, so the pipeline treats them alike.
+
+A model sees one pre-tokenized chunk at a time: already normalized and, for byte-level pipelines, already
+mapped to the byte alphabet (`tokenizers_kit.bytes_map`). It returns token ids with character offsets into
+that chunk. `to_dict` / `from_dict` read and write exactly the "model" object of HF's tokenizer.json.
+"""
+from __future__ import annotations
+
+from typing import Any, Protocol, runtime_checkable
+
+from tokenizers_kit.errors import ModelFileError
+
+Token = tuple[int, int, int]  # (token_id, start, end): character offsets in the chunk
+
+
+@runtime_checkable
+class Model(Protocol):
+    def tokenize(self, chunk: str) -> list[Token]:
+        """Tokens of one pre-tokenized chunk, left to right; [] for the empty string."""
+        ...
+
+    def token_to_id(self, token: str) -> int | None: ...
+
+    def id_to_token(self, token_id: int) -> str | None: ...
+
+    def get_vocab(self) -> dict[str, int]: ...
+
+    def get_vocab_size(self) -> int: ...
+
+    def to_dict(self) -> dict:
+        """The HF tokenizer.json "model" object."""
+        ...
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Model:
+        """Build from a tokenizer.json "model" object (ours or HF's); bad data raises ModelFileError."""
+        ...
+
+
+def check_vocab(data: dict, kind: str) -> dict[str, int]:
+    """The "vocab" of a model object as {token: id}, validated (ids are distinct non-negative ints)."""
+    vocab = data.get("vocab")
+    if not isinstance(vocab, dict) or not vocab:
+        raise ModelFileError(f"{kind} model: 'vocab' must be a non-empty object of token -> id: the file is corrupt")
+    seen: dict[int, str] = {}
+    for token, idx in vocab.items():
+        if not isinstance(idx, int) or isinstance(idx, bool) or idx < 0:
+            raise ModelFileError(f"{kind} model: token {token!r} has id {idx!r}, not a non-negative integer: "
+                                 "the file is corrupt")
+        if idx in seen:
+            raise ModelFileError(f"{kind} model: tokens {seen[idx]!r} and {token!r} share id {idx}: "
+                                 "the file is corrupt")
+        seen[idx] = token
+    return dict(vocab)
+
+
+def optional_str(data: dict, key: str, kind: str, default: str | None = None) -> str | None:
+    """A string-or-null field of a model object."""
+    value: Any = data.get(key, default)
+    if value is not None and not isinstance(value, str):
+        raise ModelFileError(f"{kind} model: {key!r} must be a string or null, not {value!r}: the file is corrupt")
+    return value
+
+
+def check_type(data: Any, expected: str) -> None:
+    """The model object is a dict whose "type" (when present) is `expected`."""
+    if not isinstance(data, dict):
+        raise ModelFileError(f"the tokenizer model must be a JSON object, not {type(data).__name__}: "
+                             "the file is corrupt")
+    found = data.get("type", expected)
+    if found != expected:
+        raise ModelFileError(f"expected a {expected} model, found type {found!r}: load it with the matching model")
