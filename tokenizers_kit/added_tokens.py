@@ -56,6 +56,8 @@ class AddedVocabulary:
         self.tokens: list[AddedToken] = []
         self._by_content: dict[str, AddedToken] = {}
         self._by_id: dict[int, AddedToken] = {}
+        self._raw: regex.Pattern | None = None
+        self._norm: regex.Pattern | None = None
         for t in tokens:
             self.add(t)
 

@@ -93,7 +93,7 @@ def load_gpt2(vocab_path: str | os.PathLike[str], merges_path: str | os.PathLike
     model = _bpe(vocab, merges, str(vpath))
     specials = [AddedToken(t, i, special=True) for t, i in sorted(vocab.items(), key=lambda kv: kv[1])
                 if t.startswith("<|") and t.endswith("|>") and len(t) > 4]
-    return Tokenizer(model, added_tokens=specials, name="file", **_byte_level_pipeline(GPT2_PATTERN))
+    return Tokenizer(model, added_tokens=specials, name="bpe", **_byte_level_pipeline(GPT2_PATTERN))
 
 
 def save_gpt2(tokenizer: Tokenizer, vocab_path: str | os.PathLike[str],
@@ -185,7 +185,7 @@ def load_tiktoken(path: str | os.PathLike[str], text: str | None = None, pattern
     vocab = {bytes_to_symbols(tok): rank for tok, rank in ranks.items()}
     merges = [(bytes_to_symbols(a), bytes_to_symbols(b)) for a, b in recover_merges(ranks)]
     model = _bpe(vocab, merges, str(p))
-    return Tokenizer(model, name="file", **_byte_level_pipeline(pattern or _guess_pattern(p)))
+    return Tokenizer(model, name="bpe", **_byte_level_pipeline(pattern or _guess_pattern(p)))
 
 
 def tiktoken_ranks(tokenizer: Tokenizer) -> dict[bytes, int]:

@@ -76,8 +76,9 @@ class BlockEncoder:
         return text, len(out), tokens, len(block)
 
 
-def split_block(block: str, size: int = PIECE_CHARS) -> Iterator[str]:
-    """Cut a block into pieces of about `size` chars that end on line boundaries."""
+def split_block(block: str, size: int | None = None) -> Iterator[str]:
+    """Cut a block into pieces of about `size` (default PIECE_CHARS) chars that end on line boundaries."""
+    size = size or PIECE_CHARS
     start, n = 0, len(block)
     while start < n:
         end = start + size

@@ -97,6 +97,7 @@ class Tokenizer:
         self._ids_cache = _ChunkCache(self._compute_ids, keep)
         self._text_cache = _ChunkCache(self._compute_text, keep)
         self._id_tokens: list[str | None] | None = None
+        self._size: int | None = None
         self._split_first = self._make_first_splitter()
         info = self.model.to_dict() if type(self.model).__name__ == "UnigramModel" else {}
         self._unk_as_text = info.get("unk_id") if info.get("type") == "Unigram" else None
@@ -319,10 +320,14 @@ class Tokenizer:
         return vocab
 
     def get_vocab_size(self, with_added_tokens: bool = True) -> int:
-        ids = set(self.model.get_vocab().values())
-        if with_added_tokens:
+        """1 + the largest id (HF's definition), cached."""
+        if not with_added_tokens:
+            return self.model.get_vocab_size()
+        if self._size is None:
+            ids = set(self.model.get_vocab().values())
             ids.update(t.id for t in self.added.tokens)
-        return max(ids) + 1 if ids else 0
+            self._size = max(ids) + 1 if ids else 0
+        return self._size
 
     @property
     def vocab_size(self) -> int:
