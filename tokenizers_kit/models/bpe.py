@@ -80,13 +80,15 @@ class BPEModel:
     # ---- Model protocol -------------------------------------------------------------------------------
 
     def tokenize(self, chunk: str) -> list[Token]:
+        if self.dropout:
+            return self._tokenize(chunk) if chunk else []  # random each time: never cached
         cached = self._cache.get(chunk)
         if cached is not None:
             return list(cached)
         if not chunk:
             return []
         tokens = tuple(self._tokenize(chunk))
-        if len(chunk) < CACHE_MAX_CHARS and not self.dropout:
+        if len(chunk) < CACHE_MAX_CHARS:
             if len(self._cache) >= self.cache_capacity:
                 self._cache.clear()  # a bounded cache; clearing keeps the cost amortised O(1)
             self._cache[chunk] = tokens
@@ -94,11 +96,13 @@ class BPEModel:
 
     def tokenize_ids(self, chunk: str) -> tuple[int, ...]:
         """Only the ids of `tokenize(chunk)` (a faster, separately cached path for encoders without offsets)."""
+        if self.dropout:
+            return tuple(t[0] for t in self._tokenize(chunk)) if chunk else ()
         cached = self._ids_cache.get(chunk)
         if cached is not None:
             return cached
         ids = tuple(t[0] for t in self._tokenize(chunk)) if chunk else ()
-        if len(chunk) < CACHE_MAX_CHARS and not self.dropout:
+        if len(chunk) < CACHE_MAX_CHARS:
             if len(self._ids_cache) >= self.cache_capacity:
                 self._ids_cache.clear()
             self._ids_cache[chunk] = ids

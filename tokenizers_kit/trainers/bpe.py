@@ -1,8 +1,9 @@
 """BPE training that reproduces HF `tokenizers`' BpeTrainer merge for merge (`models/bpe/trainer.rs`).
 
-Input is the dict of distinct pre-tokenized words -> count. Each word is a list of symbol ids; pair counts are
-weighted by word count (overlapping pairs, so "aaa" has (a, a) twice) and kept in 64-bit Python ints. The
-best pair comes off a max-heap with lazy updates: an entry whose count is stale is pushed back with the
+Input is the dict of distinct pre-tokenized words -> count. Each word is a string of symbol characters
+(`trainers.words`), so merging a pair in it is one `str.replace`. Pair counts are weighted by word count
+(overlapping pairs, so "aaa" has (a, a) twice) and are Python ints (no 32-bit overflow, unlike HF #2058).
+The best pair comes off a max-heap with lazy updates: an entry whose count is stale is pushed back with the
 current one. Ties go to the smallest (left_id, right_id). After each merge only the words that held the pair
 are rewritten, and the four neighbour-pair deltas per occurrence update the counts: the corpus is never
 rescanned.
@@ -19,7 +20,14 @@ from collections.abc import Callable, Iterable, Mapping
 
 from tokenizers_kit.errors import TkitError
 from tokenizers_kit.models.bpe import BPEModel
-from tokenizers_kit.trainers.words import check_word_counts, compute_alphabet, split_words, start_vocab
+from tokenizers_kit.trainers.words import (
+    check_vocab_size,
+    check_word_counts,
+    compute_alphabet,
+    count_pairs,
+    split_words,
+    start_vocab,
+)
 
 Progress = Callable[[int, int], None]  # (merges done, merges wanted)
 PROGRESS_EVERY = 64
@@ -42,8 +50,7 @@ class BPETrainer:
         fuse_unk: bool = False,
         byte_fallback: bool = False,
     ) -> None:
-        if not isinstance(vocab_size, int) or vocab_size < 1:
-            raise TkitError(f"vocab size must be a positive integer, got {vocab_size!r}")
+        check_vocab_size(vocab_size)
         if min_frequency < 0:
             raise TkitError(f"min frequency must be >= 0, got {min_frequency}")
         if limit_alphabet is not None and limit_alphabet < 0:
@@ -84,49 +91,35 @@ class BPETrainer:
             **self.model_options,  # type: ignore[arg-type]
         )
 
-    def _merge(
-        self, words_ids: list[list[int]], counts: list[int], w2id: dict[str, int], id2w: list[str]
-    ) -> list[tuple[str, str]]:
-        """The merge loop. A word is a str with one character per symbol (chr(id)): merging a pair in a word
-        is then one C-level `str.replace`, and a pair key is the 2-char string (it orders like (a, b))."""
+    def _merge(self, words: list[str], counts: list[int], w2id: dict[str, int], id2w: list[str]) -> list[tuple[str, str]]:
+        """The merge loop over words held as strings of symbol chars (see `trainers.words`)."""
         vocab_size = self.vocab_size
         prefix = self.continuing_subword_prefix
         max_len = self.max_token_length
         sym_len = [1] * len(id2w)  # characters a symbol covers (HF's Symbol.len in training), for max_len
-        words = ["".join(map(chr, w)) for w in words_ids]
-
-        pc: defaultdict[str, int] = defaultdict(int)  # pair -> count (weighted by word counts)
-        where: defaultdict[str, list[int]] = defaultdict(list)  # pair -> words it appears in
-        add = str.__add__
-        for wi, w in enumerate(words):
-            n = counts[wi]
-            for key in map(add, w, w[1:]):
-                pc[key] += n
-                where[key].append(wi)
-        seq = 0  # heap entries never compare their word lists: (count, pair) ties fall to this counter
-        heap = []
-        for key, pos in where.items():
-            if pc[key] > 0:
-                heap.append((-pc[key], key, seq, pos))
-                seq += 1
+        pc, where = count_pairs(words, counts)  # pair -> count, pair -> words holding it
+        pc = defaultdict(int, pc)
+        # Heap entries (-count, pair, seq, words): ties on (count, pair) fall to seq, never to the word lists.
+        heap = [(-pc[pair], pair, seq, pos) for seq, (pair, pos) in enumerate(where.items())]
+        seq = len(heap)
         heapq.heapify(heap)
         del where
 
         merged: list[str] = []  # pairs in merge order, repeats included
-        target = vocab_size - len(id2w)
-        done_at_start = len(id2w)
+        start = len(id2w)
+        target = vocab_size - start
         heappush, heappop = heapq.heappush, heapq.heappop
         min_freq = self.min_frequency
         while len(id2w) < vocab_size and heap:
-            negc, key, s, pos = heappop(heap)
-            cur = pc[key]
-            if -negc != cur:  # stale: count changed since this entry was pushed
+            negc, pair, s, pos = heappop(heap)
+            cur = pc[pair]
+            if -negc != cur:  # stale: the count changed since this entry was pushed
                 if cur > 0:
-                    heappush(heap, (-cur, key, s, pos))
+                    heappush(heap, (-cur, pair, s, pos))
                 continue
             if cur < 1 or cur < min_freq:
                 break
-            a, b = ord(key[0]), ord(key[1])
+            a, b = ord(pair[0]), ord(pair[1])
             part_b = id2w[b]
             if prefix is not None and part_b.startswith(prefix):
                 part_b = part_b[len(prefix) :]
@@ -137,17 +130,17 @@ class BPETrainer:
                 new = w2id[token] = len(id2w)
                 id2w.append(token)
                 sym_len.append(sym_len[a] + sym_len[b])
-            merged.append(key)
-            fresh = _merge_words(words, counts, pos, key, chr(new), token_is_new, pc, sym_len, max_len)
-            for fkey, fpos in fresh.items():
-                c = pc[fkey]
+            merged.append(pair)
+            gained = _merge_words(words, counts, pos, pair, chr(new), token_is_new, pc, sym_len, max_len)
+            for gpair, gpos in gained.items():
+                c = pc[gpair]
                 if c > 0:
-                    heappush(heap, (-c, fkey, seq, fpos))
+                    heappush(heap, (-c, gpair, seq, gpos))
                     seq += 1
             if self.progress is not None and len(merged) % PROGRESS_EVERY == 0:
-                self.progress(len(id2w) - done_at_start, target)
+                self.progress(len(id2w) - start, target)
         if self.progress is not None:
-            self.progress(len(id2w) - done_at_start, len(id2w) - done_at_start)  # done: the bar ends full
+            self.progress(len(id2w) - start, len(id2w) - start)  # done: the bar ends full
         last_rank = {pair: r for r, pair in enumerate(merged)}  # a repeated merge keeps its last rank (HF)
         return [(id2w[ord(p[0])], id2w[ord(p[1])]) for p, _ in sorted(last_rank.items(), key=lambda kv: kv[1])]
 
@@ -163,98 +156,78 @@ def _merge_words(
     sym_len: list[int],
     max_len: int | None,
 ) -> dict[str, list[int]]:
-    """Replace every non-overlapping `pair`, left to right, by `cn` in the words at `pos` and apply HF's
-    deltas per occurrence: (prev,a)-n (prev,new)+n (b,next)-n (new,next)+n, where `next` is the symbol
-    after the pair before the merge. Returns pair -> words where it gained counts (the +n pairs; skipped when
-    the new pair would reach `max_len` characters, as HF does).
+    """Replace every non-overlapping `pair`, left to right, by `cn` in the words at `pos`, and apply HF's
+    deltas for each occurrence in a word of count n: (prev,a)-n (prev,new)+n (b,next)-n (new,next)+n, where
+    `next` is the symbol after the pair before the merge; the +n ones are skipped when the new pair would
+    reach `max_len` characters, as HF does. The merged pair's own count is left alone (HF).
 
-    Deltas are summed per distinct neighbour first, so each occurrence costs two dict updates."""
+    Per occurrence only the word index is filed under its neighbour; counts are summed per distinct
+    neighbour afterwards (in C). Returns pair -> words for the pairs that gained counts."""
     ca, cb = pair
-    left_n: defaultdict[str, int] = defaultdict(int)  # left neighbour -> summed word counts
-    left_w: defaultdict[str, list[int]] = defaultdict(list)  # left neighbour -> words
-    right_n: defaultdict[str, int] = defaultdict(int)
-    right_w: defaultdict[str, list[int]] = defaultdict(list)
-    fresh: dict[str, list[int]] = {}
+    by_left: defaultdict[str, list[int]] = defaultdict(list)  # left neighbour -> words (once per occurrence)
+    by_right: defaultdict[str, list[int]] = defaultdict(list)  # right neighbour before the merge -> words
     for wi in pos:
         w = words[wi]
         j = w.find(pair)
         if j < 0:
             continue  # the pair left this word in an earlier merge
-        n = counts[wi]
         if not token_is_new and cn in w:  # an earlier merge made the same string: scan explicitly
-            words[wi] = _merge_word_slow(w, wi, n, ca, cb, cn, pc, fresh, sym_len, max_len)
+            words[wi] = _merge_word_slow(w, wi, ca, cb, cn, by_left, by_right)
             continue
         nw = words[wi] = w.replace(pair, cn)
-        if len(w) - len(nw) == 1:  # one occurrence, at j (the common case)
+        size = len(w)
+        if size - len(nw) == 1:  # one occurrence, at j (the common case)
             if j:
-                left = w[j - 1]
-                left_n[left] += n
-                left_w[left].append(wi)
-            if j + 2 < len(w):
-                right = w[j + 2]
-                right_n[right] += n
-                right_w[right].append(wi)
+                by_left[w[j - 1]].append(wi)
+            if j + 2 < size:
+                by_right[w[j + 2]].append(wi)
             continue
         last = len(nw) - 1
         j = nw.find(cn)
         while j >= 0:
             if j:
-                left = nw[j - 1]
-                left_n[left] += n
-                left_w[left].append(wi)
+                by_left[nw[j - 1]].append(wi)
             if j < last:
                 right = nw[j + 1]
-                if right == cn:
-                    right = ca  # the next occurrence: before the merge its first symbol stood here
-                right_n[right] += n
-                right_w[right].append(wi)
+                # The next occurrence: before the merge its first symbol stood here.
+                by_right[ca if right == cn else right].append(wi)
             j = nw.find(cn, j + 1)
+    gained: dict[str, list[int]] = {}
+    weight = counts.__getitem__
     new_len = sym_len[ord(cn)]
-    for left, n in left_n.items():
+    for left, wis in by_left.items():
+        n = sum(map(weight, wis))
         pc[left + ca] -= n
         if max_len is None or sym_len[ord(left)] + new_len < max_len:
-            key = left + cn
-            pc[key] += n
-            fresh.setdefault(key, []).extend(left_w[left])
-    for right, n in right_n.items():
+            pc[left + cn] += n
+            gained[left + cn] = wis
+    for right, wis in by_right.items():
+        n = sum(map(weight, wis))
         pc[cb + right] -= n
         if max_len is None or sym_len[ord(right)] + new_len < max_len:
-            key = cn + right
-            pc[key] += n
-            fresh.setdefault(key, []).extend(right_w[right])
-    return fresh
+            pc[cn + right] += n
+            gained[cn + right] = wis
+    return gained
 
 
 def _merge_word_slow(
     w: str,
     wi: int,
-    n: int,
     ca: str,
     cb: str,
     cn: str,
-    pc: defaultdict[str, int],
-    fresh: dict[str, list[int]],
-    sym_len: list[int],
-    max_len: int | None,
+    by_left: defaultdict[str, list[int]],
+    by_right: defaultdict[str, list[int]],
 ) -> str:
     """`_merge_words` for one word by an explicit left-to-right scan (HF `Word::merge`)."""
-    new_len = sym_len[ord(cn)]
     out: list[str] = []
     i, size = 0, len(w)
     while i < size:
         if w[i] == ca and i + 1 < size and w[i + 1] == cb:
             if out:
-                left = out[-1]
-                pc[left + ca] -= n
-                if max_len is None or sym_len[ord(left)] + new_len < max_len:
-                    pc[left + cn] += n
-                    fresh.setdefault(left + cn, []).append(wi)
+                by_left[out[-1]].append(wi)
             if i + 2 < size:
-                right = w[i + 2]
-                pc[cb + right] -= n
-                if max_len is None or sym_len[ord(right)] + new_len < max_len:
-                    pc[cn + right] += n
-                    fresh.setdefault(cn + right, []).append(wi)
+                by_right[w[i + 2]].append(wi)
             out.append(cn)
             i += 2
         else:

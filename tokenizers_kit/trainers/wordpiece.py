@@ -22,7 +22,14 @@ from collections.abc import Iterable, Mapping
 from tokenizers_kit.errors import TkitError
 from tokenizers_kit.models.wordpiece import WordPieceModel
 from tokenizers_kit.trainers.bpe import PROGRESS_EVERY, Progress
-from tokenizers_kit.trainers.words import check_word_counts, compute_alphabet, start_vocab
+from tokenizers_kit.trainers.words import (
+    check_vocab_size,
+    check_word_counts,
+    compute_alphabet,
+    count_pairs,
+    count_symbols,
+    start_vocab,
+)
 
 GROUP, PAIR = 0, 1  # heap entry kinds; a group bound pops before a pair with the same key
 
@@ -41,8 +48,7 @@ class WordPieceTrainer:
         max_input_chars_per_word: int = 100,
         progress: Progress | None = None,
     ) -> None:
-        if not isinstance(vocab_size, int) or vocab_size < 1:
-            raise TkitError(f"vocab size must be a positive integer, got {vocab_size!r}")
+        check_vocab_size(vocab_size)
         if min_frequency < 0:
             raise TkitError(f"min frequency must be >= 0, got {min_frequency}")
         if not continuing_subword_prefix:
@@ -103,17 +109,10 @@ class WordPieceTrainer:
 
     def _merge(self, words: list[str], counts: list[int], w2id: dict[str, int], id2w: list[str]) -> None:
         vocab_size, min_freq, plen = self.vocab_size, self.min_frequency, len(self.prefix)
-        sym_count = [0] * vocab_size  # weighted frequency of each symbol in the current segmentation
-        pc: defaultdict[str, int] = defaultdict(int)  # pair (2-char str) -> weighted count, exact
-        where: defaultdict[str, list[int]] = defaultdict(list)  # pair -> words that may hold it
-        add = str.__add__
-        for wi, w in enumerate(words):
-            n = counts[wi]
-            for ch in w:
-                sym_count[ord(ch)] += n
-            for key in map(add, w, w[1:]):
-                pc[key] += n
-                where[key].append(wi)
+        sym_count = count_symbols(words, counts, vocab_size)  # weighted, in the current segmentation
+        pc_init, where_init = count_pairs(words, counts)
+        pc: defaultdict[str, int] = defaultdict(int, pc_init)  # pair (2-char str) -> weighted count, exact
+        where: defaultdict[str, list[int]] = defaultdict(list, where_init)  # pair -> words that may hold it
         queue = _ScoreQueue(pc, sym_count)
 
         start = len(id2w)

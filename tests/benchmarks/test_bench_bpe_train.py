@@ -1,0 +1,200 @@
+"""BPE / WordPiece training and BPE model encoding on data/shakespeare.txt, ours against HF `tokenizers`.
+
+Run: .venv/bin/python -m pytest tests/benchmarks/test_bench_bpe_train.py -o addopts="" \
+         --benchmark-columns=min,median,mean,rounds --benchmark-group-by=group
+
+Each "ours" timing is the whole job, as HF's is: read the file, pre-tokenize and count, train. The counting
+here splits the whole text at once with a newline-safe form of the GPT-2 pattern, which yields exactly the
+chunks of splitting line by line (as HF `train_from_files` does; checked below against HF's vocabulary).
+"""
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+import regex
+
+from tokenizers_kit.bytes_map import byte_alphabet, text_to_symbols
+from tokenizers_kit.models.bpe import BPEModel
+from tokenizers_kit.trainers.bpe import BPETrainer
+from tokenizers_kit.trainers.wordpiece import WordPieceTrainer
+
+tk = pytest.importorskip("tokenizers")
+
+CORPUS = Path(__file__).resolve().parents[2] / "data" / "shakespeare.txt"
+VOCAB_SIZE = 8192
+BPE_SPECIALS = ["<|endoftext|>"]
+
+# GPT-2's pattern with "\n" taken out of the whitespace runs and given its own alternative, so a match never
+# crosses a line end and a whitespace run that reaches the line end keeps its "\n": on the whole text it finds
+# the same chunks as the plain pattern does line by line. ASCII twin for the (faster) stdlib engine.
+_WS = r"\t\n\x0b\x0c\r "
+_WS_NO_NL = r"\t\x0b\x0c\r "
+GPT2_LINES_ASCII = re.compile(rf"""'s|'t|'re|'ve|'m|'ll|'d| ?[A-Za-z]+| ?[0-9]+| ?[^{_WS}A-Za-z0-9]+"""
+                              rf"""|[{_WS_NO_NL}]*\n|[{_WS_NO_NL}]+(?![^{_WS}])|[{_WS_NO_NL}]+""")
+GPT2_LINES = regex.compile(r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+"""
+                           r"""|[^\S\n]*\n|[^\S\n]+(?!\S)|[^\S\n]+""")
+HF_WHITESPACE_ASCII = re.compile(rf"[A-Za-z0-9_]+|[^A-Za-z0-9_{_WS}]+")
+HF_WHITESPACE = regex.compile(r"\w+|[^\w\s]+")
+
+
+def read_corpus() -> str:
+    with open(CORPUS, encoding="utf-8", newline="") as f:
+        return f.read()
+
+
+def gpt2_word_counts(text: str) -> dict[str, int]:
+    """Byte-level chunk counts of `text`, as HF's ByteLevel pre-tokenizer makes them line by line."""
+    words = Counter((GPT2_LINES_ASCII if text.isascii() else GPT2_LINES).findall(text))
+    return {text_to_symbols(w): n for w, n in words.items()}
+
+
+def whitespace_word_counts(text: str) -> dict[str, int]:
+    return dict(Counter((HF_WHITESPACE_ASCII if text.isascii() else HF_WHITESPACE).findall(text)))
+
+
+def train_bpe_ours() -> BPEModel:
+    counts = gpt2_word_counts(read_corpus())
+    return BPETrainer(VOCAB_SIZE, special_tokens=BPE_SPECIALS, initial_alphabet=byte_alphabet()).train(counts)
+
+
+def train_bpe_hf():
+    tok = tk.Tokenizer(tk.models.BPE())
+    tok.pre_tokenizer = tk.pre_tokenizers.ByteLevel(add_prefix_space=False)
+    trainer = tk.trainers.BpeTrainer(vocab_size=VOCAB_SIZE, special_tokens=BPE_SPECIALS,
+                                     initial_alphabet=tk.pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
+    tok.train([str(CORPUS)], trainer)
+    return tok
+
+
+def train_wordpiece_ours():
+    return WordPieceTrainer(VOCAB_SIZE, special_tokens=["[UNK]"]).train(whitespace_word_counts(read_corpus()))
+
+
+def train_wordpiece_hf():
+    tok = tk.Tokenizer(tk.models.WordPiece(unk_token="[UNK]"))
+    tok.pre_tokenizer = tk.pre_tokenizers.Whitespace()
+    tok.train([str(CORPUS)], tk.trainers.WordPieceTrainer(vocab_size=VOCAB_SIZE, special_tokens=["[UNK]"],
+                                                          show_progress=False))
+    return tok
+
+
+@pytest.mark.benchmark(group="train BPE byte-level 8192 (read + pre-tokenize + count + train)")
+def test_bpe_train_ours(benchmark) -> None:
+    model = benchmark.pedantic(train_bpe_ours, rounds=3, iterations=1, warmup_rounds=0)
+    theirs = json.loads(train_bpe_hf().to_str())["model"]
+    ours = model.to_dict()
+    assert list(ours["vocab"].items()) == list(theirs["vocab"].items())  # the very same vocabulary ...
+    assert ours["merges"] == theirs["merges"]  # ... and merges, in the same order
+
+
+@pytest.mark.benchmark(group="train BPE byte-level 8192 (read + pre-tokenize + count + train)")
+def test_bpe_train_hf(benchmark) -> None:
+    benchmark.pedantic(train_bpe_hf, rounds=3, iterations=1, warmup_rounds=0)
+
+
+@pytest.mark.benchmark(group="train WordPiece 8192 (read + pre-tokenize + count + train)")
+def test_wordpiece_train_ours(benchmark) -> None:
+    model = benchmark.pedantic(train_wordpiece_ours, rounds=3, iterations=1, warmup_rounds=0)
+    assert model.get_vocab_size() == VOCAB_SIZE
+
+
+@pytest.mark.benchmark(group="train WordPiece 8192 (read + pre-tokenize + count + train)")
+def test_wordpiece_train_hf(benchmark) -> None:
+    tok = benchmark.pedantic(train_wordpiece_hf, rounds=3, iterations=1, warmup_rounds=0)
+    assert tok.get_vocab_size() == VOCAB_SIZE
+
+
+# ---- encoding ----------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def trained() -> BPEModel:
+    return train_bpe_ours()
+
+
+@pytest.fixture(scope="module")
+def chunks() -> list[str]:
+    """The whole corpus pre-tokenized (GPT-2 split, per line) and byte-mapped: the model layer's input."""
+    text = read_corpus()
+    return [text_to_symbols(c) for c in (GPT2_LINES_ASCII if text.isascii() else GPT2_LINES).findall(text)]
+
+
+def _model_mb_per_s(benchmark, seconds: float) -> None:
+    benchmark.extra_info["MB/s"] = round(CORPUS.stat().st_size / 1e6 / seconds, 2)
+
+
+@pytest.mark.benchmark(group="encode 5 MB: BPE model layer")
+def test_model_encode_cold_cache(benchmark, trained: BPEModel, chunks: list[str]) -> None:
+    """Every distinct chunk merged once (a fresh cache), then dict hits."""
+    def run() -> int:
+        trained._cache.clear()
+        tokenize = trained.tokenize
+        return sum(len(tokenize(c)) for c in chunks)
+
+    n_tokens = benchmark.pedantic(run, rounds=3, iterations=1, warmup_rounds=0)
+    _model_mb_per_s(benchmark, benchmark.stats.stats.min)
+    benchmark.extra_info["tokens"] = n_tokens
+
+
+@pytest.mark.benchmark(group="encode 5 MB: BPE model layer")
+def test_model_encode_ids_cold_cache(benchmark, trained: BPEModel, chunks: list[str]) -> None:
+    def run() -> int:
+        trained._ids_cache.clear()
+        out: list[int] = []
+        extend, tokenize_ids = out.extend, trained.tokenize_ids
+        for c in chunks:
+            extend(tokenize_ids(c))
+        return len(out)
+
+    benchmark.pedantic(run, rounds=3, iterations=1, warmup_rounds=0)
+    _model_mb_per_s(benchmark, benchmark.stats.stats.min)
+
+
+@pytest.mark.benchmark(group="encode 5 MB: pre-tokenize + BPE model (one thread) vs HF encode_batch (2 threads)")
+def test_pretokenize_and_encode_ours(benchmark, trained: BPEModel) -> None:
+    text = read_corpus()
+    split = (GPT2_LINES_ASCII if text.isascii() else GPT2_LINES).findall
+
+    def run() -> int:
+        trained._ids_cache.clear()
+        out: list[int] = []
+        extend, tokenize_ids, cache = out.extend, trained.tokenize_ids, trained._ids_cache
+        for c in split(text):
+            ids = cache.get(c)  # the raw chunk is only byte-mapped on a miss
+            if ids is None:
+                ids = cache[c] = tokenize_ids(text_to_symbols(c))
+            extend(ids)
+        return len(out)
+
+    benchmark.pedantic(run, rounds=3, iterations=1, warmup_rounds=0)
+    _model_mb_per_s(benchmark, benchmark.stats.stats.min)
+
+
+@pytest.mark.benchmark(group="encode 5 MB: pre-tokenize + BPE model (one thread) vs HF encode_batch (2 threads)")
+def test_encode_batch_hf(benchmark, trained: BPEModel) -> None:
+    hf = tk.Tokenizer(tk.models.BPE({t: i for t, i in trained.get_vocab().items()}, trained.merges))
+    hf.pre_tokenizer = tk.pre_tokenizers.ByteLevel(add_prefix_space=False)
+    lines = read_corpus().splitlines(keepends=True)
+    benchmark.pedantic(lambda: hf.encode_batch(lines), rounds=3, iterations=1, warmup_rounds=0)
+    _model_mb_per_s(benchmark, benchmark.stats.stats.min)
+
+
+def test_timing_summary(trained: BPEModel) -> None:
+    """One line per figure, same run (pytest -s shows it): the numbers the README table quotes."""
+    rows = []
+    for name, fn in [("BPE ours", train_bpe_ours), ("BPE HF", train_bpe_hf),
+                     ("WordPiece ours", train_wordpiece_ours), ("WordPiece HF", train_wordpiece_hf)]:
+        best = min(_timed(fn) for _ in range(3))
+        rows.append(f"{name}: {best:.2f} s")
+    print("\n" + "; ".join(rows))
+
+
+def _timed(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
