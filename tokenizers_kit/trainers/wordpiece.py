@@ -149,7 +149,7 @@ class _ScoreQueue:
 
     One symbol of each pair is its host (the more frequent one when the pair appears). Each host h keeps a
     heap of its pairs keyed by inner = c(uv) / c(other), which does not depend on c(h); a global heap holds
-    one entry per host, score = inner / c(h) of its best pair. So when c(h) changes, only h's global entry
+    one entry per host, keyed by the score of its best pair. So when c(h) changes, only h's global entry
     needs a push, not every pair of h; when a non-host symbol's count falls, its (few) pairs get new
     inner entries in their hosts' heaps. All entries are lazy: checked against current counts when popped.
     Invariant: every host's best (score, pair) has a global entry that sorts no later than it.
@@ -191,7 +191,11 @@ class _ScoreQueue:
             self.guests[v if host == u else u].add(pair)
         inner = c / count[ord(v if host == u else u)]
         heapq.heappush(self.hosted[host], (-inner, pair))
-        heapq.heappush(self.top, (-inner / count[ord(host)], pair, host))
+        heapq.heappush(self.top, (-c / (count[ord(u)] * count[ord(v)]), pair, host))
+
+    def score(self, pair: str) -> float:
+        """c(uv) / (c(u) c(v)): the int product, then one correctly rounded division."""
+        return self.pc[pair] / (self.count[ord(pair[0])] * self.count[ord(pair[1])])
 
     def _best_of(self, h: str) -> tuple[float, str] | None:
         """Clean h's heap top (drop dead entries, requeue stale ones); its best (inner, pair)."""
@@ -213,21 +217,32 @@ class _ScoreQueue:
     def _push_host(self, h: str) -> None:
         best = self._best_of(h)
         if best is not None:
-            heapq.heappush(self.top, (-best[0] / self.count[ord(h)], best[1], h))
+            heapq.heappush(self.top, (-self.score(best[1]), best[1], h))
 
     def count_fell(self, sym: str) -> None:
-        """c(sym) changed: its hosted pairs rescale together (one global push); its guest pairs get new
-        inner keys in their hosts' heaps."""
-        if self.count[ord(sym)] <= 0:
+        """c(sym) fell: its hosted pairs all rise together (one global push); its guest pairs get new inner
+        keys in their hosts' heaps (and one global push per host, for the best of them)."""
+        count = self.count
+        own = count[ord(sym)]
+        if own <= 0:
             return
         self._push_host(sym)
-        pc, add = self.pc, self.add
+        pc, host_of, hosted = self.pc, self.host, self.hosted
+        best: dict[str, tuple[float, str]] = {}  # host -> its best raised (-score, pair)
         dead = []
         for pair in self.guests[sym]:
-            if pc[pair] > 0:
-                add(pair)
-            else:
+            c = pc[pair]
+            if c <= 0:
                 dead.append(pair)
+                continue
+            h = host_of[pair]
+            inner = c / own
+            heapq.heappush(hosted[h], (-inner, pair))
+            item = (-c / (own * count[ord(h)]), pair)
+            if h not in best or item < best[h]:
+                best[h] = item
+        for h, (neg_score, pair) in best.items():
+            heapq.heappush(self.top, (neg_score, pair, h))
         self.guests[sym].difference_update(dead)
 
     def pop_best(self, min_freq: int) -> str | None:
@@ -240,7 +255,7 @@ class _ScoreQueue:
                 heapq.heappop(top)
                 continue
             inner, bpair = best
-            score = inner / count[ord(h)]
+            score = self.score(bpair)
             if score != -neg_score or bpair != pair:
                 heapq.heapreplace(top, (-score, bpair, h))  # stale global entry: requeue h's true best
                 continue
@@ -265,75 +280,82 @@ def _merge_exact(
     sym_count: list[int],
 ) -> dict[str, list[int]]:
     """Merge `pair` into `cn` in the words at `pos` (left to right, no overlap), keeping pair and symbol
-    counts exact. Returns the pairs that gained occurrences -> the words where they did."""
+    counts exact: per occurrence in a word of count n, (prev,a)-n (prev,new)+n (b,next)-n (new,next)+n
+    and (a,b)-n, where `next` is the symbol after the pair before the merge. Word indices are filed under
+    their neighbour per occurrence and summed per neighbour afterwards. Returns the pairs that gained
+    occurrences -> the words where they did."""
     ca, cb = pair
-    left_n: defaultdict[str, int] = defaultdict(int)
-    left_w: defaultdict[str, list[int]] = defaultdict(list)
-    right_n: defaultdict[str, int] = defaultdict(int)
-    right_w: defaultdict[str, list[int]] = defaultdict(list)
+    by_left: defaultdict[str, list[int]] = defaultdict(list)
+    by_right: defaultdict[str, list[int]] = defaultdict(list)
     merged = 0  # weighted number of occurrences merged
     for wi in pos:
         w = words[wi]
-        if pair not in w:
-            continue
+        j = w.find(pair)
+        if j < 0:
+            continue  # merged already (the word was listed twice), or the pair left it
         n = counts[wi]
-        if cn in w:  # the new token already occurs here: scan explicitly
-            nw = _scan_merge(w, ca, cb, cn)
-        else:
-            nw = w.replace(pair, cn)
-        words[wi] = nw
-        merged += n * ((len(w) - len(nw)))
-        # Walk the occurrences in the merged word; a neighbour equal to cn that came from this merge
-        # stood as `ca` (right side) before it.
+        pre_existing = cn in w
+        nw = words[wi] = _scan_merge(w, ca, cb, cn) if pre_existing else w.replace(pair, cn)
+        size = len(w)
+        k = size - len(nw)  # occurrences merged here
+        merged += n * k
+        if k == 1:  # the common case: one occurrence, at j
+            if j:
+                by_left[w[j - 1]].append(wi)
+            if j + 2 < size:
+                by_right[w[j + 2]].append(wi)
+            continue
         last = len(nw) - 1
-        origin = _occurrences(w, nw, pair, cn)
+        origin = _occurrences(w, nw, pair, cn) if pre_existing else _positions(nw, cn)
         for j in origin:
             if j:
-                left = nw[j - 1]
-                left_n[left] += n
-                left_w[left].append(wi)
+                by_left[nw[j - 1]].append(wi)
             if j < last:
                 right = nw[j + 1]
-                if right == cn and (j + 1) in origin:
-                    right = ca
-                right_n[right] += n
-                right_w[right].append(wi)
+                # The next occurrence: before the merge its first symbol stood here.
+                by_right[ca if right == cn and (j + 1) in origin else right].append(wi)
     pc[pair] -= merged
     sym_count[ord(ca)] -= merged
     sym_count[ord(cb)] -= merged
     sym_count[ord(cn)] += merged
     gained: dict[str, list[int]] = {}
-    for left, n in left_n.items():
+    weight = counts.__getitem__
+    for left, wis in by_left.items():
+        n = sum(map(weight, wis))
         pc[left + ca] -= n
         pc[left + cn] += n
-        gained.setdefault(left + cn, []).extend(left_w[left])
-    for right, n in right_n.items():
+        gained[left + cn] = wis
+    for right, wis in by_right.items():
+        n = sum(map(weight, wis))
         pc[cb + right] -= n
         pc[cn + right] += n
-        gained.setdefault(cn + right, []).extend(right_w[right])
+        gained[cn + right] = wis
     return gained
 
 
-def _occurrences(w: str, nw: str, pair: str, cn: str) -> set[int] | list[int]:
-    """Positions in `nw` of the symbols this merge created."""
-    if cn not in w:
-        out = []
-        j = nw.find(cn)
-        while j >= 0:
-            out.append(j)
-            j = nw.find(cn, j + 1)
-        return set(out) if len(out) > 1 else out
-    # Rare: cn was already in the word. Replay the left-to-right merge to find which are new.
-    out2: list[int] = []
+def _positions(nw: str, cn: str) -> set[int]:
+    """Positions of `cn` in `nw`."""
+    out = set()
+    j = nw.find(cn)
+    while j >= 0:
+        out.add(j)
+        j = nw.find(cn, j + 1)
+    return out
+
+
+def _occurrences(w: str, nw: str, pair: str, cn: str) -> set[int]:
+    """Positions in `nw` of the symbols this merge created, when `cn` also occurred before it: replay the
+    left-to-right merge of `w`."""
+    out: set[int] = set()
     i, k = 0, 0
     while i < len(w):
         if w.startswith(pair, i):
-            out2.append(k)
+            out.add(k)
             i += 2
         else:
             i += 1
         k += 1
-    return set(out2)
+    return out
 
 
 def _scan_merge(w: str, ca: str, cb: str, cn: str) -> str:
