@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 import regex
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tokenizers_kit.bytes_map import byte_alphabet, text_to_symbols
 from tokenizers_kit.errors import TkitError
@@ -139,6 +141,24 @@ def test_limit_alphabet_parity_with_hf(slice_lines: list[str]) -> None:
     tok.train_from_iterator(lines, tk.trainers.BpeTrainer(vocab_size=600, limit_alphabet=limit, show_progress=False))
     theirs = json.loads(tok.to_str())["model"]
     ours = BPETrainer(600, limit_alphabet=limit).train(dict(words)).to_dict()
+    assert list(ours["vocab"].items()) == list(theirs["vocab"].items())
+    assert ours["merges"] == theirs["merges"]
+
+
+@settings(max_examples=120, deadline=None)
+@given(words=st.dictionaries(st.text(alphabet="abcé", min_size=1, max_size=9), st.integers(1, 6), min_size=1,
+                             max_size=12),
+       extra=st.integers(0, 30))
+def test_random_corpora_like_hf(words: dict[str, int], extra: int) -> None:
+    """Small random corpora (many count ties, repeated and overlapping pairs) train exactly as HF does."""
+    tk = pytest.importorskip("tokenizers")
+    vocab_size = len(set("".join(words))) + extra
+    tok = tk.Tokenizer(tk.models.BPE())
+    tok.pre_tokenizer = tk.pre_tokenizers.WhitespaceSplit()
+    tok.train_from_iterator([" ".join([w] * n) for w, n in words.items()],
+                            tk.trainers.BpeTrainer(vocab_size=vocab_size, show_progress=False))
+    theirs = json.loads(tok.to_str())["model"]
+    ours = BPETrainer(vocab_size).train(words).to_dict()
     assert list(ours["vocab"].items()) == list(theirs["vocab"].items())
     assert ours["merges"] == theirs["merges"]
 
