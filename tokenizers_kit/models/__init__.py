@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from tokenizers_kit.models.base import Model, Token
 from tokenizers_kit.models.bpe import BPEModel
+from tokenizers_kit.models.unigram import UnigramModel
 from tokenizers_kit.models.wordpiece import WordPieceModel
 
-__all__ = ["BPEModel", "Model", "Token", "WordPieceModel"]
+__all__ = ["BPEModel", "Model", "Token", "UnigramModel", "WordPieceModel"]

@@ -1,0 +1,258 @@
+"""The lattices of every distinct segment at once: forward-backward and Viterbi, vectorised over segments.
+
+A lattice node is a piece occurrence [start, end) inside a segment. Positions are global indices into the
+packed text (`unigram_seeds.PackedSegments`): segment s owns boundary positions begin[s] .. begin[s]+len[s].
+The recursions run along the local position t = 1, 2, ... and handle all segments together: the nodes ending
+at local position t (in any segment) are one slice of the node array, sorted by (t, end, longest first).
+Within a step, the nodes of each end position (a group, at most max_len of them) are laid out as the columns
+of a padded (width x groups) matrix, padding pointing at a sentinel node of score -inf, so the per-group
+log-sum-exp and max are reductions over axis 0: `width` element-wise operations on contiguous rows. A Python loop of (longest segment) steps, each a handful of
+NumPy calls on thousands of nodes.
+
+    forward    alpha[e] = logsumexp over nodes (s, e) of alpha[s] + score             alpha[begin] = 0
+    backward   q[s] = sum over nodes (s, e) of r(s, e) * q[e],                           q[end] = 1
+               with r(s, e) = exp(alpha[s] + score - alpha[e])  (the share of node (s, e) in alpha[e])
+
+q[p] is the posterior probability that a piece boundary falls at p, and r(s, e) * q[e] the posterior of
+node (s, e): its expected count, times the segment count. Everything stays in [0, 1], so the backward pass
+needs no logarithms, and it runs over the same steps in reverse: the nodes ending at one step have distinct
+starts, so `q[start] += r * q[end]` is a plain vectorised update.
+
+The E-step works in float32 where it exponentiates (as sentencepiece works in float); Viterbi in float64.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+
+class _Nodes:
+    """Lattice nodes in forward order, with step, group and padded-row indexes."""
+
+    def __init__(self, end: np.ndarray, start: np.ndarray, piece: np.ndarray, local: np.ndarray,
+                 max_t: int, sentinel_pos: int) -> None:
+        self.end = end  # sorted by (local t of end, end), longest node first within a group
+        self.start = start
+        self.piece = piece
+        self.local = local
+        self.max_t = max_t
+        self.sentinel_pos = sentinel_pos  # a position whose alpha is always -inf
+        self._index()
+
+    def __len__(self) -> int:
+        return len(self.piece)
+
+    def _index(self) -> None:
+        end = self.end
+        n = len(end)
+        new = np.ones(n, dtype=bool)
+        new[1:] = end[1:] != end[:-1]
+        gstart = np.flatnonzero(new)  # first node of each group (nodes sharing an end)
+        gsize = np.diff(np.append(gstart, n))
+        self.gend = end[gstart]  # the position each group writes
+        goff = np.searchsorted(self.local[self.gend], np.arange(self.max_t + 2))
+        self.goff = goff  # groups of step t: goff[t]:goff[t+1]
+        self.off = np.append(gstart, n)[goff]  # nodes of step t: off[t]:off[t+1]
+        # Padded blocks: step t's groups as a (width, groups) block, width = its largest group; node j of
+        # group g sits at row j, column g.
+        n_groups = np.diff(goff)
+        steps = np.flatnonzero(n_groups)
+        width = np.zeros(self.max_t + 1, dtype=np.int64)
+        if len(steps):
+            width[steps] = np.maximum.reduceat(gsize, goff[steps])
+        self.width = width
+        self.pad_off = np.concatenate([[0], np.cumsum(n_groups * width)])
+        group_step = np.repeat(np.arange(self.max_t + 1), n_groups)
+        row_len = n_groups[group_step]  # columns of the group's block
+        col = self.pad_off[group_step] + (np.arange(len(gstart)) - goff[group_step])  # row 0 of each group
+        # node i = gstart[g] + j goes to col[g] + j * row_len[g] = (col[g] - gstart[g] * row_len[g]) + i * row_len[g]
+        nodes = np.arange(n)
+        pad = np.full(int(self.pad_off[-1]), n, dtype=np.int64)  # n = the sentinel node
+        pad[np.repeat(col - gstart * row_len, gsize) + nodes * np.repeat(row_len, gsize)] = nodes
+        self.pad = pad
+        self.pad_start = np.append(self.start, self.sentinel_pos)[pad]
+
+    def filter(self, keep_piece: np.ndarray, slack: float) -> None:
+        """Drop the nodes of dead pieces, unless they are fewer than `slack` of all nodes."""
+        m = keep_piece[self.piece]
+        if len(m) - np.count_nonzero(m) <= slack * len(m):
+            return
+        self.end = self.end[m]
+        self.start = self.start[m]
+        self.piece = self.piece[m]
+        self._index()
+
+    def steps(self, ts: range):
+        """Per step t: (t, node slice [a, b), group slice [g0, g1), padded slice [p0, p1), width)."""
+        off, goff, pad_off, width = self.off, self.goff, self.pad_off, self.width
+        for t in ts:
+            a, b = off[t], off[t + 1]
+            if a == b:
+                continue
+            yield t, a, b, goff[t], goff[t + 1], pad_off[t], pad_off[t + 1], width[t]
+
+
+class CorpusLattice:
+    """All lattice nodes of a set of segments, for a fixed universe of piece ids (some of them alive)."""
+
+    def __init__(self, begin: np.ndarray, length: np.ndarray, count: np.ndarray, table: np.ndarray) -> None:
+        """`table[p, L-1]`: piece id of the length-L node starting at position p, or -1."""
+        n_pos, max_len = table.shape
+        self.begin = begin
+        self.end = begin + length
+        self.count = count
+        self.n_pos = n_pos
+        seg_of = np.repeat(np.arange(len(begin)), length + 1)
+        self.seg_of = seg_of
+        local = np.append(np.arange(n_pos) - begin[seg_of], -1)  # the sentinel position n_pos is at t = -1
+        self.max_t = int(length.max()) if len(length) else 0
+        small = local[:n_pos].astype(np.int32 if self.max_t >= 1 << 15 else np.int16)
+        by_local = np.argsort(small, kind="stable")  # positions sorted by (local t, position): a radix sort
+        # by_end[e, k] = the piece of length max_len - k ending at e: within a group the longest node comes
+        # first, so the first maximum is the node starting earliest (the one HF's Viterbi keeps).
+        by_end = np.full_like(table, -1)
+        for ln in range(1, max_len + 1):
+            by_end[ln:, max_len - ln] = table[:-ln, ln - 1]
+        ends = by_local[small[by_local] > 0]
+        ids = by_end[ends]
+        r, c = np.nonzero(ids >= 0)
+        end = ends[r]
+        self.nodes = _Nodes(end, end - (max_len - c), ids[r, c].astype(np.int64), local, self.max_t, n_pos)
+
+    @property
+    def n_nodes(self) -> int:
+        return len(self.nodes)
+
+    def keep(self, alive: np.ndarray, slack: float = 0.0) -> None:
+        """Drop the nodes of pieces that are no longer alive. With `slack`, only once they are more than that
+        fraction of the nodes: re-indexing costs more than carrying a few dead nodes, which callers must
+        then score -inf."""
+        self.nodes.filter(alive, slack)
+
+    def _forward(self, sc: np.ndarray, dtype) -> np.ndarray:
+        """alpha (log inside probabilities) at every position; `sc` is the score of every node."""
+        nd = self.nodes
+        alpha = np.full(self.n_pos + 1, -np.inf, dtype=dtype)
+        alpha[self.begin] = 0.0
+        pad_sc = np.append(sc, -np.inf).astype(dtype)[nd.pad]
+        for _, a, b, g0, g1, p0, p1, w in nd.steps(range(1, self.max_t + 1)):
+            v = (alpha[nd.pad_start[p0:p1]] + pad_sc[p0:p1]).reshape(w, -1)
+            m = v.max(axis=0)
+            v -= m
+            np.exp(v, out=v)
+            alpha[nd.gend[g0:g1]] = m + np.log(v.sum(axis=0))
+        return alpha
+
+    def posteriors(self, score: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Posterior probability of every node (in `self.nodes` order) and log Z of every segment."""
+        nd = self.nodes
+        sc = score[nd.piece].astype(np.float32)
+        alpha = self._forward(sc, np.float32)
+        share = alpha[nd.start] + sc - alpha[nd.end]  # log r(s, e)
+        np.exp(share, out=share)
+        q = np.zeros(self.n_pos, dtype=np.float32)
+        q[self.end] = 1.0
+        post = np.empty_like(share)
+        for _, a, b, *_ in nd.steps(range(self.max_t, 0, -1)):
+            c = share[a:b] * q[nd.end[a:b]]
+            q[nd.start[a:b]] += c  # distinct starts within a step
+            post[a:b] = c
+        return post, alpha[self.end].astype(np.float64)
+
+    def expected_counts(self, score: np.ndarray) -> tuple[np.ndarray, float]:
+        """E-step: expected count of every piece (weighted by segment counts), and the mean -log likelihood
+        per segment occurrence. Dead pieces must score -inf."""
+        post, log_z = self.posteriors(score)
+        weights = post * self.count[self.seg_of[self.nodes.end]]
+        expected = np.bincount(self.nodes.piece, weights=weights, minlength=len(score))
+        objective = -float(np.dot(log_z, self.count)) / float(self.count.sum())
+        return expected, objective
+
+    def viterbi_counts(self, score: np.ndarray) -> np.ndarray:
+        """How often each piece is used in the Viterbi segmentations of all segments (weighted by count)."""
+        nd = self.nodes
+        pad_sc = np.append(score[nd.piece], -np.inf)[nd.pad]
+        best = np.full(self.n_pos + 1, -np.inf)
+        best[self.begin] = 0.0
+        back = np.zeros(self.n_pos, dtype=np.int64)  # the best node ending at each position
+        for _, a, b, g0, g1, p0, p1, w in nd.steps(range(1, self.max_t + 1)):
+            v = (best[nd.pad_start[p0:p1]] + pad_sc[p0:p1]).reshape(w, -1)
+            k = v.argmax(axis=0)  # the first maximum: the longest best node
+            cols = np.arange(v.shape[1])
+            pos = nd.gend[g0:g1]
+            best[pos] = v[k, cols]
+            back[pos] = nd.pad[p0 + k * v.shape[1] + cols]
+        pieces, segs = _backtrack(back, nd.start, nd.piece, self.end, self.begin)
+        return np.bincount(pieces, weights=self.count[segs], minlength=len(score))
+
+
+def _backtrack(back: np.ndarray, start_of: np.ndarray, piece_of: np.ndarray, end: np.ndarray,
+               begin: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Follow the best nodes from every segment end to its begin, all segments at once: (piece, segment)
+    of every node on the best paths."""
+    cur = end.copy()
+    segs = np.arange(len(end))
+    out_p, out_s = [], []
+    while len(cur):
+        nodes = back[cur]
+        out_p.append(piece_of[nodes])
+        out_s.append(segs)
+        cur = start_of[nodes]
+        more = cur > begin[segs]
+        cur = cur[more]
+        segs = segs[more]
+    if not out_p:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    return np.concatenate(out_p), np.concatenate(out_s)
+
+
+def second_best(table: np.ndarray, rep: np.ndarray, length: np.ndarray, score: np.ndarray,
+                alive: np.ndarray, cand: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For each candidate piece: the best segmentation of its own string that does not use the piece itself.
+
+    This is the second-best path of the piece's lattice when the piece alone is the best one (sentencepiece
+    `NBest(2)` in `PruneSentencePieces`). The piece's lattice is read off the corpus table at one of its
+    occurrences (`rep`): every piece that is a substring of it is a node there. A dense DP over the (at most
+    max_len) positions of all candidates at once.
+
+    Returns (score of that segmentation, -inf if none), and its nodes as flat (candidate index, piece) arrays.
+    """
+    order = np.argsort(-length[cand], kind="stable")  # longest first: the pieces still going are a prefix
+    q_len = length[cand][order]
+    q_rep = rep[cand][order]
+    Q = len(cand)
+    max_len = int(q_len[0]) if Q else 0
+    score_ext = np.append(np.where(alive, score, -np.inf), -np.inf)  # piece -1 (no node) -> -inf
+    best = np.full((Q, max_len + 1), -np.inf)
+    best[:, 0] = 0.0
+    back = np.zeros((Q, max_len + 1), dtype=np.int64)
+    n_active = np.searchsorted(-q_len, -np.arange(max_len + 1), side="right")  # pieces with length >= j
+    for j in range(1, max_len + 1):
+        k = n_active[j]
+        bj = np.full(k, -np.inf)
+        bl = np.zeros(k, dtype=np.int64)
+        for ln in range(j, 0, -1):  # longest node first; a later one must be strictly better
+            cand_s = score_ext[table[q_rep[:k] + j - ln, ln - 1]]
+            if ln == j:
+                cand_s[q_len[:k] == j] = -np.inf  # the piece itself
+            c = best[:k, j - ln] + cand_s
+            better = c > bj
+            bj[better] = c[better]
+            bl[better] = ln
+        best[:k, j] = bj
+        back[:k, j] = bl
+    alt_score = np.empty(Q)
+    alt_score[order] = best[np.arange(Q), q_len]
+    # Walk the best paths back, all candidates at once.
+    owners, pieces = [], []
+    q = np.flatnonzero(np.isfinite(best[np.arange(Q), q_len]))
+    cur = q_len[q]
+    while len(q):
+        ln = back[q, cur]
+        cur = cur - ln
+        owners.append(order[q])
+        pieces.append(table[q_rep[q] + cur, ln - 1].astype(np.int64))
+        more = cur > 0
+        q, cur = q[more], cur[more]
+    if not owners:
+        return alt_score, np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    return alt_score, np.concatenate(owners), np.concatenate(pieces)

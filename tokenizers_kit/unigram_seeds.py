@@ -1,0 +1,237 @@
+"""Seed pieces for Unigram training: the frequent substrings of the corpus, found with a suffix sort in NumPy.
+
+sentencepiece builds an enhanced suffix array over all sentences and takes every internal node of the suffix
+tree (a substring seen at least twice and followed by two different characters somewhere, i.e. right-branching)
+that is a valid piece, scored `frequency * length`; the top `seed_size` plus every single character are the
+seeds (`unigram_model_trainer.cc::MakeSeedSentencePieces`). Here the distinct segments are packed into one
+int array and the suffixes sorted by their first `max_len` characters only (prefix doubling: three or four
+`np.unique` passes), which is all a piece can use. Adjacent suffixes' common prefix lengths then give, for
+each length L, the runs of suffixes sharing an L-character prefix: one run per distinct substring, with its
+frequency (the segment counts summed over the run) and whether it branches.
+
+The same pass gives the lattice: `table[p, L-1]` is the seed piece id of the substring of length L at text
+position p, or -1. The trainer's lattices are read off this table, so no string is ever hashed or looked up.
+
+A window is a valid piece when it lies inside one segment, has no `▁` after its first character (▁ only as a
+prefix, as sentencepiece requires with split_by_whitespace) and is at most `max_len` characters long; with
+`split_by_script`, also when its characters (other than a leading ▁) share one Unicode script, counting
+punctuation and digits as the script Common and Hiragana/Katakana as Han (sentencepiece's
+`split_by_unicode_script`, on by default there).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+import regex
+
+SPACE = "\u2581"
+# Scripts told apart; characters of any other script form one more class. Han must stay first (see below).
+_SCRIPTS = ("Han", "Hiragana", "Katakana", "Common", "Inherited", "Latin", "Greek", "Cyrillic", "Armenian",
+            "Hebrew", "Arabic", "Syriac", "Thaana", "Nko", "Devanagari", "Bengali", "Gurmukhi", "Gujarati",
+            "Oriya", "Tamil", "Telugu", "Kannada", "Malayalam", "Sinhala", "Thai", "Lao", "Tibetan", "Myanmar",
+            "Georgian", "Hangul", "Ethiopic", "Cherokee", "Canadian_Aboriginal", "Ogham", "Runic", "Khmer",
+            "Mongolian", "Bopomofo", "Yi", "Tifinagh", "Javanese", "Balinese", "Sundanese", "Braille", "Coptic",
+            "Glagolitic", "Gothic", "Tagalog", "Cham", "Lisu", "Vai", "Bamum", "Adlam", "Tai_Le", "Tai_Tham")
+_HAN_LIKE = {"Hiragana", "Katakana"}
+
+
+@lru_cache(maxsize=1)
+def _script_pattern() -> regex.Pattern:
+    return regex.compile("|".join(f"(\\p{{Script={name}}})" for name in _SCRIPTS))
+
+
+def script_classes(chars: list[str]) -> np.ndarray:
+    """A script class per character: equal classes may share a piece."""
+    pattern = _script_pattern()
+    out = np.empty(len(chars), dtype=np.int64)
+    for i, ch in enumerate(chars):
+        m = pattern.match(ch)
+        k = m.lastindex if m else len(_SCRIPTS) + 1
+        if ch == "\u30fc" or (m and _SCRIPTS[k - 1] in _HAN_LIKE):  # ー and kana count as Han
+            k = 1
+        out[i] = k
+    return out
+
+
+@dataclass
+class PackedSegments:
+    """Distinct segments in one array: `text[begin[s] + i]` is char i of segment s (ids from 1); each segment
+    is followed by a 0. `joined[p]` is the character at text position p (so pieces are `joined[p:p+L]`)."""
+
+    text: np.ndarray  # (n,) int64 char ids, 0 = end of segment
+    begin: np.ndarray  # (S,) int64
+    length: np.ndarray  # (S,) int64
+    count: np.ndarray  # (S,) float64 occurrences of each segment in the corpus
+    chars: list[str]  # char id - 1 -> character
+    joined: str
+
+    @property
+    def n_pos(self) -> int:
+        return len(self.text)
+
+
+def pack_segments(segments: list[str], counts: np.ndarray) -> PackedSegments:
+    """Pack segments (non-empty strings) with their counts."""
+    joined = "\0".join(segments) + "\0"
+    cps = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32)
+    length = np.fromiter((len(s) for s in segments), dtype=np.int64, count=len(segments))
+    begin = np.zeros(len(segments), dtype=np.int64)
+    np.cumsum(length[:-1] + 1, out=begin[1:])
+    is_char = np.ones(len(cps), dtype=bool)
+    is_char[begin + length] = False  # the separators
+    alphabet, ids = np.unique(cps[is_char], return_inverse=True)
+    text = np.zeros(len(cps), dtype=np.int64)
+    text[is_char] = ids + 1
+    chars = [chr(c) for c in alphabet.tolist()]
+    return PackedSegments(text, begin, length, np.asarray(counts, dtype=np.float64), chars, joined)
+
+
+@dataclass
+class Seeds:
+    pieces: list[str]  # seed pieces: all single characters first, then substrings by score
+    length: np.ndarray  # (P,) characters per piece
+    rep: np.ndarray  # (P,) a text position where the piece occurs
+    log_prob: np.ndarray  # (P,) initial scores: log(score / sum of scores)
+    table: np.ndarray  # (n, max_len) int32: piece id of text[p:p+L] or -1
+    char_count: np.ndarray  # (A,) weighted frequency of each single-character piece (ids 0..A-1)
+
+
+def _max_valid_length(packed: PackedSegments, max_len: int, split_by_script: bool) -> np.ndarray:
+    """Longest valid piece starting at each text position: inside the segment, no ▁ after the first char
+    (and one script)."""
+    text = packed.text
+    n = len(text)
+    seg_end = np.repeat(packed.begin + packed.length, packed.length + 1)
+    limit = seg_end - np.arange(n)  # chars left in the segment (0 at separators)
+    space_id = packed.chars.index(SPACE) + 1 if SPACE in packed.chars else -1
+    if space_id > 0:
+        limit = np.minimum(limit, _distance_to_next(text == space_id, max_len))
+    if split_by_script:
+        cls = np.concatenate([[0], script_classes(packed.chars)])[text]
+        brk = np.zeros(n, dtype=bool)  # a piece may not hold both text[p-1] and text[p]
+        brk[1:] = (cls[1:] != cls[:-1]) & (text[:-1] != space_id) & (text[:-1] > 0) & (text[1:] > 0)
+        limit = np.minimum(limit, _distance_to_next(brk, max_len))
+    return np.minimum(limit, max_len)
+
+
+def _distance_to_next(flags: np.ndarray, cap: int) -> np.ndarray:
+    """For each position p: q - p for the first q > p with flags[q] (cap if none)."""
+    n = len(flags)
+    where = np.flatnonzero(flags)
+    nxt = np.searchsorted(where, np.arange(n), side="right")
+    has = nxt < len(where)
+    dist = np.full(n, cap, dtype=np.int64)
+    dist[has] = where[nxt[has]] - np.flatnonzero(has)
+    return dist
+
+
+def _suffix_order(text: np.ndarray, n_ids: int, depth: int) -> np.ndarray:
+    """Text positions sorted by their next `depth` characters (prefix doubling on dense ranks)."""
+    n = len(text)
+    padded = np.concatenate([text, np.zeros(depth, dtype=np.int64)])
+    bits = max(1, int(n_ids).bit_length())
+    k = max(1, min(depth, 62 // bits))
+    key = np.zeros(n, dtype=np.int64)
+    for d in range(k):  # pack the first k characters into one int64
+        key = (key << bits) | padded[d:d + n]
+    _, rank = np.unique(key, return_inverse=True)
+    while k < depth:
+        new = min(2 * k, depth)
+        r = np.concatenate([rank, np.zeros(depth, dtype=rank.dtype)])
+        key = rank.astype(np.int64) * (int(rank.max()) + 2) + r[new - k:new - k + n]
+        _, rank = np.unique(key, return_inverse=True)
+        k = new
+    return np.argsort(rank, kind="stable")
+
+
+def find_seeds(packed: PackedSegments, *, max_len: int, seed_size: int, min_seeds: int = 0,
+               split_by_script: bool = False) -> Seeds:
+    """Seed pieces and the lattice table. `min_seeds`: when fewer than this many right-branching substrings
+    seen at least twice exist (a tiny corpus), the other distinct substrings are used as well."""
+    text = packed.text
+    n = len(text)
+    weight = np.repeat(packed.count, packed.length + 1)  # count of the segment holding each position
+    limit = _max_valid_length(packed, max_len, split_by_script)
+
+    sa = _suffix_order(text, len(packed.chars) + 1, max_len)
+    lim = limit[sa]
+    w = weight[sa]
+    # lcp[j]: common prefix length of suffixes sa[j-1] and sa[j], stopping at a separator (every suffix
+    # reaches one before the end of the text). Pairs drop out as soon as they differ.
+    lcp = np.zeros(n, dtype=np.int64)
+    pair = np.arange(1, n)
+    for d in range(max_len):
+        ta = text[np.minimum(sa[pair - 1] + d, n - 1)]
+        pair = pair[(ta == text[np.minimum(sa[pair] + d, n - 1)]) & (ta != 0)]
+        lcp[pair] += 1
+
+    # Every distinct valid substring of length L >= 2 is one run of consecutive suffixes with lim >= L (two
+    # suffixes sharing L characters agree on lim >= L, so a run is never interrupted).
+    run_lists = []  # (L, valid sa indices, their run number, first sa index of each run, freq, good)
+    vi = np.flatnonzero(lim >= 2)
+    for L in range(2, max_len + 1):
+        vi = vi[lim[vi] >= L]
+        if len(vi) == 0:
+            break
+        first = lcp[vi] < L
+        run = np.cumsum(first) - 1
+        starts = vi[first]
+        freq = np.bincount(run, weights=w[vi], minlength=len(starts))
+        # Right-branching: some member stops here, or two members differ at character L+1.
+        stops = (lim[vi] == L) | ((lcp[vi] == L) & ~first)
+        branching = np.bincount(run, weights=stops, minlength=len(starts)) > 0
+        run_lists.append((L, vi, run, starts, freq, branching & (freq >= 2)))
+    r_len = np.concatenate([np.full(len(r[3]), r[0], dtype=np.int64) for r in run_lists] + [np.zeros(0, np.int64)])
+    r_sa = np.concatenate([r[3] for r in run_lists] + [np.zeros(0, np.int64)])
+    r_freq = np.concatenate([r[4] for r in run_lists] + [np.zeros(0)])
+    r_good = np.concatenate([r[5] for r in run_lists] + [np.zeros(0, dtype=bool)])
+
+    # Choose the seeds: right-branching substrings seen twice, best freq * len first (ties: suffix order).
+    r_score = r_freq * r_len
+    n_good = int(r_good.sum())
+    pool = np.flatnonzero(r_good) if n_good >= min_seeds else np.arange(len(r_sa))
+    pool = pool[np.lexsort((r_sa[pool], -r_len[pool], -r_score[pool], ~r_good[pool]))]
+    pool = pool[:max(0, seed_size)]
+
+    # Single characters, most frequent first.
+    n_chars = len(packed.chars)
+    char_count = np.bincount(text, weights=weight, minlength=n_chars + 1)[1:]
+    char_order = np.lexsort((np.arange(n_chars), -char_count))
+    char_piece = np.empty(n_chars, dtype=np.int64)
+    char_piece[char_order] = np.arange(n_chars)
+    n_sub = len(pool)
+    P = n_chars + n_sub
+
+    table = np.full((n, max_len), -1, dtype=np.int32)
+    is_char = text > 0
+    table[is_char, 0] = char_piece[text[is_char] - 1]
+    run_piece = np.full(len(r_sa), -1, dtype=np.int64)
+    run_piece[pool] = n_chars + np.arange(n_sub)
+    offset = 0
+    for L, vi, run, starts, _, _ in run_lists:  # write each seed's occurrences into the table
+        p = run_piece[offset:offset + len(starts)][run]
+        offset += len(starts)
+        keep = p >= 0
+        table[sa[vi[keep]], L - 1] = p[keep]
+
+    rep = np.empty(P, dtype=np.int64)
+    rep[char_piece] = _first_positions(text, n_chars)
+    rep[n_chars:] = sa[r_sa[pool]]
+    length = np.ones(P, dtype=np.int64)
+    length[n_chars:] = r_len[pool]
+    joined = packed.joined
+    pieces = [packed.chars[c] for c in char_order.tolist()]
+    pieces += [joined[p:p + L] for p, L in zip(rep[n_chars:].tolist(), length[n_chars:].tolist())]
+    score = np.concatenate([char_count[char_order], r_score[pool]])
+    log_prob = np.log(score) - np.log(score.sum())
+    return Seeds(pieces, length, rep, log_prob, table, char_count[char_order])
+
+
+def _first_positions(text: np.ndarray, n_chars: int) -> np.ndarray:
+    """First text position of each char id 1..n_chars."""
+    order = np.argsort(text, kind="stable")
+    sorted_ids = text[order]
+    firsts = np.searchsorted(sorted_ids, np.arange(1, n_chars + 1))
+    return order[firsts]
