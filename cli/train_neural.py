@@ -190,8 +190,8 @@ def _run(model_cls: type[TrainableLM], config_cls: Any, model_opts: dict[str, An
         model = ckpt.model
         val_fraction = float(ckpt.trainer.get("config", {}).get("val_fraction", 0.1))
         train_ids, val_ids = _split(model.tokenizer, model.vocab, text, val_fraction)
-        trainer_factory = lambda on_step: Trainer.resume(ckpt, train_ids, val_ids, checkpoint, on_step,  # noqa: E731
-                                                         steps=opts.get("steps"))
+        trainer_factory = lambda on_step, on_ckpt: Trainer.resume(  # noqa: E731
+            ckpt, train_ids, val_ids, checkpoint, on_step, steps=opts.get("steps"), on_checkpoint=on_ckpt)
     else:
         tokenizer = require_tokenizer(tokenizer_file, tokenizer_name, default="char")
         tokens = tokenizer.tokenize(text)
@@ -209,7 +209,8 @@ def _run(model_cls: type[TrainableLM], config_cls: Any, model_opts: dict[str, An
                                            "seed": seed})
         ids = vocab.encode(tokens)
         train_ids, val_ids = split_stream(ids, train_cfg.val_fraction)
-        trainer_factory = lambda on_step: Trainer(model, train_ids, val_ids, train_cfg, checkpoint, on_step)  # noqa: E731
+        trainer_factory = lambda on_step, on_ckpt: Trainer(  # noqa: E731
+            model, train_ids, val_ids, train_cfg, checkpoint, on_step, on_ckpt)
 
     watch = console.Stopwatch()
     bar: list[console.Tracker] = []
@@ -221,7 +222,7 @@ def _run(model_cls: type[TrainableLM], config_cls: Any, model_opts: dict[str, An
         val = f" val {last_val[0]:.4f}" if last_val[0] is not None else ""
         bar[0].update(completed=info.step, description=f"loss {info.loss:.4f}{val} · {info.tokens_per_s:,.0f} tok/s")
 
-    trainer = trainer_factory(on_step)
+    trainer = trainer_factory(on_step, lambda history: _write_logs(history, log_path, plot_path, model))
     with console.progress(f"training {model.name}", trainer.cfg.steps) as tracker:
         bar.append(tracker)
         tracker.update(completed=trainer.step)

@@ -70,35 +70,34 @@ _GELU_A = 0.044715
 
 
 def _gelu(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(gelu(x), tanh(u)) so backward needs no second tanh."""
+    """(gelu(x), s) with s = 0.5 (1 + tanh(u)) = sigmoid(2u), u = k (x + a x^3).
+
+    sigmoid(2u) = 1 / (1 + exp(-2u)) is the same function as the tanh form, and NumPy's exp is about twice
+    as fast as its tanh on float32."""
     dt = x.dtype.type
-    t = x * x
-    t *= dt(_GELU_A)
-    t += dt(1)
-    t *= x
-    t *= dt(_GELU_K)
-    np.tanh(t, out=t)  # t = tanh(u)
-    y = t + dt(1)
-    y *= x
-    y *= dt(0.5)
-    return y, t
+    s = x * x
+    s *= dt(-2 * _GELU_K * _GELU_A)
+    s -= dt(2 * _GELU_K)
+    s *= x                          # -2u
+    with np.errstate(over="ignore"):  # exp(-2u) = inf for very negative x: s -> 0, as it should
+        np.exp(s, out=s)
+    s += dt(1)
+    np.reciprocal(s, out=s)
+    return x * s, s
 
 
-def _gelu_backward(x: np.ndarray, t: np.ndarray, g: np.ndarray) -> np.ndarray:
-    """d/dx 0.5 x (1 + t) = 0.5 (1 + t) + 0.5 x (1 - t^2) k (1 + 3a x^2)."""
+def _gelu_backward(x: np.ndarray, s: np.ndarray, g: np.ndarray) -> np.ndarray:
+    """d/dx x s(x) = s + x s (1 - s) 2u'(x) = s (1 + x (1 - s) 2k (1 + 3a x^2))."""
     dt = x.dtype.type
-    inner = x * x
-    inner *= dt(3 * _GELU_A * _GELU_K)
-    inner += dt(_GELU_K)           # k (1 + 3a x^2)
-    sech2 = t * t
-    np.subtract(dt(1), sech2, out=sech2)  # 1 - t^2
-    inner *= sech2
-    inner *= x                     # x (1 - t^2) k (1 + 3a x^2)
-    inner += t
-    inner += dt(1)
-    inner *= dt(0.5)
-    inner *= g
-    return inner
+    d = x * x
+    d *= dt(6 * _GELU_K * _GELU_A)
+    d += dt(2 * _GELU_K)
+    d *= x
+    d *= dt(1) - s
+    d += dt(1)
+    d *= s
+    d *= g
+    return d
 
 
 # ---- parameterised layers -------------------------------------------------------------------------------
@@ -115,10 +114,11 @@ class Linear(Module):
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         self.save(x)
-        y = x @ self.weight.data
+        n_in, n_out = self.weight.data.shape
+        y = x.reshape(-1, n_in) @ self.weight.data  # one 2-D GEMM is faster than a stack of them
         if self.bias is not None:
             y += self.bias.data
-        return y
+        return y.reshape(*x.shape[:-1], n_out)
 
     def backward(self, g: np.ndarray) -> np.ndarray:
         x = self.saved()
@@ -127,7 +127,7 @@ class Linear(Module):
         self.weight.grad += x.reshape(-1, n_in).T @ g2
         if self.bias is not None:
             self.bias.grad += g2.sum(axis=0)
-        return g @ self.weight.data.T
+        return (g2 @ self.weight.data.T).reshape(*g.shape[:-1], n_in)
 
 
 class Embedding(Module):

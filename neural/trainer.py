@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from neural.alloc import keep_freed_memory
 from neural.checkpoint import Checkpoint, save_checkpoint
 from neural.data import StreamBatcher, eval_windows, fingerprint, random_batch
 from neural.layers import Dropout
@@ -112,8 +113,10 @@ class Trainer:
 
     def __init__(self, model: TrainableLM, train_ids: np.ndarray, val_ids: np.ndarray, config: TrainConfig,
                  checkpoint_path: str | os.PathLike[str] | None = None,
-                 on_step: Callable[[StepInfo], None] | None = None) -> None:
+                 on_step: Callable[[StepInfo], None] | None = None,
+                 on_checkpoint: Callable[[list[dict[str, Any]]], None] | None = None) -> None:
         self.model, self.cfg = model, config
+        self.on_checkpoint = on_checkpoint  # e.g. rewrite the loss log, so a long run can be watched
         self.train_ids, self.val_ids = np.asarray(train_ids), np.asarray(val_ids)
         self.block_size = int(model.block_size)
         self.checkpoint_path = Path(checkpoint_path) if checkpoint_path else None
@@ -136,6 +139,7 @@ class Trainer:
                                   config.seed)
                      if not model.stateful and len(self.val_ids) > self.block_size and config.eval_batches else None)
         self._interrupted = False
+        keep_freed_memory()  # ~25% faster steps: no page faults on the big per-step arrays
 
     # ---- one step ------------------------------------------------------------------------------------
     def _batch(self) -> tuple[np.ndarray, np.ndarray]:
@@ -276,11 +280,14 @@ class Trainer:
         carry = self.model.hidden_state_arrays() if hasattr(self.model, "hidden_state_arrays") else None
         save_checkpoint(self.checkpoint_path, self.model, self.optimizer.state_meta(),
                         self.optimizer.state_arrays(), _jsonable(state), carry)
+        if self.on_checkpoint:
+            self.on_checkpoint(self.history)
 
     @classmethod
     def resume(cls, ckpt: Checkpoint, train_ids: np.ndarray, val_ids: np.ndarray,
                checkpoint_path: str | os.PathLike[str] | None = None,
-               on_step: Callable[[StepInfo], None] | None = None, steps: int | None = None) -> Trainer:
+               on_step: Callable[[StepInfo], None] | None = None, steps: int | None = None,
+               on_checkpoint: Callable[[list[dict[str, Any]]], None] | None = None) -> Trainer:
         """A trainer in exactly the state the checkpoint recorded (`steps` may extend the run)."""
         st = ckpt.trainer
         data = st.get("data", {})
@@ -292,7 +299,7 @@ class Trainer:
             if not cfg.decay_steps:
                 cfg.decay_steps = cfg.steps  # keep the original schedule; extra steps run at min_lr
             cfg.steps = steps
-        trainer = cls(ckpt.model, train_ids, val_ids, cfg, checkpoint_path, on_step)
+        trainer = cls(ckpt.model, train_ids, val_ids, cfg, checkpoint_path, on_step, on_checkpoint)
         trainer.optimizer.load_state_meta(ckpt.optimizer_meta)
         trainer.optimizer.load_state_arrays(ckpt.optimizer_arrays)
         trainer.step = int(st["step"])
