@@ -1,0 +1,174 @@
+"""Counting within a fixed memory budget, for corpora larger than RAM (what lmplz does with -S and -T).
+
+The id stream is counted a chunk at a time: each chunk's KenLM windows (N-grams padded with N-1 `<s>`) are
+packed into 64-bit words (two 32-bit ids per word, so keys compare across chunks whatever the final vocabulary),
+sorted and reduced with `np.unique`-style counting, and written to a temporary directory as a sorted run
+(`.npy`). The runs are then merged k ways a block at a time: from every run take the keys up to the smallest of
+the runs' block-end keys, sort that slice, sum equal keys, emit it, advance. Memory stays bounded by the chunk
+size and the merge block size, not by the corpus.
+"""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ngram.counting import padded_windows
+from ngram.packing import reduce_sorted, row_min, rows_le, sort_order, unique_counts
+from tokenizers_kit.errors import TkitError
+
+BYTES_PER_WINDOW = 160  # stream + window rows + packed keys + sort permutation + sorted copy, per token
+FIXED_OVERHEAD = 64 << 20  # the tokenizer's strings for one 4 MiB text block, the vocabulary, numpy
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?\s*$", re.IGNORECASE)
+
+
+def parse_memory(text: str | int) -> int:
+    """Bytes from "500M", "2G", "1.5GB", "64k" or a plain number of bytes."""
+    if isinstance(text, int):
+        return text
+    match = _SIZE.match(str(text))
+    if not match:
+        raise TkitError(f"--memory {text!r} is not a size: write e.g. 500M or 2G")
+    value = float(match.group(1)) * 1024 ** "bkmgt".index((match.group(2) or "b").lower())
+    if value < 1 << 20:
+        raise TkitError(f"--memory {text!r} is below 1M: give a larger budget")
+    return int(value)
+
+
+def pack_ids32(rows: np.ndarray) -> np.ndarray:
+    """(M, n) ids -> (M, ceil(n/2)) uint64, two 32-bit ids per word, big end first (lexicographic)."""
+    m, n = rows.shape
+    width = (n + 1) // 2
+    out = np.zeros((m, width), dtype=np.uint64)
+    for i in range(n):
+        shift = np.uint64(32 if i % 2 == 0 else 0)
+        out[:, i // 2] |= rows[:, i].astype(np.uint64) << shift
+    return out
+
+
+def unpack_ids32(keys: np.ndarray, order: int) -> np.ndarray:
+    out = np.empty((keys.shape[0], order), dtype=np.int32)
+    for i in range(order):
+        shift = np.uint64(32 if i % 2 == 0 else 0)
+        out[:, i] = (keys[:, i // 2] >> shift) & np.uint64(0xFFFFFFFF)
+    return out
+
+
+@dataclass
+class _Run:
+    keys: np.ndarray
+    counts: np.ndarray
+    pos: int = 0
+
+    @property
+    def done(self) -> bool:
+        return self.pos >= self.keys.shape[0]
+
+
+@dataclass
+class ChunkedCounter:
+    """Feed id-stream blocks with `add`; `merged()` yields the sorted, summed (keys, counts) blocks."""
+
+    order: int
+    memory: int
+    temp_dir: str | None = None
+    runs: list[Path] = field(default_factory=list)
+    _pending: list[np.ndarray] = field(default_factory=list)
+    _pending_tokens: int = 0
+    _dir: Path | None = None
+
+    @property
+    def chunk_tokens(self) -> int:
+        usable = max(self.memory - FIXED_OVERHEAD, self.memory // 4)
+        return max(1000, usable // (BYTES_PER_WINDOW + 8 * self.order))
+
+    def add(self, stream: np.ndarray) -> None:
+        """Add a block of the `<s> ... </s>` stream (whole sentences)."""
+        self._pending.append(stream)
+        self._pending_tokens += int(stream.size)
+        if self._pending_tokens >= self.chunk_tokens:
+            self._flush()
+
+    def _flush(self) -> None:
+        if not self._pending:
+            return
+        stream = np.concatenate(self._pending)
+        self._pending, self._pending_tokens = [], 0
+        limit = self.chunk_tokens
+        bos = np.flatnonzero(stream == 1)
+        start = 0
+        while start < stream.size:  # a block may hold more than one chunk's worth: cut on sentence starts
+            cut = stream.size
+            if stream.size - start > limit:
+                later = bos[bos > start + limit // 2]
+                cut = int(later[0]) if later.size else stream.size
+            keys, counts = unique_counts(pack_ids32(padded_windows(stream[start:cut], self.order)))
+            self._write_run(keys, counts)
+            start = cut
+
+    def _write_run(self, keys: np.ndarray, counts: np.ndarray) -> None:
+        if self._dir is None:
+            self._dir = Path(tempfile.mkdtemp(prefix="tkit-counts-", dir=self.temp_dir))
+        path = self._dir / f"run{len(self.runs):05d}"
+        np.save(f"{path}.keys.npy", keys)
+        np.save(f"{path}.counts.npy", counts)
+        self.runs.append(path)
+
+    def merged(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """Sorted, summed (keys (B, W), counts (B,)) blocks over all runs."""
+        self._flush()
+        runs = [_Run(np.load(f"{p}.keys.npy", mmap_mode="r"), np.load(f"{p}.counts.npy", mmap_mode="r"))
+                for p in self.runs]
+        if not runs:
+            return
+        width = runs[0].keys.shape[1]
+        block = max(1024, self.memory // (4 * len(runs) * (8 * width + 8)))
+        while any(not r.done for r in runs):
+            live = [r for r in runs if not r.done]
+            ends = [np.asarray(r.keys[min(r.pos + block, r.keys.shape[0]) - 1]) for r in live]
+            bound = row_min(ends)  # after this round no run holds a key <= bound: those sums are final
+            parts_k, parts_c = [], []
+            for r in live:
+                hi = min(r.pos + block, r.keys.shape[0])
+                k = np.asarray(r.keys[r.pos:hi])
+                take = int(np.count_nonzero(rows_le(k, bound)))
+                parts_k.append(k[:take])
+                parts_c.append(np.asarray(r.counts[r.pos:r.pos + take]))
+                r.pos += take
+            keys = np.concatenate(parts_k)
+            counts = np.concatenate(parts_c)
+            perm = sort_order(keys)
+            yield reduce_sorted(keys[perm], counts[perm])
+
+    def close(self) -> None:
+        if self._dir is not None:
+            shutil.rmtree(self._dir, ignore_errors=True)
+            self._dir = None
+
+    def __enter__(self) -> ChunkedCounter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def count_windows_chunked(blocks: Iterable[np.ndarray], order: int, memory: int,
+                          temp_dir: str | os.PathLike[str] | None = None) -> tuple[np.ndarray, np.ndarray, int]:
+    """KenLM windows of the stream blocks counted within `memory` bytes: (rows (M, order) int32 sorted
+    lexicographically, counts (M,), number of runs written)."""
+    with ChunkedCounter(order, memory, None if temp_dir is None else str(temp_dir)) as counter:
+        for block in blocks:
+            counter.add(block)
+        parts = list(counter.merged())
+        n_runs = len(counter.runs)
+    if not parts:
+        return np.empty((0, order), dtype=np.int32), np.empty(0, dtype=np.int64), n_runs
+    keys = np.concatenate([k for k, _ in parts])
+    counts = np.concatenate([c for _, c in parts])
+    return unpack_ids32(keys, order), counts, n_runs

@@ -1,0 +1,305 @@
+"""Counting n-grams with NumPy: text -> id stream -> distinct n-grams of every order with their counts.
+
+The corpus becomes one int32 stream in which each line is a sentence `<s> w1 ... wm </s>` (KenLM's
+convention, lm/builder/corpus_count.cc: tokens split on ASCII whitespace, an empty line is still `<s> </s>`;
+every line, including a last one without a newline, ends in `</s>`). One `<s>` is enough: the n-gram ending at
+position j is kept when it does not reach back past its sentence's `<s>`, which is the same set KenLM gets by
+padding with N-1 `<s>` and collapsing "<s> <s> w" to "<s> w".
+
+All orders come from the stream with one `np.unique` per order: the key of the n-gram ending at j is
+(index of the (n-1)-gram ending at j-1) * V + token[j], so keys stay 64-bit for any order and come out in
+lexicographic order (see `ngram.tables`).
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from ngram.tables import NgramIndex, sentence_positions
+from ngram.vocab import BOS, EOS, SENTENCE_SPECIALS, UNK, Vocabulary
+from tokenizers_kit.corpus import iter_text_blocks
+from tokenizers_kit.errors import CorpusError, TkitError
+from tokenizers_kit.simple import CharTokenizer, TextTokenizer, WhitespaceTokenizer
+
+UNK_ID, BOS_ID, EOS_ID = 0, 1, 2
+LINE_END = "\n"  # marks the end of a sentence in a token list; no tokenizer emits it inside a line
+
+
+# ---- text -> ids ---------------------------------------------------------------------------------------------
+class CorpusEncoder:
+    """Token strings -> ids, growing a vocabulary in order of first appearance (KenLM's id order), or mapping
+    to `<unk>` when the vocabulary is fixed. Produces the `<s> ... </s>` id stream one text block at a time."""
+
+    def __init__(self, tokenizer: TextTokenizer | None = None, vocab: Vocabulary | None = None,
+                 skip_symbols: bool = False) -> None:
+        self.tokenizer = tokenizer or WhitespaceTokenizer()
+        self.fixed = vocab is not None
+        self.tokens: list[str] = list(vocab.tokens) if vocab is not None else list(SENTENCE_SPECIALS)
+        self.index: dict[str, int] = {t: i for i, t in enumerate(self.tokens)}
+        self.skip_symbols = skip_symbols
+        self.lines = 0
+
+    @property
+    def vocab(self) -> Vocabulary:
+        return Vocabulary(self.tokens)
+
+    def _tokens_of_block(self, text: str) -> list[str]:
+        """The block's tokens with LINE_END after every line (a last line without newline included)."""
+        tok = self.tokenizer
+        if type(tok) is WhitespaceTokenizer:
+            for delimiter in "\t\r\0":  # KenLM's other delimiters; str.replace is much faster than translate
+                if delimiter in text:
+                    text = text.replace(delimiter, " ")
+            toks = list(filter(None, text.replace("\n", " \n ").split(" ")))
+        elif type(tok) is CharTokenizer:
+            toks = list(text.replace("\r\n", "\n"))
+        else:
+            toks = []
+            lines = text.split("\n")
+            if lines and lines[-1] == "":
+                lines.pop()
+            for line in lines:
+                if line.endswith("\r"):
+                    line = line[:-1]
+                toks.extend(t for t in tok.tokenize(line) if t)
+                toks.append(LINE_END)
+        if toks and toks[-1] != LINE_END:
+            toks.append(LINE_END)
+        return toks
+
+    def encode_tokens(self, toks: list[str]) -> np.ndarray:
+        """Ids of a token list whose sentences end in LINE_END -> the `<s> ... </s>` stream (int32)."""
+        if not toks:
+            return np.empty(0, dtype=np.int32)
+        distinct = dict.fromkeys(toks)
+        for special in (BOS, EOS):
+            if special in distinct:
+                if not self.skip_symbols:
+                    raise CorpusError(f"the corpus contains the token {special!r}, which tkit reserves for sentence "
+                                      "boundaries (as KenLM does): remove it or pass --skip-symbols")
+                toks = [t for t in toks if t != special]
+        index = self.index
+        if self.fixed:
+            local = {t: index.get(t, UNK_ID) for t in distinct}
+        else:
+            distinct.pop(LINE_END, None)
+            for t in distinct:
+                if t not in index:
+                    index[t] = len(self.tokens)
+                    self.tokens.append(t)
+            local = index
+        local[LINE_END] = EOS_ID
+        ids = np.fromiter(map(local.__getitem__, toks), dtype=np.int32, count=len(toks))
+        if not self.fixed:
+            del local[LINE_END]
+        ends = np.flatnonzero(ids == EOS_ID)
+        self.lines += int(ends.size)
+        starts = np.concatenate(([0], ends[:-1] + 1))
+        return np.insert(ids, starts, BOS_ID)
+
+    def encode_text(self, text: str) -> np.ndarray:
+        return self.encode_tokens(self._tokens_of_block(text))
+
+    def encode_files(self, paths: Sequence[str], on_bytes: Callable[[int], None] | None = None) -> Iterable[np.ndarray]:
+        """Yield the id stream block by block (each block ends on a sentence boundary)."""
+        for path in paths:
+            for block in iter_text_blocks(path):
+                yield self.encode_text(block)
+                if on_bytes:
+                    on_bytes(len(block.encode("utf-8")))
+
+    def encode_sentences(self, sentences: Iterable[Sequence[str]], batch: int = 8192) -> Iterable[np.ndarray]:
+        """Yield the id stream of token lists (one list = one sentence), in batches."""
+        buf: list[str] = []
+        count = 0
+        for sentence in sentences:
+            if isinstance(sentence, str):
+                raise TypeError("fit() takes sentences as lists of tokens; use fit_text() for raw text")
+            buf.extend(t for t in sentence if t)
+            buf.append(LINE_END)
+            count += 1
+            if count == batch:
+                yield self.encode_tokens(buf)
+                buf, count = [], 0
+        if buf:
+            yield self.encode_tokens(buf)
+
+
+@dataclass
+class EncodedCorpus:
+    """The whole corpus as one `<s> w1 ... wm </s>` stream (int32), with its vocabulary."""
+
+    vocab: Vocabulary
+    stream: np.ndarray
+
+    @property
+    def sentences(self) -> int:
+        return int(np.count_nonzero(self.stream == BOS_ID))
+
+    @property
+    def tokens(self) -> int:
+        """Words, not counting `<s>`/`</s>`."""
+        return int(self.stream.size) - 2 * self.sentences
+
+
+def encode_corpus(blocks: Iterable[np.ndarray], encoder: CorpusEncoder) -> EncodedCorpus:
+    parts = list(blocks)
+    stream = np.concatenate(parts) if parts else np.empty(0, dtype=np.int32)
+    if stream.size == 0:
+        raise CorpusError("the corpus has no lines: give a file with some text in it")
+    return EncodedCorpus(encoder.vocab, stream)
+
+
+def vocabulary_limit(vocab: Vocabulary, freq: np.ndarray, max_size: int | None = None,
+                     keep: Iterable[str] | None = None) -> tuple[Vocabulary, np.ndarray | None]:
+    """Which words stay: the `max_size` most frequent (specials included; ties go to the earlier word) and/or
+    those listed in `keep`. Returns the new vocabulary and the old id -> new id map (others -> `<unk>`), or
+    None for the map when every word stays. Kept words keep their relative order."""
+    size = len(vocab)
+    kept = np.ones(size, dtype=bool)
+    if keep is not None:
+        allowed = set(keep)
+        kept &= np.fromiter((t in allowed for t in vocab.tokens), dtype=bool, count=size)
+    kept[:3] = True
+    if max_size is not None:
+        if max_size < 4:
+            raise TkitError(f"--vocab-size must be at least 4 (<unk>, <s>, </s> and a word), got {max_size}")
+        score = np.asarray(freq, dtype=np.float64).copy()
+        score[~kept] = -1
+        score[:3] = np.inf
+        top = np.zeros(size, dtype=bool)
+        top[np.argsort(-score, kind="stable")[:max_size]] = True
+        kept &= top
+    if kept.all():
+        return vocab, None
+    remap = np.where(kept, np.cumsum(kept) - 1, UNK_ID).astype(np.int32)
+    return Vocabulary([t for t, k in zip(vocab.tokens, kept) if k]), remap
+
+
+def limit_vocabulary(corpus: EncodedCorpus, max_size: int | None = None,
+                     keep: Iterable[str] | None = None) -> EncodedCorpus:
+    """The corpus with rare (or unlisted) words mapped to `<unk>` (see `vocabulary_limit`)."""
+    freq = np.bincount(corpus.stream, minlength=len(corpus.vocab))
+    vocab, remap = vocabulary_limit(corpus.vocab, freq, max_size, keep)
+    return corpus if remap is None else EncodedCorpus(vocab, remap[corpus.stream])
+
+
+# ---- ids -> n-gram tables ------------------------------------------------------------------------------------
+@dataclass
+class CountTables:
+    """Every distinct n-gram of orders 1..N with its number of occurrences.
+
+    `counts[n][i]` counts the order-n n-gram `i` of `index` (unigrams: every vocabulary id; `<s>` counts 0,
+    since it is never predicted)."""
+
+    index: NgramIndex
+    counts: list[np.ndarray]
+
+    @property
+    def order(self) -> int:
+        return self.index.order
+
+    @property
+    def vocab_size(self) -> int:
+        return self.index.vocab_size
+
+    def context_totals(self, n: int) -> np.ndarray:
+        """c(h ·) for every order-n n-gram h as a context: the summed counts of its extensions (n < N)."""
+        return np.bincount(self.index.prefix(n + 1), weights=self.counts[n + 1],
+                           minlength=self.index.size(n)).astype(np.int64)
+
+
+def unique_inverse(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`np.unique(keys, return_inverse=True, return_counts=True)` for uint64 keys, ~2.5x faster: when key and
+    position fit in 64 bits together, one `np.sort` of (key << b | position) replaces the argsort."""
+    size = keys.size
+    pos_bits = max(1, int(size - 1).bit_length())
+    if size == 0 or int(keys.max()).bit_length() + pos_bits > 64:
+        uniq, inv, cnt = np.unique(keys, return_inverse=True, return_counts=True)
+        return uniq, inv.astype(np.int64), cnt.astype(np.int64)
+    packed = keys << np.uint64(pos_bits)
+    packed |= np.arange(size, dtype=np.uint64)
+    packed.sort()
+    perm = (packed & np.uint64((1 << pos_bits) - 1)).astype(np.int64)
+    packed >>= np.uint64(pos_bits)  # the sorted keys
+    start = np.empty(size, dtype=bool)
+    start[0] = True
+    np.not_equal(packed[1:], packed[:-1], out=start[1:])
+    firsts = np.flatnonzero(start)
+    inv = np.empty(size, dtype=np.int64)
+    inv[perm] = np.cumsum(start) - 1
+    counts = np.diff(np.append(firsts, size))
+    return packed[firsts], inv, counts.astype(np.int64)
+
+
+def count_tables(stream: np.ndarray, order: int, vocab_size: int, weights: np.ndarray | None = None,
+                 reset: np.ndarray | None = None) -> CountTables:
+    """All distinct n-grams of orders 1..`order` in an id stream, with their (weighted) counts.
+
+    `reset` marks where sentences start (default: at each `<s>`); n-grams never reach back past one.
+    `weights` (default 1) lets an already-counted table be re-counted (see `chunked_counts`)."""
+    if order < 1:
+        raise TkitError(f"the order must be at least 1, got {order}")
+    tokens = np.asarray(stream)
+    if reset is None:
+        reset = tokens == BOS_ID
+    dist = sentence_positions(reset)
+    tok64 = tokens.astype(np.int64)
+    w = None if weights is None else np.asarray(weights, dtype=np.int64)
+    scored = tokens != BOS_ID
+    counts: list[np.ndarray] = [np.empty(0, np.int64),
+                                np.bincount(tokens[scored], weights=None if w is None else w[scored],
+                                            minlength=vocab_size).astype(np.int64)]
+    keys: list[np.ndarray] = []
+    suffixes: list[np.ndarray] = []
+    rank_prev = tok64  # index of the (n-1)-gram ending at each position (unigram index = id)
+    v = np.uint64(vocab_size)
+    for n in range(2, order + 1):
+        pos = np.flatnonzero(dist >= n - 1)
+        key = rank_prev[pos - 1].astype(np.uint64) * v + tok64[pos].astype(np.uint64)
+        uniq, inv, cnt = unique_inverse(key)
+        if w is not None:
+            cnt = np.bincount(inv, weights=w[pos], minlength=uniq.size).astype(np.int64)
+        suffix = np.empty(uniq.size, dtype=np.int64)
+        suffix[inv] = rank_prev[pos]  # the (n-1)-gram ending at the same position
+        rank = np.full(tokens.size, -1, dtype=np.int64)
+        rank[pos] = inv
+        keys.append(uniq)
+        suffixes.append(suffix)
+        counts.append(cnt)
+        rank_prev = rank
+        del key, inv, pos
+    index = NgramIndex(vocab_size, keys)
+    for n, suffix in enumerate(suffixes, start=2):
+        index.set_suffix(n, suffix)
+    return CountTables(index, counts)
+
+
+# ---- KenLM-padded windows (what `tkit count` lists) ------------------------------------------------------------
+def padded_windows(stream: np.ndarray, order: int) -> np.ndarray:
+    """(M, order) rows: the `order` tokens ending at each non-`<s>` position of the stream with N-1 `<s>` per
+    sentence — exactly the n-grams KenLM's corpus_count emits (e.g. "<s> <s> a" for the first word at order 3)."""
+    tokens = np.asarray(stream, dtype=np.int32)
+    if order == 1:
+        return tokens[tokens != BOS_ID][:, None].copy()
+    padded = np.repeat(tokens, np.where(tokens == BOS_ID, order - 1, 1))
+    ends = np.flatnonzero(padded != BOS_ID)
+    view = np.lib.stride_tricks.sliding_window_view(padded, order)
+    return view[ends - (order - 1)]
+
+
+def rows_as_stream(rows: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Flatten counted KenLM windows into a stream `count_tables` can re-count: (tokens, weights, reset).
+
+    Each row is its own little sentence (reset at its first column and at every `<s>`), and only its last
+    token carries the row's count, so the order-n table counts the last n words of every row."""
+    m, n = rows.shape
+    tokens = rows.reshape(-1)
+    weights = np.zeros(m * n, dtype=np.int64)
+    weights[n - 1::n] = counts
+    reset = np.zeros(m * n, dtype=bool)
+    reset[::n] = True
+    reset |= tokens == BOS_ID
+    return tokens, weights, reset

@@ -1,0 +1,47 @@
+"""Interpolated Kneser-Ney with one absolute discount per order (KenLM's estimator with D1 = D2 = D3+).
+
+Default discount per order: Ney's closed form D = n1 / (n1 + 2 n2) on the adjusted counts (0.75 where it is
+undefined); `--discount D` uses D for every order."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from ngram.counting import CountTables
+from ngram.smoothing.base import Estimate, Smoothing
+from ngram.smoothing.kn_common import adjusted_counts, count_of_counts, estimate_kn
+from tokenizers_kit.errors import TkitError
+
+FALLBACK_DISCOUNT = 0.75
+
+
+class KneserNey(Smoothing):
+    name = "kneser-ney"
+
+    def __init__(self, discount: float | None = None) -> None:
+        if discount is not None and not 0 < discount <= 1:
+            raise TkitError(f"--discount must be in (0, 1] for Kneser-Ney, got {discount}")
+        self.discount = discount
+
+    def params(self) -> dict[str, Any]:
+        return {"discount": self.discount}
+
+    def estimate(self, tables: CountTables, prune: Sequence[int] | None = None) -> Estimate:
+        a = adjusted_counts(tables)
+        discounts: list[np.ndarray] = [np.zeros(4)]
+        warnings: list[str] = []
+        for n in range(1, tables.order + 1):
+            d = self.discount
+            if d is None:
+                nk = count_of_counts(a[n])
+                d = nk[1] / (nk[1] + 2.0 * nk[2]) if nk[1] > 0 else 0.0
+                if not 0 < d <= 1:
+                    warnings.append(f"Kneser-Ney: no {n}-grams with adjusted count 1, so the closed-form discount "
+                                    f"is undefined; using {FALLBACK_DISCOUNT}")
+                    d = FALLBACK_DISCOUNT
+            discounts.append(np.array([0.0, d, d, d]))
+        scorer = estimate_kn(tables, discounts, prune, adjusted=a)
+        info = {"discounts": {n: round(float(discounts[n][1]), 6) for n in range(1, tables.order + 1)}}
+        return Estimate(scorer, warnings, info)

@@ -1,0 +1,197 @@
+"""N-gram model files: tkit's `.npz` (meta format "tkit-ngram") and ARPA (`.arpa`, `.arpa.gz`).
+
+`.npz` layout (loaded with allow_pickle=False; see ngram.npzfile):
+  meta: {"format": "tkit-ngram", "version": 1, "kind": "counts" | "backoff", "order", "smoothing", "params",
+         "prune", "tokenizer" (spec string), "vocab_size"}
+  vocab_utf8 (uint8) + vocab_offsets (int64, V+1): the tokens, id order (`<unk> <s> </s>` first)
+  kind "counts" (every smoothing): counts_1 (V,), and for n >= 2 keys_n (uint64, sorted) + counts_n (int64):
+      the unpruned counts; the smoothing is re-estimated on load (deterministic, a fraction of a second)
+  kind "backoff" (a model read from ARPA): keys_n, logp_n, backoff_n (log10, float64)
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ngram.arpa import is_arpa_path, read_arpa, write_arpa
+from ngram.backoff import BackoffScorer
+from ngram.counting import CountTables
+from ngram.model import NgramModel
+from ngram.npzfile import load_npz, save_npz
+from ngram.smoothing import SMOOTHINGS, Smoothing, make_smoothing
+from ngram.tables import NgramIndex
+from ngram.vocab import SENTENCE_SPECIALS, Vocabulary
+from tokenizers_kit import tokenizer_from_spec
+from tokenizers_kit.errors import ModelFileError, TkitError
+from tokenizers_kit.simple import TextTokenizer
+
+FORMAT = "tkit-ngram"
+VERSION = 1
+
+
+# ---- checks before long work ----------------------------------------------------------------------------------
+def check_model_path(path: str | os.PathLike[str], smoothing: Smoothing | str) -> None:
+    """Fail early on an output name tkit cannot write for this smoothing."""
+    name = str(path).lower()
+    if not (name.endswith(".npz") or is_arpa_path(name)):
+        raise TkitError(f"model file {str(path)!r}: use the extension .arpa, .arpa.gz or .npz")
+    if is_arpa_path(name):
+        cls = SMOOTHINGS[smoothing] if isinstance(smoothing, str) else type(smoothing)
+        if not cls.arpa:
+            why = ("its scores are not probabilities" if not cls.normalised
+                   else "it has no backoff form (an unseen word's probability depends on its context alone)")
+            raise TkitError(f"{cls.name} cannot be written as ARPA ({why}): save it as .npz")
+
+
+# ---- saving ---------------------------------------------------------------------------------------------------
+def _vocab_arrays(vocab: Vocabulary) -> dict[str, np.ndarray]:
+    encoded = [t.encode("utf-8") for t in vocab.tokens]
+    offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
+    np.cumsum([len(b) for b in encoded], out=offsets[1:])
+    return {"vocab_utf8": np.frombuffer(b"".join(encoded), dtype=np.uint8),
+            "vocab_offsets": offsets}
+
+
+def save_ngram(model: NgramModel, path: str | os.PathLike[str]) -> None:
+    if is_arpa_path(path):
+        if model.smoothing is not None:
+            check_model_path(path, model.smoothing)
+        if not isinstance(model.scorer, BackoffScorer):
+            raise TkitError(f"{model.name} has no backoff form and cannot be written as ARPA: save it as .npz")
+        write_arpa(path, model.vocab, model.scorer, model.tokenizer.to_spec())
+        return
+    if not str(path).lower().endswith(".npz"):
+        raise TkitError(f"model file {str(path)!r}: use the extension .arpa, .arpa.gz or .npz")
+    meta: dict[str, Any] = {"format": FORMAT, "version": VERSION, "order": model.order,
+                            "tokenizer": model.tokenizer.to_spec(), "vocab_size": len(model.vocab),
+                            "prune": model.prune}
+    arrays = _vocab_arrays(model.vocab)
+    if model.smoothing is not None and model.counts is not None:
+        meta.update(kind="counts", smoothing=model.smoothing.name, params=model.smoothing.params())
+        tables = model.counts
+        arrays["counts_1"] = tables.counts[1]
+        for n in range(2, tables.order + 1):
+            arrays[f"keys_{n}"] = tables.index.keys[n]
+            arrays[f"counts_{n}"] = tables.counts[n]
+    else:
+        scorer = model.scorer
+        if not isinstance(scorer, BackoffScorer):
+            raise TkitError("this model has neither counts nor a backoff form to save")
+        meta.update(kind="backoff", smoothing=None, params={})
+        for n in range(1, scorer.order + 1):
+            if n > 1:
+                arrays[f"keys_{n}"] = scorer.index.keys[n]
+            arrays[f"logp_{n}"] = scorer.logp[n]
+            arrays[f"backoff_{n}"] = scorer.backoff[n]
+    save_npz(path, arrays, meta)
+
+
+# ---- loading --------------------------------------------------------------------------------------------------
+def _bad(path: Path, what: str) -> ModelFileError:
+    return ModelFileError(f"{path} is a corrupt tkit n-gram model ({what}): re-create it")
+
+
+def _array(arrays: dict[str, np.ndarray], name: str, path: Path, kind: str, size: int | None = None) -> np.ndarray:
+    if name not in arrays:
+        raise _bad(path, f"missing array {name}")
+    arr = arrays[name]
+    if arr.ndim != 1 or arr.dtype.kind != kind or (size is not None and arr.size != size):
+        raise _bad(path, f"array {name} has the wrong type or shape")
+    return arr
+
+
+def _load_vocab(arrays: dict[str, np.ndarray], path: Path) -> Vocabulary:
+    blob = _array(arrays, "vocab_utf8", path, "u")
+    offsets = _array(arrays, "vocab_offsets", path, "i")
+    if offsets.size < 4 or offsets[0] != 0 or offsets[-1] != blob.size or np.any(np.diff(offsets) < 0):
+        raise _bad(path, "vocabulary offsets")
+    data = blob.tobytes()
+    try:
+        tokens = [data[a:b].decode("utf-8") for a, b in zip(offsets[:-1].tolist(), offsets[1:].tolist())]
+    except UnicodeDecodeError:
+        raise _bad(path, "vocabulary is not UTF-8") from None
+    if tuple(tokens[:3]) != SENTENCE_SPECIALS:
+        raise _bad(path, "vocabulary does not start with <unk> <s> </s>")
+    return Vocabulary(tokens)
+
+
+def _load_index(arrays: dict[str, np.ndarray], order: int, v: int, path: Path) -> NgramIndex:
+    keys = []
+    previous = v
+    for n in range(2, order + 1):
+        k = _array(arrays, f"keys_{n}", path, "u")
+        if k.size and (np.any(k[1:] <= k[:-1]) or int(k[-1] // np.uint64(v)) >= previous):
+            raise _bad(path, f"{n}-gram keys are not sorted or point past the {n - 1}-grams")
+        keys.append(k)
+        previous = k.size
+    return NgramIndex(v, keys)
+
+
+def _resolve(tokenizer: TextTokenizer | str | None, stored: str | None) -> TextTokenizer:
+    from ngram.train import resolve_tokenizer
+
+    if tokenizer is not None:
+        return resolve_tokenizer(tokenizer)
+    return tokenizer_from_spec(stored) if stored else resolve_tokenizer(None)
+
+
+def load_ngram(path: str | os.PathLike[str], tokenizer: TextTokenizer | str | None = None) -> NgramModel:
+    """Open a tkit `.npz` n-gram model or an ARPA file (`.arpa`, `.arpa.gz`; KenLM, SRILM or tkit).
+
+    `tokenizer` overrides the one stored in the file (ARPA files without a tkit header are word-level)."""
+    p = Path(path)
+    if is_arpa_path(p) or (p.is_file() and not _is_zip(p)):
+        arpa = read_arpa(p)
+        return NgramModel(arpa.vocab, arpa.scorer, _resolve(tokenizer, arpa.tokenizer_spec),
+                          warnings=arpa.warnings)
+    meta, arrays = load_npz(p, FORMAT)
+    try:
+        order, v, kind = int(meta["order"]), int(meta["vocab_size"]), meta["kind"]
+    except (KeyError, TypeError, ValueError):
+        raise _bad(p, "incomplete metadata") from None
+    if meta.get("version", 0) > VERSION:
+        raise ModelFileError(f"{p} was written by a newer tkit (n-gram format {meta['version']}): upgrade tkit")
+    vocab = _load_vocab(arrays, p)
+    if len(vocab) != v or order < 1:
+        raise _bad(p, "vocabulary size or order")
+    index = _load_index(arrays, order, v, p)
+    tok = _resolve(tokenizer, meta.get("tokenizer"))
+    try:
+        if kind == "counts":
+            return _model_from_counts(meta, arrays, index, vocab, tok, p)
+        if kind == "backoff":
+            logp = [np.empty(0)] + [_array(arrays, f"logp_{n}", p, "f", index.size(n)) for n in range(1, order + 1)]
+            back = [np.empty(0)] + [_array(arrays, f"backoff_{n}", p, "f", index.size(n)) for n in range(1, order + 1)]
+            return NgramModel(vocab, BackoffScorer(index, logp, back), tok)
+    except ValueError as err:
+        raise _bad(p, str(err)) from None
+    raise _bad(p, f"unknown kind {kind!r}")
+
+
+def _model_from_counts(meta: dict[str, Any], arrays: dict[str, np.ndarray], index: NgramIndex, vocab: Vocabulary,
+                       tok: TextTokenizer, path: Path) -> NgramModel:
+    name = meta.get("smoothing")
+    if name not in SMOOTHINGS:
+        raise _bad(path, f"unknown smoothing {name!r}")
+    params = meta.get("params") or {}
+    if not isinstance(params, dict):
+        raise _bad(path, "smoothing settings")
+    smoother = make_smoothing(name, **params)
+    counts = [np.empty(0, np.int64)] + [_array(arrays, f"counts_{n}", path, "i", index.size(n))
+                                         for n in range(1, index.order + 1)]
+    if any(np.any(c < 0) for c in counts):
+        raise _bad(path, "negative counts")
+    for n in range(2, index.order + 1):
+        index.suffix(n)  # raises ValueError when a suffix is missing
+    tables = CountTables(index, counts)
+    estimate = smoother.estimate(tables, meta.get("prune"))
+    return NgramModel(vocab, estimate.scorer, tok, smoothing=smoother, counts=tables, prune=meta.get("prune"),
+                      warnings=estimate.warnings, info=dict(estimate.info))
+
+
+def _is_zip(path: Path) -> bool:
+    with open(path, "rb") as handle:
+        return handle.read(4) == b"PK\x03\x04"

@@ -1,0 +1,128 @@
+"""Training an n-gram model: text -> ids -> counts (in memory, or in chunks within a memory budget) ->
+smoothing -> NgramModel. The orchestration behind `NgramModel.fit*`, `train_ngram` and `tkit train ngram`."""
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+import numpy as np
+
+from ngram.chunked_counts import count_windows_chunked, parse_memory
+from ngram.counting import (
+    EOS_ID,
+    CorpusEncoder,
+    CountTables,
+    count_tables,
+    encode_corpus,
+    limit_vocabulary,
+    rows_as_stream,
+    vocabulary_limit,
+)
+from ngram.model import NgramModel
+from ngram.packing import unique_counts
+from ngram.chunked_counts import pack_ids32, unpack_ids32
+from ngram.pruning import thresholds
+from ngram.smoothing import Smoothing, make_smoothing
+from ngram.vocab import Vocabulary
+from tokenizers_kit import load_text_tokenizer
+from tokenizers_kit.errors import CorpusError, TkitError
+from tokenizers_kit.simple import TextTokenizer, WhitespaceTokenizer
+
+
+def resolve_tokenizer(tokenizer: TextTokenizer | str | None) -> TextTokenizer:
+    if tokenizer is None:
+        return WhitespaceTokenizer()
+    if isinstance(tokenizer, str):
+        return load_text_tokenizer(tokenizer)
+    return tokenizer
+
+
+def read_vocab_file(path: str) -> list[str]:
+    """Words of a --limit-vocab-file: whitespace-separated, as KenLM reads it."""
+    from tokenizers_kit.corpus import read_text
+
+    return read_text([path]).split()
+
+
+def _check_order(order: int) -> int:
+    if int(order) < 1:
+        raise TkitError(f"--order must be at least 1 (got {order})")
+    return int(order)
+
+
+def train_files(paths: Sequence[str], order: int = 3, smoothing: str = "modified-kneser-ney",
+                tokenizer: TextTokenizer | str | None = None, *, prune: Sequence[int] | None = None,
+                vocab_size: int | None = None, limit_vocab: Iterable[str] | None = None, skip_symbols: bool = False,
+                memory: int | str | None = None, temp_dir: str | os.PathLike[str] | None = None,
+                on_bytes: Callable[[int], None] | None = None, **params: Any) -> NgramModel:
+    """Train on text files, one sentence per line.
+
+    prune: count cutoffs per order (KenLM's --prune); vocab_size / limit_vocab: words outside become `<unk>`;
+    memory: count in chunks within this many bytes (e.g. "2G"), spilling sorted runs to `temp_dir`;
+    params: the smoothing's settings (k, discount, alpha, discount_fallback, strict)."""
+    order = _check_order(order)
+    smoother = make_smoothing(smoothing, **params)
+    cutoffs = thresholds(prune, order)
+    tok = resolve_tokenizer(tokenizer)
+    encoder = CorpusEncoder(tok, skip_symbols=skip_symbols)
+    return _train(encoder.encode_files(paths, on_bytes), encoder, tok, order, smoother, cutoffs, vocab_size,
+                  limit_vocab, memory, temp_dir)
+
+
+def train_sentences(sentences: Iterable[Sequence[str]], order: int = 3, smoothing: str = "modified-kneser-ney",
+                    tokenizer: TextTokenizer | str | None = None, *, prune: Sequence[int] | None = None,
+                    vocab_size: int | None = None, limit_vocab: Iterable[str] | None = None,
+                    skip_symbols: bool = False, memory: int | str | None = None,
+                    temp_dir: str | os.PathLike[str] | None = None, **params: Any) -> NgramModel:
+    """Train on sentences given as token lists (the tokenizer is only stored, for scoring text later)."""
+    order = _check_order(order)
+    smoother = make_smoothing(smoothing, **params)
+    cutoffs = thresholds(prune, order)
+    tok = resolve_tokenizer(tokenizer)
+    encoder = CorpusEncoder(tok, skip_symbols=skip_symbols)
+    return _train(encoder.encode_sentences(sentences), encoder, tok, order, smoother, cutoffs, vocab_size,
+                  limit_vocab, memory, temp_dir)
+
+
+def _train(blocks: Iterable[np.ndarray], encoder: CorpusEncoder, tok: TextTokenizer, order: int,
+           smoother: Smoothing, cutoffs: list[int] | None, vocab_size: int | None, limit_vocab: Iterable[str] | None,
+           memory: int | str | None, temp_dir: str | os.PathLike[str] | None) -> NgramModel:
+    limited = vocab_size is not None or limit_vocab is not None
+    info: dict[str, Any] = {}
+    if memory is None:
+        corpus = encode_corpus(blocks, encoder)
+        if limited:
+            corpus = limit_vocabulary(corpus, vocab_size, limit_vocab)
+        vocab = corpus.vocab
+        tables = count_tables(corpus.stream, order, len(vocab))
+        info.update(sentences=corpus.sentences, tokens=corpus.tokens)
+        del corpus
+    else:
+        vocab, tables, runs = _count_chunked(blocks, encoder, order, parse_memory(memory), temp_dir,
+                                             vocab_size, limit_vocab)
+        sentences = int(tables.counts[1][EOS_ID])
+        info.update(sentences=sentences, tokens=int(tables.counts[1].sum()) - sentences, runs=runs)
+    if info["sentences"] == 0:
+        raise CorpusError("the corpus has no lines: give a file with some text in it")
+    estimate = smoother.estimate(tables, cutoffs)
+    info.update(estimate.info, vocab=len(vocab))
+    return NgramModel(vocab, estimate.scorer, tok, smoothing=smoother, counts=tables, prune=cutoffs,
+                      warnings=estimate.warnings, info=info)
+
+
+def _count_chunked(blocks: Iterable[np.ndarray], encoder: CorpusEncoder, order: int, memory: int,
+                   temp_dir: str | os.PathLike[str] | None, vocab_size: int | None,
+                   limit_vocab: Iterable[str] | None) -> tuple[Vocabulary, CountTables, int]:
+    rows, counts, runs = count_windows_chunked(blocks, order, memory, temp_dir)
+    if rows.shape[0] == 0:
+        raise CorpusError("the corpus has no lines: give a file with some text in it")
+    vocab = encoder.vocab
+    if vocab_size is not None or limit_vocab is not None:
+        freq = np.bincount(rows[:, -1], weights=counts, minlength=len(vocab))  # each token ends one window
+        vocab, remap = vocabulary_limit(vocab, freq, vocab_size, limit_vocab)
+        if remap is not None:
+            keys, counts = unique_counts(pack_ids32(remap[rows]), counts)
+            rows = unpack_ids32(keys, order)
+    tokens, weights, reset = rows_as_stream(rows, counts)
+    return vocab, count_tables(tokens, order, len(vocab), weights, reset), runs

@@ -1,0 +1,98 @@
+"""KenLM exactness: our modified Kneser-Ney ARPA files hold lmplz's entries (every log10 value within 1e-4),
+and models score text as `kenlm.Model.score` does (the fixtures were made by lmplz and kenlm 0.3.0)."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from ngram import load_ngram, train_ngram
+from ngram.arpa import read_arpa
+from tests.ngram.ngram_helpers import FIXTURES
+
+TOL = 1e-4
+
+
+def assert_same_arpa(ours_path, reference_path) -> None:
+    """Same vocabulary (KenLM numbers words by first appearance, as tkit does), same n-grams, same values."""
+    ours, ref = read_arpa(ours_path), read_arpa(reference_path)
+    assert ours.vocab.tokens == ref.vocab.tokens
+    a, b = ours.scorer, ref.scorer
+    assert a.index.sizes() == b.index.sizes()
+    for n in range(1, a.order + 1):
+        assert np.array_equal(a.index.keys[n], b.index.keys[n]), n
+        assert np.max(np.abs(a.logp[n] - b.logp[n])) < TOL, n
+        assert np.max(np.abs(a.backoff[n] - b.backoff[n])) < TOL, n
+
+
+@pytest.mark.parametrize("name", ["toy0", "toy1"])
+def test_toy_files_exactly(name, tmp_path):
+    """lmplz --discount_fallback -o 3: the closed form fails at every order, the fallback 0.5 1 1.5 is used."""
+    model = train_ngram(FIXTURES / f"{name}.txt", order=3)
+    assert len(model.warnings) == 3 and all("fallback" in w for w in model.warnings)
+    model.save(tmp_path / "m.arpa")
+    assert_same_arpa(tmp_path / "m.arpa", FIXTURES / f"{name}.o3.arpa")
+    ref = (FIXTURES / f"{name}.o3.arpa").read_text().split("\n")
+    ours = (tmp_path / "m.arpa").read_text().split("\n")
+    assert [line.split("\t")[1:2] for line in sorted(ours) if "\t" in line] == \
+           [line.split("\t")[1:2] for line in sorted(ref) if "\t" in line]
+
+
+@pytest.mark.parametrize("order", [2, 3, 5])
+def test_shakespeare_words_closed_form_discounts(order, tmp_path):
+    model = train_ngram(FIXTURES / "shakespeare_words.txt", order=order, tokenizer="whitespace")
+    assert model.warnings == []
+    model.save(tmp_path / "m.arpa.gz")
+    assert_same_arpa(tmp_path / "m.arpa.gz", FIXTURES / f"shakespeare_words.o{order}.arpa.gz")
+
+
+def test_shakespeare_chars_order6_with_fallback(tmp_path):
+    """Characters written one per token (spaces as `_`); order 6 needs lmplz --discount_fallback."""
+    model = train_ngram(FIXTURES / "shakespeare_chars.txt", order=6, tokenizer="whitespace")
+    model.save(tmp_path / "m.arpa")
+    assert_same_arpa(tmp_path / "m.arpa", FIXTURES / "shakespeare_chars.o6.arpa.gz")
+
+
+def kenlm_scores(order: int) -> tuple[list[str], np.ndarray, np.ndarray]:
+    rows = (FIXTURES / f"shakespeare_words.test.o{order}.scores.tsv").read_text(encoding="utf-8").split("\n")[1:]
+    rows = [r.split("\t") for r in rows if r]
+    lines = (FIXTURES / "shakespeare_words.test.txt").read_text(encoding="utf-8").split("\n")[:-1]
+    assert [r[2] for r in rows] == lines
+    return lines, np.array([float(r[0]) for r in rows]), np.array([int(r[1]) for r in rows])
+
+
+# kenlm 0.3.0 on shakespeare_words.test.txt (fixture README): total log10, perplexity; 3,862 tokens, 136 OOV
+KENLM_TOTALS = {3: (-8048.1545, 121.3205), 5: (-8018.0100, 119.1596)}
+
+
+@pytest.mark.parametrize("order", [3, 5])
+def test_kenlm_sentence_scores_and_perplexity(order):
+    """Trained by tkit and read from lmplz's ARPA, both score each held-out line as kenlm.Model.score."""
+    lines, expected, oov = kenlm_scores(order)
+    trained = train_ngram(FIXTURES / "shakespeare_words.txt", order=order)
+    models = [trained]
+    if order == 3:
+        models.append(load_ngram(FIXTURES / "shakespeare_words.o3.arpa.gz"))
+    for model in models:
+        scores = np.array([model.score(line) for line in lines])
+        assert np.max(np.abs(scores - expected)) < TOL
+        ids = [np.concatenate(([1], model.encode_text(line), [2])) for line in lines]
+        assert sum(int(np.sum(s[1:-1] == 0)) for s in ids) == oov.sum() == 136
+        total = sum(float(np.sum(lp)) for lp in model.sentences_logprobs(ids)) / math.log(10)
+        tokens = sum(len(s) - 1 for s in ids)
+        assert tokens == 3862
+        assert total == pytest.approx(KENLM_TOTALS[order][0], abs=1e-3)
+        assert model.perplexity("\n".join(lines)) == pytest.approx(KENLM_TOTALS[order][1], abs=1e-3)
+
+
+def test_live_kenlm_reads_our_arpa(tmp_path):
+    """When the `kenlm` module is installed: it loads tkit's ARPA and scores exactly as tkit does."""
+    kenlm = pytest.importorskip("kenlm")
+    model = train_ngram(FIXTURES / "shakespeare_words.txt", order=4)
+    model.save(tmp_path / "m.arpa")
+    lm = kenlm.Model(str(tmp_path / "m.arpa"))
+    lines, _, _ = kenlm_scores(3)
+    for line in lines[:200]:
+        assert model.score(line) == pytest.approx(lm.score(line, bos=True, eos=True), abs=TOL)
+        assert model.score(line, bos=False, eos=False) == pytest.approx(lm.score(line, bos=False, eos=False), abs=TOL)
