@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import random
 from collections import Counter
+from fractions import Fraction
 from pathlib import Path
 
 import pytest
@@ -65,6 +66,49 @@ def test_merges_by_score_not_by_count() -> None:
     vocab = WordPieceTrainer(17).train(corpus).get_vocab()
     base = ["[UNK]", *"bghnpsu", *("##" + c for c in "bghnpsu")]
     assert list(vocab) == [*base, "##gs", "bu"]
+
+
+def reference_wordpiece(words: dict[str, int], vocab_size: int, min_frequency: int = 0) -> dict[str, int]:
+    """Brute force: recount everything after every merge, compare exact fractions."""
+    chars = sorted(set("".join(words)))
+    vocab = {"[UNK]": 0}
+    for tok in [*chars, *("##" + c for c in chars)]:
+        vocab.setdefault(tok, len(vocab))
+    segs = [([vocab[w[0]]] + [vocab["##" + c] for c in w[1:]], n) for w, n in words.items()]
+    inverse = {i: t for t, i in vocab.items()}
+    while len(vocab) < vocab_size:
+        sym: Counter[int] = Counter()
+        pairs: Counter[tuple[int, int]] = Counter()
+        for seg, n in segs:
+            for s in seg:
+                sym[s] += n
+            for pair in zip(seg, seg[1:]):
+                pairs[pair] += n
+        live = [p for p, c in pairs.items() if c >= max(min_frequency, 1)]
+        if not live:
+            break
+        a, b = max(live, key=lambda p: (Fraction(pairs[p], sym[p[0]] * sym[p[1]]), (-p[0], -p[1])))
+        token = inverse[a] + inverse[b][2:]
+        new = vocab.setdefault(token, len(vocab))
+        inverse[new] = token
+        for seg, _ in segs:
+            i = 0
+            while i < len(seg) - 1:
+                if seg[i] == a and seg[i + 1] == b:
+                    seg[i : i + 2] = [new]
+                i += 1
+    return vocab
+
+
+@settings(max_examples=150, deadline=None)
+@given(words=st.dictionaries(st.text(alphabet="abcd", min_size=1, max_size=8), st.integers(1, 6), min_size=1,
+                             max_size=10),
+       extra=st.integers(0, 25), min_frequency=st.sampled_from([0, 0, 2, 4]))
+def test_lazy_queue_matches_brute_force(words: dict[str, int], extra: int, min_frequency: int) -> None:
+    """The incremental counts and the two-level lazy heap pick exactly the pair a full recount picks."""
+    size = 1 + 2 * len(set("".join(words))) + extra
+    ours = WordPieceTrainer(size, min_frequency=min_frequency).train(words).get_vocab()
+    assert ours == reference_wordpiece(words, size, min_frequency)
 
 
 def test_vocab_layout_and_size(wp_model: WordPieceModel) -> None:
