@@ -18,7 +18,7 @@ ParamList = Sequence[Parameter] | Sequence[tuple[str, Parameter]]
 
 
 def global_grad_norm(params: Sequence[Parameter]) -> float:
-    """sqrt(sum of squared gradient entries over all parameters), accumulated in float64."""
+    """sqrt(sum of squared gradient entries over all parameters)."""
     total = 0.0
     for p in params:
         g = p.grad.reshape(-1)
@@ -37,8 +37,37 @@ def clip_grad_norm(params: Sequence[Parameter], max_norm: float) -> float:
     return norm
 
 
+ALIGN = 16  # elements: each parameter starts on a 64-byte boundary of the flat buffer (float32)
+
+
+def flatten_parameters(params: Sequence[Parameter]) -> tuple[np.ndarray, np.ndarray, int, list[int]]:
+    """Move the parameters' data and grads into two flat buffers (each Parameter keeps a view), decaying
+    parameters first. Returns (data, grad, n_decay): the update then runs as a few whole-buffer operations
+    instead of a dozen small ones per parameter, and flat[:n_decay] is exactly what weight decay touches.
+    Gaps between parameters (alignment padding) stay 0 in every buffer, so they never move."""
+    dtype = params[0].data.dtype
+    ordered = [p for p in params if p.decay] + [p for p in params if not p.decay]
+    offsets, total, n_decay = [], 0, 0
+    for p in ordered:
+        offsets.append(total)
+        total += -(-p.size // ALIGN) * ALIGN
+        if p.decay:
+            n_decay = total
+    data, grad = np.zeros(total, dtype=dtype), np.zeros(total, dtype=dtype)
+    for p, off in zip(ordered, offsets):
+        d, g = data[off:off + p.size].reshape(p.shape), grad[off:off + p.size].reshape(p.shape)
+        d[...] = p.data
+        g[...] = p.grad
+        p.data, p.grad = d, g
+    where = dict(zip(map(id, ordered), offsets))
+    return data, grad, n_decay, [where[id(p)] for p in params]
+
+
 class Optimizer:
-    """Base: holds the parameters, the learning rate (set by the schedule each step) and a step count."""
+    """Base: holds the parameters, the learning rate (set by the schedule each step) and a step count.
+
+    The parameters are flattened into one buffer at construction (`flatten_parameters`), so a Parameter's
+    `data`/`grad` must be updated in place afterwards (as every layer does), never rebound."""
 
     kind = "base"
 
@@ -52,15 +81,29 @@ class Optimizer:
             self.names = [str(i) for i in range(len(items))]
         if len(set(self.names)) != len(self.names):  # names key the checkpointed state
             raise ValueError("optimizer parameters need distinct names")
+        if not self.params or len({p.data.dtype for p in self.params}) != 1:
+            raise ValueError("an optimizer needs parameters, all of one dtype")
+        self.flat, self.flat_grad, self.n_decay, self._offsets = flatten_parameters(self.params)
         self.lr = lr
         self.t = 0
+
+    def _views(self, buffer: np.ndarray) -> list[np.ndarray]:
+        """Per-parameter views of a flat state buffer, laid out like the parameters (for checkpoints)."""
+        return [buffer[off:off + p.size].reshape(p.shape) for p, off in zip(self.params, self._offsets)]
 
     def step(self) -> None:
         raise NotImplementedError
 
     def zero_grad(self) -> None:
-        for p in self.params:
-            p.zero_grad()
+        self.flat_grad.fill(0)
+
+    def clip_grad_norm(self, max_norm: float) -> float:
+        """`clip_grad_norm` over the flat gradient buffer (one dot product); returns the norm before."""
+        g = self.flat_grad
+        norm = math.sqrt(float(np.dot(g, g)))
+        if max_norm > 0 and norm > max_norm:
+            g *= g.dtype.type(max_norm / (norm + 1e-6))
+        return norm
 
     # ---- checkpointing ----------------------------------------------------------------------------------
     def _slots(self) -> dict[str, list[np.ndarray]]:
@@ -92,23 +135,22 @@ class SGD(Optimizer):
                  weight_decay: float = 0.0) -> None:
         super().__init__(params, lr)
         self.momentum, self.weight_decay = momentum, weight_decay
-        self.velocity = [np.zeros_like(p.data) for p in self.params]
+        self.velocity = np.zeros_like(self.flat)
 
     def _slots(self) -> dict[str, list[np.ndarray]]:
-        return {"v": self.velocity}
+        return {"v": self._views(self.velocity)}
 
     def step(self) -> None:
         self.t += 1
-        for p, v in zip(self.params, self.velocity):
-            dt = p.data.dtype.type
-            g = p.grad
-            if self.weight_decay and p.decay:
-                g = g + dt(self.weight_decay) * p.data
-            if self.momentum:
-                v *= dt(self.momentum)
-                v += g
-                g = v
-            p.data -= dt(self.lr) * g
+        dt = self.flat.dtype.type
+        w, g, nd = self.flat, self.flat_grad.copy(), self.n_decay
+        if self.weight_decay:
+            g[:nd] += dt(self.weight_decay) * w[:nd]
+        if self.momentum:
+            self.velocity *= dt(self.momentum)
+            self.velocity += g
+            g = self.velocity
+        w -= dt(self.lr) * g
 
 
 class AdamW(Optimizer):
@@ -126,37 +168,36 @@ class AdamW(Optimizer):
         super().__init__(params, lr)
         self.beta1, self.beta2 = betas
         self.eps, self.weight_decay = eps, weight_decay
-        self.m = [np.zeros_like(p.data) for p in self.params]
-        self.v = [np.zeros_like(p.data) for p in self.params]
-        self._tmp = [np.empty_like(p.data) for p in self.params]
+        self.m = np.zeros_like(self.flat)
+        self.v = np.zeros_like(self.flat)
+        self._tmp = np.empty_like(self.flat)
 
     def _slots(self) -> dict[str, list[np.ndarray]]:
-        return {"m": self.m, "v": self.v}
+        return {"m": self._views(self.m), "v": self._views(self.v)}
 
     def step(self) -> None:
         self.t += 1
         b1, b2 = self.beta1, self.beta2
         bc1 = 1.0 - b1 ** self.t
         bc2 = 1.0 - b2 ** self.t
-        step_size = self.lr / bc1
-        for p, m, v, tmp in zip(self.params, self.m, self.v, self._tmp):
-            dt = p.data.dtype.type
-            g = p.grad
-            if self.weight_decay and p.decay:
-                p.data *= dt(1.0 - self.lr * self.weight_decay)
-            m *= dt(b1)
-            m += dt(1 - b1) * g
-            v *= dt(b2)
-            np.multiply(g, g, out=tmp)
-            tmp *= dt(1 - b2)
-            v += tmp
-            # denom = sqrt(v) / sqrt(bc2) + eps   (torch's order of operations)
-            np.sqrt(v, out=tmp)
-            tmp *= dt(1.0 / math.sqrt(bc2))
-            tmp += dt(self.eps)
-            np.divide(m, tmp, out=tmp)
-            tmp *= dt(step_size)
-            p.data -= tmp
+        w, g, m, v, tmp = self.flat, self.flat_grad, self.m, self.v, self._tmp
+        dt = w.dtype.type
+        if self.weight_decay:
+            w[:self.n_decay] *= dt(1.0 - self.lr * self.weight_decay)  # decoupled, 2-D weights only
+        m *= dt(b1)
+        np.multiply(g, dt(1 - b1), out=tmp)
+        m += tmp
+        v *= dt(b2)
+        np.multiply(g, g, out=tmp)
+        tmp *= dt(1 - b2)
+        v += tmp
+        # denom = sqrt(v) / sqrt(bc2) + eps   (torch's order of operations)
+        np.sqrt(v, out=tmp)
+        tmp *= dt(1.0 / math.sqrt(bc2))
+        tmp += dt(self.eps)
+        np.divide(m, tmp, out=tmp)
+        tmp *= dt(self.lr / bc1)
+        w -= tmp
 
 
 class Adam(AdamW):
@@ -166,9 +207,8 @@ class Adam(AdamW):
 
     def step(self) -> None:
         if self.weight_decay:
-            for p in self.params:
-                if p.decay:
-                    p.grad += p.grad.dtype.type(self.weight_decay) * p.data
+            nd = self.n_decay
+            self.flat_grad[:nd] += self.flat.dtype.type(self.weight_decay) * self.flat[:nd]
         wd, self.weight_decay = self.weight_decay, 0.0
         try:
             super().step()

@@ -31,7 +31,7 @@ from neural.checkpoint import Checkpoint, save_checkpoint
 from neural.data import StreamBatcher, eval_windows, fingerprint, random_batch
 from neural.layers import Dropout
 from neural.module import no_grad
-from neural.optim import Optimizer, clip_grad_norm, make_optimizer
+from neural.optim import Optimizer, make_optimizer
 from neural.plot import write_loss_curve
 from neural.schedule import WarmupCosine
 from neural.trainable import TrainableLM
@@ -154,12 +154,11 @@ class Trainer:
         lr = self.schedule(self.step)
         self.optimizer.lr = lr
         x, y = self._batch()
-        for p in self.params:
-            p.grad.fill(0)
+        self.optimizer.zero_grad()
         loss = self.model.loss(x, y)
         self.model.backward()
         if self.cfg.grad_clip > 0:
-            clip_grad_norm(self.params, self.cfg.grad_clip)
+            self.optimizer.clip_grad_norm(self.cfg.grad_clip)
         self.optimizer.step()
         self.step += 1
         return loss

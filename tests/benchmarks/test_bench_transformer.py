@@ -22,7 +22,7 @@ if __name__ == "__main__":  # run as a script: make the repo importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from neural.alloc import keep_freed_memory  # noqa: E402
-from neural.optim import AdamW, clip_grad_norm  # noqa: E402
+from neural.optim import AdamW  # noqa: E402
 from neural.transformer import TransformerConfig, TransformerLM  # noqa: E402
 from ngram.vocab import Vocabulary  # noqa: E402
 from tokenizers_kit.simple import CharTokenizer  # noqa: E402
@@ -47,19 +47,16 @@ def _model() -> TransformerLM:
 def tkit_step() -> Callable[[], float]:
     keep_freed_memory()  # as the trainer does
     model = _model()
-    named = list(model.named_parameters())
-    params = [p for _, p in named]
-    opt = AdamW(named, lr=1e-3, betas=(0.9, 0.99), weight_decay=0.1)
+    opt = AdamW(list(model.named_parameters()), lr=1e-3, betas=(0.9, 0.99), weight_decay=0.1)
     batches, it = _batches(), [0]
 
     def step() -> float:
         x, y = batches[it[0] % len(batches)]
         it[0] += 1
-        for p in params:
-            p.grad.fill(0)
+        opt.zero_grad()
         loss = model.loss(x, y)
         model.backward()
-        clip_grad_norm(params, 1.0)
+        opt.clip_grad_norm(1.0)
         opt.step()
         return loss
 

@@ -142,3 +142,16 @@ def test_no_grad_leaves_no_cache(rng):
 def test_rel_error_zero_for_equal():
     assert rel_error(np.zeros(3), np.zeros(3)) == 0.0
     assert rel_error(np.ones(3), np.ones(3)) == 0.0
+
+
+def test_embedding_backward_equals_add_at(rng):
+    from neural.layers import embedding_backward
+
+    ids = rng.integers(0, 7, (5, 9))
+    g = rng.standard_normal((5, 9, 3))
+    expected = np.zeros((7, 3))
+    np.add.at(expected, ids.reshape(-1), g.reshape(-1, 3))
+    got = np.zeros((7, 3))
+    embedding_backward(got, ids, g)
+    np.testing.assert_allclose(got, expected, rtol=1e-12)
+    embedding_backward(got, np.zeros((0,), dtype=np.int64), np.zeros((0, 3)))  # empty batch: no-op

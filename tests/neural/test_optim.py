@@ -102,3 +102,22 @@ def test_float32_stays_float32():
     p.grad[:] = 0.3
     opt.step()
     assert p.data.dtype == np.float32 and opt.m[0].dtype == np.float32
+
+
+def test_parameters_live_in_one_flat_buffer():
+    w, b, e = Parameter(np.ones((3, 5), np.float32)), Parameter(np.full(4, 2.0, np.float32)), \
+        Parameter(np.full((2, 2), 3.0, np.float32))
+    opt = AdamW([("w", w), ("b", b), ("e", e)], lr=0.1, weight_decay=0.5)
+    assert np.shares_memory(w.data, opt.flat) and np.shares_memory(b.grad, opt.flat_grad)
+    assert np.all(w.data == 1) and np.all(b.data == 2) and np.all(e.data == 3)  # values kept
+    # decaying parameters come first, so decay touches exactly flat[:n_decay]
+    assert opt.n_decay >= w.size + e.size and opt.flat[: opt.n_decay].sum() == 15 + 12
+    for p in (w, b, e):
+        p.grad[...] = 1.0
+    opt.step()
+    opt.step()
+    used = w.size + e.size + b.size
+    assert np.count_nonzero(opt.flat) == used  # alignment padding never moves
+    assert set(opt.state_arrays()) == {"m:w", "m:b", "m:e", "v:w", "v:b", "v:e"}
+    assert opt.clip_grad_norm(1.0) == pytest.approx(math.sqrt(used), rel=1e-6)
+    assert math.sqrt(float(np.dot(opt.flat_grad, opt.flat_grad))) == pytest.approx(1.0, rel=1e-5)
