@@ -15,6 +15,7 @@ from tokenizers_kit.errors import TkitError
 from tokenizers_kit.parallel import (
     FORMATS,
     PARALLEL_MIN_BYTES,
+    PIECE_CHARS,
     BlockEncoder,
     block_lines,
     default_format,
@@ -41,12 +42,13 @@ def _output(path: str) -> Iterator[Callable[[str], object]]:
 
 
 def _processes(jobs: int | None, size: int) -> tuple[int, int]:
-    """(processes, chars to encode before starting the pool). Auto: both cores above PARALLEL_MIN_BYTES."""
+    """(processes, chars to encode here before forking the pool). Auto: both cores above PARALLEL_MIN_BYTES.
+    The first piece is always encoded here, so the workers inherit a warm chunk cache."""
     if jobs is not None:
-        return max(1, jobs), 0
+        return max(1, jobs), PIECE_CHARS
     cores = min(2, usable_cores())
     if size:  # a file of known size
-        return (cores, 0) if size >= PARALLEL_MIN_BYTES else (1, 0)
+        return (cores, PIECE_CHARS) if size >= PARALLEL_MIN_BYTES else (1, 0)
     return cores, PARALLEL_MIN_BYTES  # stdin: go parallel once it proves big
 
 

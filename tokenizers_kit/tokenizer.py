@@ -59,6 +59,7 @@ class _ChunkCache(dict):
 
 
 _NON_META = regex.compile(r"▁+[^▁]*|[^▁]+")  # "▁"-led words (sentencepiece-style text without a pre-tokenizer)
+_SP_CUT = regex.compile(r"▁[^▁]*|[^▁]+")  # cut before each "▁", as the Unigram model does
 
 
 class Tokenizer:
@@ -121,6 +122,7 @@ class Tokenizer:
           "▁" after another character: then no merge can cross such a cut, so the model's output is the
           concatenation of its outputs on the pieces (the Unigram model makes such cuts itself);
         - a BPE model with no merges (the `char` algorithm) encodes each character on its own."""
+        self._may_fallback = False
         if self.pre_tokenizer is not None:
             return None
         info = self.model.to_dict()
@@ -130,6 +132,11 @@ class Tokenizer:
             return list
         if info.get("type") == "BPE" and "▁" in vocab and not any("▁" in tok.lstrip("▁") for tok in vocab):
             return _NON_META.findall
+        if getattr(self.model, "_cut_at_space", False) and hasattr(self.model, "_encode_cached"):
+            # The Unigram model cuts lines before each "▁" itself and flags the parts whose Viterbi had a
+            # near tie (then the line must be decoded whole); cutting here lets the parts hit our cache.
+            self._may_fallback = True
+            return _SP_CUT.findall
         return None
 
     @property
@@ -138,12 +145,22 @@ class Tokenizer:
 
     # ---- the fast ids path ---------------------------------------------------------------------------
 
-    def _compute_ids(self, raw_chunk: str) -> tuple[int, ...]:
+    def _compute_ids(self, raw_chunk: str) -> tuple[int, ...] | None:
+        """The ids of one raw chunk; None if it must be encoded together with its neighbours (a Unigram part
+        with a near tie)."""
+        if self._may_fallback:
+            tokens, near_tie = self.model._encode_cached(raw_chunk)  # type: ignore[attr-defined]
+            return None if near_tie else tuple(t[0] for t in tokens)
         chunk = self.pre_tokenizer.transform(raw_chunk) if self.pre_tokenizer is not None else raw_chunk
         return tuple(t[0] for t in self.model.tokenize(chunk))
 
-    def _compute_text(self, raw_chunk: str) -> str:
-        return " ".join(map(str, self._ids_cache[raw_chunk]))
+    def _compute_text(self, raw_chunk: str) -> str | None:
+        ids = self._ids_cache[raw_chunk]
+        return None if ids is None else " ".join(map(str, ids))
+
+    def _whole_ids(self, text: str) -> list[int]:
+        """Encode a normalized segment as one chunk (the fallback when a part had a near tie)."""
+        return [t[0] for t in self.model.tokenize(text)]
 
     def _raw_chunks(self, text: str, first: bool) -> list[str]:
         """Normalized text -> raw chunks (pre-tokenized, not yet transformed)."""
@@ -173,24 +190,33 @@ class Tokenizer:
             for s, e, ntok in self.added.split_normalized(seg):
                 yield (None, ntok, False) if ntok is not None else (seg[s:e], None, start == 0 and s == 0)
 
-    def _plain(self, texts: Sequence[str]) -> bool:
-        """True when the texts need neither normalization nor added-token handling (the fastest path)."""
-        if self.normalizer is not None or self.added.has_normalized:
+    def _no_added(self, texts: Sequence[str]) -> bool:
+        """True when no added token can occur in the texts: then each text is one normalized segment."""
+        if self.added.has_normalized:
             return False
         raw = self.added.raw_pattern
         return raw is None or not any(map(raw.search, texts))
 
+    def _seg_ids(self, seg: str, first: bool) -> list[int]:
+        parts = list(map(self._ids_cache.__getitem__, self._raw_chunks(seg, first)))
+        if self._may_fallback and None in parts:
+            return self._whole_ids(seg)
+        return list(chain.from_iterable(parts))
+
     def encode_ids(self, text: str) -> list[int]:
         """The ids of `text` (no offsets, no post-processing): the fast path."""
-        cache = self._ids_cache
-        if self._plain((text,)):
-            return list(chain.from_iterable(map(cache.__getitem__, self._split_first(text))))
+        if self._no_added((text,)):
+            if self.normalizer is not None:
+                text = self.normalizer.normalize_str(text)
+            if not self._may_fallback:
+                return list(chain.from_iterable(map(self._ids_cache.__getitem__, self._split_first(text))))
+            return self._seg_ids(text, True)
         ids: list[int] = []
         for seg, tok, first in self._segments(text):
             if tok is not None:
                 ids.append(tok)
             else:
-                ids.extend(chain.from_iterable(map(cache.__getitem__, self._raw_chunks(seg, first))))
+                ids.extend(self._seg_ids(seg, first))
         return ids
 
     def encode_batch_ids(self, texts: Iterable[str]) -> list[list[int]]:
@@ -199,19 +225,26 @@ class Tokenizer:
     def encode_lines(self, lines: Sequence[str]) -> list[str]:
         """Each line's ids as one space-separated string (`tkit tokenize --format ids`), via a cache of the
         formatted ids of each chunk."""
-        cache = self._text_cache
-        if self._plain(lines):
-            split, get, join = self._split_first, cache.__getitem__, " ".join
-            return [join(map(get, split(line))) for line in lines]
+        get, join, split = self._text_cache.__getitem__, " ".join, self._split_first
+        if self._no_added(lines):
+            texts: Iterable[str] = map(self.normalizer.normalize_str, lines) if self.normalizer is not None \
+                else lines
+            if not self._may_fallback:
+                return [join(map(get, split(t))) for t in texts]
+            out = []
+            for t in texts:
+                parts = list(map(get, split(t)))
+                out.append(join(parts) if None not in parts else join(map(str, self._whole_ids(t))))
+            return out
         out = []
         for line in lines:
-            parts: list[str] = []
+            ids: list[int] = []
             for seg, tok, first in self._segments(line):
                 if tok is not None:
-                    parts.append(str(tok))
+                    ids.append(tok)
                 else:
-                    parts.extend(map(cache.__getitem__, self._raw_chunks(seg, first)))
-            out.append(" ".join(parts))
+                    ids.extend(self._seg_ids(seg, first))
+            out.append(join(map(str, ids)))
         return out
 
     # ---- the aligned path (offsets) ------------------------------------------------------------------
@@ -254,7 +287,7 @@ class Tokenizer:
         else:
             chunks = [(text, spans)]
         for chunk, cspans in chunks:
-            if self._subchunk is not None:
+            if self._subchunk is not None and not self._may_fallback:  # (the Unigram model cuts by itself)
                 parts, pos = [], 0
                 for piece in self._subchunk(chunk):
                     parts.append((piece, cspans[pos:pos + len(piece)]))

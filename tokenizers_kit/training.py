@@ -131,6 +131,7 @@ class ChunkCounts:
     lines: int = 0
     chars: int = 0
     bytes: int = 0
+    blank: bool = True  # only whitespace so far
 
 
 _SP_CHUNK = regex.compile(f"{META}?[^{META}]+|{META}")  # cut before each "▁", as the Unigram model does
@@ -186,10 +187,10 @@ class _BlockCounter:
             split(seg, first) for line in self.lines(block) for seg, first in self.segments(line)))
 
 
-def _count_worker(args: tuple[dict, list[str], str]) -> tuple[Counter, int, int]:
+def _count_worker(args: tuple[dict, list[str], str]) -> tuple[Counter, int, int, bool]:
     settings, specials, block = args
     counter = _BlockCounter(build_pipeline(**settings), specials)
-    return counter.count(block), len(counter.lines(block)), len(block)
+    return counter.count(block), len(counter.lines(block)), len(block), not block.strip()
 
 
 def _iter_blocks(source: str | os.PathLike[str] | Iterable[str]) -> Iterator[tuple[str, int]]:
@@ -249,27 +250,34 @@ def count_chunks(source: str | os.PathLike[str] | Iterable[str], pipeline: Pipel
         processes = _auto_processes(source)
     if processes > 1:
         import multiprocessing as mp
+        from collections import deque
 
         settings = {"algo": pipeline.algo, **pipeline.settings}
         ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else mp.get_context()
         with ctx.Pool(processes) as pool:
-            sizes = []
+            pending: deque = deque()  # at most 2 blocks per process in flight: constant memory
 
-            def jobs() -> Iterator[tuple[dict, list[str], str]]:
-                for block, nbytes in blocks:
-                    sizes.append(nbytes)
-                    yield settings, list(special_tokens), block
-
-            for i, (c, n_lines, n_chars) in enumerate(pool.imap(_count_worker, jobs())):
+            def merge() -> None:
+                job, nbytes = pending.popleft()
+                c, n_lines, n_chars, blank = job.get()
                 total.update(c)
+                result.blank = result.blank and blank
                 result.lines += n_lines
                 result.chars += n_chars
-                result.bytes += sizes[i]
+                result.bytes += nbytes
                 if progress:
                     progress("count", result.bytes, None)
+
+            for block, nbytes in blocks:
+                pending.append((pool.apply_async(_count_worker, ((settings, list(special_tokens), block),)), nbytes))
+                if len(pending) >= 2 * processes:
+                    merge()
+            while pending:
+                merge()
     else:
         for block, nbytes in blocks:
             total.update(counter.count(block))
+            result.blank = result.blank and not block.strip()
             result.lines += len(counter.lines(block))
             result.chars += len(block)
             result.bytes += nbytes
@@ -330,8 +338,9 @@ def train_from_counts(counts: ChunkCounts, pipeline: Pipeline, *, vocab_size: in
                       min_frequency: int = 0, special_tokens: Sequence[str] | None = None,
                       sp_model: str = "unigram", progress: ProgressFn | None = None) -> Tokenizer:
     algo = pipeline.algo
-    if not counts.counts:
-        raise CorpusError("the corpus has no text to train on: give a file with some text in it")
+    if not counts.counts or counts.blank:
+        raise CorpusError("the corpus has no text to train on (it is empty or only whitespace): give a file with "
+                          "some text in it")
     specials = resolve_specials(algo, special_tokens)
     if vocab_size is not None and (not isinstance(vocab_size, int) or vocab_size < 1):
         raise TkitError(f"--vocab-size must be a positive integer, got {vocab_size!r}")

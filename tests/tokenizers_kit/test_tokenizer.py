@@ -162,3 +162,19 @@ def test_model_and_pipeline_are_plain_objects():
     tok = Tokenizer(model, pre_tokenizer=ByteLevel(add_prefix_space=False, use_regex=False))
     assert tok.encode_ids("ab") == [2] and tok.decode([2]) == "ab"  # no decoder: tokens joined by spaces
     assert repr(tok).startswith("Tokenizer(")
+
+
+def test_unigram_part_with_a_near_tie_is_encoded_whole(monkeypatch):
+    tok = Tokenizer.from_file(trained_path("sentencepiece"))
+    assert tok._may_fallback  # lines are cut before each "▁" so the parts hit the cache
+    real = tok.model._encode_cached
+    monkeypatch.setattr(tok.model, "_encode_cached", lambda chunk: (real(chunk)[0], chunk == "▁the"))
+    whole: list[str] = []
+    monkeypatch.setattr(tok, "_whole_ids", lambda text: whole.append(text) or [7])
+    assert tok.encode_ids("in the end") == [7] and whole == ["▁in▁the▁end"]
+    assert tok.encode_lines(["in the end", "in an end"])[0] == "7"
+    assert tok.encode_lines(["in an end"]) == [" ".join(map(str, real_ids(tok, "in an end")))]
+
+
+def real_ids(tok: Tokenizer, text: str) -> list[int]:
+    return [t[0] for t in tok.model.tokenize(tok.normalizer.normalize_str(text))]

@@ -1,0 +1,181 @@
+"""Tokenizer benchmarks on data/shakespeare.txt (~5 MB): encoding throughput and training time, tkit vs peers.
+
+Run with `make bench` (or `pytest tests/benchmarks/test_bench_encode.py -o addopts=""`). Peers are skipped when
+not installed. The encode comparison is same-vocabulary: tkit's byte-level BPE (vocab 8192) is loaded by HF
+and turned into a tiktoken Encoding (its ranks + the GPT-2 pattern), so all three encode the same thing.
+Every encoder starts cold (no cache from a previous round). MB/s and compression go to extra_info.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tokenizers_kit.corpus import iter_text_blocks
+from tokenizers_kit.parallel import PIECE_CHARS, BlockEncoder, map_blocks
+from tokenizers_kit.pre_tokenizers import GPT2_PATTERN
+from tokenizers_kit.tokenizer import Tokenizer
+from tokenizers_kit.training import train_tokenizer
+
+CORPUS = Path(__file__).resolve().parents[2] / "data" / "shakespeare.txt"
+MB = CORPUS.stat().st_size / 1e6
+LINES = CORPUS.read_text(encoding="utf-8").split("\n")
+VOCAB = 8192
+
+
+@pytest.fixture(scope="module")
+def bpe_path(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("bench") / "bpe.json"
+    train_tokenizer(str(CORPUS), "bpe", vocab_size=VOCAB).save(path)
+    return path
+
+
+def _mbps(benchmark) -> None:
+    benchmark.extra_info["MB/s"] = round(MB / benchmark.stats.stats.min, 2)
+
+
+@pytest.mark.parametrize("processes", [1, 2])
+def test_encode_tkit(benchmark, bpe_path, processes):
+    def run(encoder: BlockEncoder) -> int:
+        blocks = iter_text_blocks(str(CORPUS))  # as `tkit tokenize -j N` runs it: the first piece warms the cache
+        return sum(r[2] for r in map_blocks(encoder, blocks, processes, start_after=PIECE_CHARS))
+
+    def setup():  # a fresh tokenizer each round: cold caches, like a new `tkit tokenize` process
+        return (BlockEncoder(Tokenizer.from_file(bpe_path), "ids"),), {}
+
+    benchmark.group = "encode 5 MB"
+    tokens = benchmark.pedantic(run, setup=setup, rounds=3)
+    benchmark.extra_info["tokens"] = tokens
+    _mbps(benchmark)
+
+
+def test_encode_hf_encode_batch(benchmark, bpe_path):
+    hf = pytest.importorskip("tokenizers")
+    benchmark.group = "encode 5 MB"
+    benchmark.pedantic(lambda tok: tok.encode_batch(LINES, add_special_tokens=False),
+                       setup=lambda: ((hf.Tokenizer.from_file(str(bpe_path)),), {}), rounds=3)
+    _mbps(benchmark)
+
+
+def test_encode_tiktoken_same_vocab(benchmark, bpe_path):
+    tiktoken = pytest.importorskip("tiktoken")
+    from tokenizers_kit.foreign import tiktoken_ranks
+
+    ranks = tiktoken_ranks(Tokenizer.from_file(bpe_path))
+
+    def setup():
+        return (tiktoken.Encoding(name="tkit", pat_str=GPT2_PATTERN, mergeable_ranks=ranks, special_tokens={}),), {}
+
+    benchmark.group = "encode 5 MB"
+    benchmark.pedantic(lambda enc: [enc.encode_ordinary(line) for line in LINES], setup=setup, rounds=3)
+    _mbps(benchmark)
+
+
+@pytest.fixture(scope="module")
+def sp_model(tmp_path_factory) -> Path:
+    spm = pytest.importorskip("sentencepiece")
+    prefix = tmp_path_factory.mktemp("sp") / "sp"
+    spm.SentencePieceTrainer.train(input=str(CORPUS), model_prefix=str(prefix), vocab_size=8000,
+                                   model_type="unigram", num_threads=2, minloglevel=2)
+    return Path(f"{prefix}.model")
+
+
+def test_encode_sentencepiece(benchmark, sp_model):
+    spm = pytest.importorskip("sentencepiece")
+    benchmark.group = "encode 5 MB"
+    benchmark.pedantic(lambda sp: sp.encode(LINES), setup=lambda: ((spm.SentencePieceProcessor(
+        model_file=str(sp_model)),), {}), rounds=3)
+    _mbps(benchmark)
+
+
+def test_encode_tkit_sentencepiece_unigram(benchmark, tmp_path_factory):
+    path = tmp_path_factory.mktemp("tsp") / "sp.json"
+    train_tokenizer(str(CORPUS), "sentencepiece", vocab_size=8000).save(path)
+
+    def run(encoder: BlockEncoder) -> int:
+        return sum(r[2] for r in map_blocks(encoder, iter_text_blocks(str(CORPUS)), 1))
+
+    benchmark.group = "encode 5 MB"
+    benchmark.pedantic(run, setup=lambda: ((BlockEncoder(Tokenizer.from_file(path), "ids"),), {}), rounds=2)
+    _mbps(benchmark)
+
+
+# ---- training ------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("algo, vocab", [("bpe", 8192), ("wordpiece", 8192), ("unigram", 8000),
+                                         ("sentencepiece", 8000)])
+def test_train_tkit(benchmark, algo, vocab):
+    benchmark.group = f"train {algo}"
+    tok = benchmark.pedantic(lambda: train_tokenizer(str(CORPUS), algo, vocab_size=vocab), rounds=1)
+    assert tok.get_vocab_size() == vocab
+
+
+def _hf_trainer(algo: str):
+    from tokenizers import Tokenizer as HF
+    from tokenizers import decoders, models, normalizers, pre_tokenizers, trainers
+
+    if algo == "bpe":
+        tok = HF(models.BPE())
+        tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+        tok.decoder = decoders.ByteLevel()
+        return tok, trainers.BpeTrainer(vocab_size=8192, special_tokens=["<|endoftext|>"], show_progress=False,
+                                        initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+    if algo == "wordpiece":
+        tok = HF(models.WordPiece(unk_token="[UNK]"))
+        tok.normalizer = normalizers.BertNormalizer(lowercase=False)
+        tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+        return tok, trainers.WordPieceTrainer(vocab_size=8192, show_progress=False,
+                                              special_tokens=["[UNK]", "[CLS]", "[SEP]", "[PAD]", "[MASK]"])
+    tok = HF(models.Unigram())
+    tok.pre_tokenizer = pre_tokenizers.Metaspace()
+    return tok, trainers.UnigramTrainer(vocab_size=8000, special_tokens=["<unk>"], unk_token="<unk>",
+                                        show_progress=False)
+
+
+@pytest.mark.parametrize("algo", ["bpe", "wordpiece", "unigram"])
+def test_train_hf(benchmark, algo):
+    pytest.importorskip("tokenizers")
+    benchmark.group = f"train {algo}"
+
+    def run():
+        tok, trainer = _hf_trainer(algo)
+        tok.train([str(CORPUS)], trainer)
+        return tok
+
+    benchmark.pedantic(run, rounds=1)
+
+
+@pytest.mark.parametrize("model_type", ["bpe", "unigram"])
+def test_train_sentencepiece(benchmark, model_type, tmp_path):
+    spm = pytest.importorskip("sentencepiece")
+    benchmark.group = f"train {model_type if model_type == 'bpe' else 'unigram'}"
+    benchmark.pedantic(lambda: spm.SentencePieceTrainer.train(
+        input=str(CORPUS), model_prefix=str(tmp_path / model_type), vocab_size=8192 if model_type == "bpe" else 8000,
+        model_type=model_type, num_threads=2, minloglevel=2), rounds=1)
+
+
+# ---- compression (held-out: train on the first 90% of lines, count on the rest) ---------------------------
+
+def test_compression_vs_peers(tmp_path):
+    hf = pytest.importorskip("tokenizers")
+    cut = int(len(LINES) * 0.9)
+    train, held = tmp_path / "train.txt", LINES[cut:]
+    train.write_text("\n".join(LINES[:cut]) + "\n", encoding="utf-8")
+    held_bytes = sum(len(line.encode("utf-8")) for line in held)
+    ours = train_tokenizer(str(train), "bpe", vocab_size=VOCAB)
+    tok, trainer = _hf_trainer("bpe")
+    tok.train([str(train)], trainer)
+    ours_n = sum(map(len, ours.encode_batch_ids(held)))
+    hf_n = sum(len(e.ids) for e in tok.encode_batch(held, add_special_tokens=False))
+    report = {"bpe bytes/token tkit": held_bytes / ours_n, "bpe bytes/token HF": held_bytes / hf_n}
+    uni = train_tokenizer(str(train), "sentencepiece", vocab_size=8000)
+    uni_n = sum(map(len, uni.encode_batch_ids(held)))
+    report["sentencepiece-style unigram tokens tkit"] = uni_n
+    spm = pytest.importorskip("sentencepiece")
+    spm.SentencePieceTrainer.train(input=str(train), model_prefix=str(tmp_path / "sp"), vocab_size=8000,
+                                   model_type="unigram", num_threads=2, minloglevel=2)
+    sp = spm.SentencePieceProcessor(model_file=str(tmp_path / "sp.model"))
+    report["unigram tokens sentencepiece"] = sum(map(len, sp.encode(held)))
+    print("\n" + "\n".join(f"{k}: {v:.4f}" if isinstance(v, float) else f"{k}: {v}" for k, v in report.items()))
+    assert abs(ours_n - hf_n) / hf_n < 0.01  # BPE: within 1% of HF trained alike
+
