@@ -3,7 +3,11 @@
 sentencepiece builds an enhanced suffix array over all sentences and takes every internal node of the suffix
 tree (a substring seen at least twice and followed by two different characters somewhere, i.e. right-branching)
 that is a valid piece, scored `frequency * length`; the top `seed_size` plus every single character are the
-seeds (`unigram_model_trainer.cc::MakeSeedSentencePieces`). Here the distinct segments are packed into one
+seeds (`unigram_model_trainer.cc::MakeSeedSentencePieces`). Its array holds whole lines, so a word is followed
+by the `▁` of the next word: a word always followed by a space is not right-branching and never a seed (its
+prefixes are). Here the end of a segment counts as that one character, which keeps this behaviour; it costs a
+few whole words on the training text and generalises better to unseen text (held-out token counts move from
+1.6% above sentencepiece's to 0.7% on Shakespeare). Here the distinct segments are packed into one
 int array and the suffixes sorted by their first `max_len` characters only (prefix doubling: three or four
 `np.unique` passes), which is all a piece can use. Adjacent suffixes' common prefix lengths then give, for
 each length L, the runs of suffixes sharing an L-character prefix: one run per distinct substring, with its
@@ -179,9 +183,11 @@ def find_seeds(packed: PackedSegments, *, max_len: int, seed_size: int, min_seed
         run = np.cumsum(first) - 1
         starts = vi[first]
         freq = np.bincount(run, weights=w[vi], minlength=len(starts))
-        # Right-branching: some member stops here, or two members differ at character L+1.
-        stops = (lim[vi] == L) | ((lcp[vi] == L) & ~first)
-        branching = np.bincount(run, weights=stops, minlength=len(starts)) > 0
+        # Right-branching: two occurrences are followed by different characters (the end of a segment counts
+        # as one character, as the space after a word does in sentencepiece's array of whole lines).
+        nxt = text[np.minimum(sa[vi] + L, n - 1)]
+        heads = np.flatnonzero(first)
+        branching = np.maximum.reduceat(nxt, heads) != np.minimum.reduceat(nxt, heads)
         run_lists.append((L, vi, run, starts, freq, branching & (freq >= 2)))
     r_len = np.concatenate([np.full(len(r[3]), r[0], dtype=np.int64) for r in run_lists] + [np.zeros(0, np.int64)])
     r_sa = np.concatenate([r[3] for r in run_lists] + [np.zeros(0, np.int64)])
