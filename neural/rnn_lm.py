@@ -34,7 +34,11 @@ from ngram.vocab import Vocabulary
 from tokenizers_kit.errors import ModelFileError
 from tokenizers_kit.simple import TextTokenizer
 
-STREAM_CHUNK = 1024  # tokens per forward call when scoring a long stream (bounds the (T, V) logits)
+STREAM_CHUNK = 1024   # steps per forward call when scoring a stream (bounds the (T, V) logits)
+EXACT_MAX = 16384     # streams up to this many predictions are scored in one exact pass
+SEGMENT_MIN = 4096    # longer ones: segments of at least this many tokens, ...
+MAX_SEGMENTS = 64     # ... at most this many, run as one batch
+WARMUP = 1024         # tokens each later segment reads first to build its state
 
 
 @dataclass
@@ -137,19 +141,23 @@ class RNNLanguageModel(TrainableLM):
     def _zero_state(self) -> list[State]:
         return self.rnn.init_state(1)
 
-    def _run(self, ids: np.ndarray, state: list[State]) -> Iterator[tuple[np.ndarray, list[State]]]:
-        """Top-layer hidden states (n, H) of a single stream, STREAM_CHUNK tokens at a time, and the state
-        after each chunk (eval mode: no dropout, no caches)."""
+    def _run(self, ids: np.ndarray, state: list[State], chunk: int | None = None
+             ) -> Iterator[tuple[np.ndarray, list[State]]]:
+        """Top-layer hidden states of S parallel streams, ids (n, S) time-major (or (n,) for one stream),
+        `chunk` steps at a time: yields (hs (t, S, H), state after the chunk). Eval mode: no dropout, no
+        caches."""
+        ids = ids.reshape(ids.shape[0], -1)
+        chunk = chunk or STREAM_CHUNK
         with no_grad():
-            for lo in range(0, ids.size, STREAM_CHUNK):
-                x = self.wte.weight.data[ids[lo:lo + STREAM_CHUNK]][:, None, :]   # (T, 1, E)
+            for lo in range(0, ids.shape[0], chunk):
+                x = self.wte.weight.data[ids[lo:lo + chunk]]                    # (t, S, E)
                 new_state = []
                 for layer, s in zip(self.rnn.layers, state):
                     out = layer(x, *s)
                     x = out[0]
                     new_state.append(tuple(np.array(a) for a in out[1:]))
                 state = new_state
-                yield x[:, 0, :], state
+                yield x, state
 
     def _logprobs(self, h: np.ndarray) -> np.ndarray:
         """(..., H) -> float64 log p over the vocabulary."""
@@ -162,7 +170,7 @@ class RNNLanguageModel(TrainableLM):
         h, state = np.zeros(0), self._zero_state()
         for h, state in self._run(arr, state):
             pass
-        return self._logprobs(h[-1]), state
+        return self._logprobs(h[-1, 0]), state
 
     def next_logprobs(self, context: Sequence[int]) -> np.ndarray:
         """log p(· | context), recomputed from a zero state over the whole context (an RNN needs no crop)."""
@@ -180,18 +188,50 @@ class RNNLanguageModel(TrainableLM):
         return DecodeState((*state.ids, int(token)), self._logprobs(h[0]), new)
 
     def sequence_logprobs(self, ids: np.ndarray) -> np.ndarray:
-        """log p(ids[i] | ids[:i]) for i >= 1: one pass over the stream from a zero state; the head and the
-        log-softmax run on STREAM_CHUNK positions at a time."""
+        """log p(ids[i] | ids[:i]) for i >= 1, from a zero state at ids[0].
+
+        Up to EXACT_MAX predictions this is one exact pass over the stream (what `next_logprobs` gives for
+        every prefix). A longer stream is cut into up to MAX_SEGMENTS segments run side by side as one batch
+        (a step costs about the same for 1 or 64 rows): segment 0 is exact, every later one starts from
+        the state reached by reading the WARMUP tokens before it from a zero state (an LSTM's memory of
+        text 1000 characters back is negligible; see the test for the size of the difference)."""
         ids = np.asarray(ids, dtype=np.int64)
-        out = np.empty(max(ids.size - 1, 0))
-        if ids.size < 2:
+        n = ids.size - 1                                                      # predictions
+        out = np.empty(max(n, 0))
+        if n < 1:
             return out
-        lo = 0
-        for h, _ in self._run(ids[:-1], self._zero_state()):
-            targets = ids[lo + 1:lo + 1 + h.shape[0]]
-            out[lo:lo + h.shape[0]] = target_logprobs(h @ self.head.weight.data + self.head.bias.data, targets)
+        if n <= EXACT_MAX:
+            lo = 0
+            for h, _ in self._run(ids[:-1], self._zero_state()):
+                out[lo:lo + h.shape[0]] = self._target_logprobs(h[:, 0], ids[lo + 1:lo + 1 + h.shape[0]])
+                lo += h.shape[0]
+            return out
+        n_seg = min(MAX_SEGMENTS, max(2, n // max(SEGMENT_MIN, WARMUP)))  # length >= WARMUP
+        length = -(-n // n_seg)
+        # pos[τ, k]: the input position segment k reads at step τ (negative or >= n: padding)
+        pos = np.arange(WARMUP + length)[:, None] + (np.arange(n_seg) * length - WARMUP)[None, :]
+        grid = ids[np.clip(pos, 0, n - 1)]
+        chunk = max(16, min(STREAM_CHUNK, (1 << 22) // (n_seg * self.vocab_size)))  # bounds (t, S, V) logits
+        state = self.rnn.init_state(n_seg)
+        for _, state in self._run(grid[:WARMUP], state, chunk):
+            pass
+        state = [tuple(_zero_row(a) for a in s) for s in state]             # segment 0 starts exactly at 0
+        lo = WARMUP
+        for h, state in self._run(grid[WARMUP:], state, chunk):
+            p = pos[lo:lo + h.shape[0]]                                       # (t, S)
+            keep = (p >= 0) & (p < n)
+            out[p[keep]] = self._target_logprobs(h[keep], ids[p[keep] + 1])
             lo += h.shape[0]
         return out
+
+    def _target_logprobs(self, h: np.ndarray, targets: np.ndarray) -> np.ndarray:
+        return target_logprobs(h @ self.head.weight.data + self.head.bias.data, targets)
+
+
+def _zero_row(a: np.ndarray) -> np.ndarray:
+    a = a.copy()
+    a[0] = 0
+    return a
 
 
 def target_logprobs(logits: np.ndarray, targets: np.ndarray) -> np.ndarray:

@@ -136,35 +136,42 @@ def lstm_forward(x: np.ndarray, w_ih: np.ndarray, w_hh: np.ndarray, b: np.ndarra
 def lstm_backward(dhs: np.ndarray, cache: tuple, w_ih: np.ndarray, w_hh: np.ndarray,
                   dh_last: np.ndarray | None = None,
                   dc_last: np.ndarray | None = None) -> tuple[np.ndarray, ...]:
-    """-> dx, dw_ih, dw_hh, db, dh0, dc0."""
+    """-> dx, dw_ih, dw_hh, db, dh0, dc0. Consumes the cache: the gate activations are overwritten with the
+    pre-activation gradients, step by step while they are hot in cache."""
     x, gates, cs, tcs, hs = cache
     T, B, H4 = gates.shape
     H = H4 // 4
-    i, f, g, o = (gates[..., k * H:(k + 1) * H] for k in range(4))
-    # Everything that does not depend on the recurrence, vectorised over all T (k = d pre / d c or d h):
-    k = np.empty_like(gates)                                  # becomes d pre, in place, in the loop
-    ki, kf, kg, ko = (k[..., j * H:(j + 1) * H] for j in range(4))
-    np.subtract(1, i, out=ki); ki *= i; ki *= g              # dc -> d pre_i: g σ'(i)
-    np.subtract(1, f, out=kf); kf *= f; kf *= cs[:-1]        # dc -> d pre_f: c_{t-1} σ'(f)
-    np.multiply(g, g, out=kg); np.subtract(1, kg, out=kg); kg *= i   # dc -> d pre_g: i (1 - g²)
-    np.subtract(1, o, out=ko); ko *= o; ko *= tcs            # dh -> d pre_o: tanh(c) σ'(o)
-    p = tcs * tcs
-    np.subtract(1, p, out=p); p *= o                          # dh -> dc: o (1 - tanh²(c))
-    k4 = k.reshape(T, B, 4, H)
-    dh_next = np.zeros((B, H), dtype=gates.dtype) if dh_last is None else np.array(dh_last, dtype=gates.dtype)
-    dc_next = np.zeros((B, H), dtype=gates.dtype) if dc_last is None else np.array(dc_last, dtype=gates.dtype)
-    dh, dc = np.empty_like(dh_next), np.empty_like(dh_next)
+    dt = gates.dtype
+    dh_next = np.zeros((B, H), dtype=dt) if dh_last is None else np.array(dh_last, dtype=dt)
+    dc_next = np.zeros((B, H), dtype=dt) if dc_last is None else np.array(dc_last, dtype=dt)
+    dh, dc, p = np.empty_like(dh_next), np.empty_like(dh_next), np.empty_like(dh_next)
+    u = np.empty((B, 4, H), dtype=dt)                         # local derivatives d pre / d(c or h)
+    u2 = u.reshape(B, 4 * H)
     w_hh_t = w_hh.T
     for t in range(T - 1, -1, -1):
+        a = gates[t]                                          # (B, 4H): i, f, g, o
+        a4 = a.reshape(B, 4, H)
+        i, f, g, o = a4[:, 0], a4[:, 1], a4[:, 2], a4[:, 3]
         np.add(dhs[t], dh_next, out=dh)
-        np.multiply(dh, p[t], out=dc)
+        np.multiply(tcs[t], tcs[t], out=p)
+        np.subtract(1, p, out=p)
+        p *= o                                                # dh -> dc: o (1 - tanh²(c))
+        np.multiply(dh, p, out=dc)
         dc += dc_next
-        np.multiply(k4[t, :, :3], dc[:, None, :], out=k4[t, :, :3])
-        np.multiply(k4[t, :, 3], dh, out=k4[t, :, 3])
-        np.multiply(dc, f[t], out=dc_next)
-        np.matmul(k[t], w_hh_t, out=dh_next)
-    dx, dw_ih = _input_grads(x, k, w_ih)
-    return dx, dw_ih, _flat(hs[:-1]).T @ _flat(k), _flat(k).sum(0), dh_next, dc_next
+        np.multiply(dc, f, out=dc_next)                       # dc_{t-1}
+        np.subtract(1, a, out=u2)
+        u2 *= a                                               # σ' of i, f, o (g's block replaced below)
+        u[:, 0] *= g                                          # dc -> d pre_i: g σ'(i)
+        u[:, 1] *= cs[t]                                      # dc -> d pre_f: c_{t-1} σ'(f)
+        np.multiply(g, g, out=u[:, 2])
+        np.subtract(1, u[:, 2], out=u[:, 2])
+        u[:, 2] *= i                                          # dc -> d pre_g: i (1 - g²)
+        np.multiply(u[:, 3], tcs[t], out=o)
+        o *= dh                                               # d pre_o = dh tanh(c) σ'(o)
+        np.multiply(u[:, :3], dc[:, None, :], out=a4[:, :3])  # d pre_{i,f,g} = dc * local
+        np.matmul(a, w_hh_t, out=dh_next)
+    dx, dw_ih = _input_grads(x, gates, w_ih)
+    return dx, dw_ih, _flat(hs[:-1]).T @ _flat(gates), _flat(gates).sum(0), dh_next, dc_next
 
 
 # ---- GRU (PyTorch's equations, gate order r, z, n) -------------------------------------------------------

@@ -133,6 +133,23 @@ def test_sequence_logprobs_matches_next_logprobs_across_chunks(monkeypatch):
     assert model.sequence_logprobs(ids[:1]).shape == (0,)
 
 
+def test_long_streams_are_scored_as_warmed_up_parallel_segments(monkeypatch):
+    """Above EXACT_MAX predictions the stream runs as segments side by side: segment 0 is exact, later ones
+    start from WARMUP tokens of context, which for an LSTM changes the log-probs only slightly."""
+    model = _model("lstm", hidden_size=16, n_layer=1).to(np.float64)
+    ids = model.encode_text(TEXT * 3)                           # 131 tokens
+    exact = model.sequence_logprobs(ids)
+    for name, value in (("EXACT_MAX", 40), ("SEGMENT_MIN", 30), ("WARMUP", 25), ("MAX_SEGMENTS", 4),
+                        ("STREAM_CHUNK", 7)):
+        monkeypatch.setattr(rnn_lm, name, value)
+    seg = model.sequence_logprobs(ids)
+    length = -(-(ids.size - 1) // 4)
+    np.testing.assert_allclose(seg[:length], exact[:length], rtol=1e-12)   # segment 0
+    assert not np.array_equal(seg, exact)                                  # the others are approximations
+    np.testing.assert_allclose(seg, exact, atol=2e-2)
+    assert abs(seg.sum() - exact.sum()) / abs(exact.sum()) < 1e-3
+
+
 def test_empty_context_and_samplers():
     model = _model()
     assert np.exp(model.next_logprobs([])).sum() == pytest.approx(1.0)
