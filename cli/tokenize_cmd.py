@@ -120,7 +120,7 @@ def register(app: click.Group, train: click.Group) -> None:
 
 def _parse_ids(line: str, lineno: int) -> list[int]:
     try:
-        return [int(x) for x in line.split()]
+        return list(map(int, line.split()))
     except ValueError:
         bad = next(x for x in line.split() if not x.lstrip("-").isdigit())
         raise TkitError(f"line {lineno}: {bad[:40]!r} is not an integer id: detokenize reads the output of "
@@ -147,8 +147,8 @@ def _line_decoder(tok: TextTokenizer):  # noqa: ANN202 (a small closure)
 
     def ids_line(line: str, lineno: int) -> str:
         ids = _parse_ids(line, lineno)
-        bad = [i for i in ids if not 0 <= i < size or not known[i]]
-        if bad:
+        if ids and (min(ids) < 0 or max(ids) >= size or not all(map(known.__getitem__, ids))):
+            bad = [i for i in ids if not 0 <= i < size or not known[i]]
             raise TkitError(f"line {lineno}: id {bad[0]} is not in the tokenizer's vocabulary (ids 0..{size - 1}): "
                             "was the file made with this tokenizer?")
         return tok.decode(ids, skip_special_tokens=False)

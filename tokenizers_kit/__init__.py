@@ -10,13 +10,28 @@ __all__ = [
     "BUILTIN_TOKENIZERS",
     "CharTokenizer",
     "CorpusError",
+    "Encoding",
     "ModelFileError",
     "TextTokenizer",
     "TkitError",
+    "Tokenizer",
     "WhitespaceTokenizer",
     "load_text_tokenizer",
     "tokenizer_from_spec",
+    "train_tokenizer",
 ]
+
+
+def __getattr__(name: str):  # noqa: ANN202 -- lazy, so `import tokenizers_kit` stays light
+    if name in ("Tokenizer", "Encoding"):
+        from tokenizers_kit import tokenizer
+
+        return getattr(tokenizer, name)
+    if name == "train_tokenizer":
+        from tokenizers_kit.training import train_tokenizer
+
+        return train_tokenizer
+    raise AttributeError(f"module 'tokenizers_kit' has no attribute {name!r}")
 
 
 def load_text_tokenizer(name_or_path: str) -> TextTokenizer:

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from tokenizers_kit.bytes_map import unicode_to_bytes
-from tokenizers_kit.errors import ModelFileError
+from tokenizers_kit.bytes_map import symbols_to_bytes, unicode_to_bytes
+from tokenizers_kit.errors import ModelFileError, TkitError
 from tokenizers_kit.normalizers import _pattern_regex
 from tokenizers_kit.pre_tokenizers import PREPEND_SCHEMES
 
@@ -44,6 +44,10 @@ class ByteLevel(Decoder):
         self.add_prefix_space, self.trim_offsets, self.use_regex = add_prefix_space, trim_offsets, use_regex
 
     def decode_chain(self, tokens: list[str]) -> list[str]:
+        try:  # all tokens byte-level: one translate + one decode, in C
+            return [symbols_to_bytes("".join(tokens)).decode("utf-8", errors="replace")]
+        except TkitError:
+            pass
         data = bytearray()
         table = _SYMBOL_BYTES
         for token in tokens:

@@ -323,8 +323,10 @@ class Metaspace(PreTokenizer):
             raise ModelFileError(f"Metaspace: prepend_scheme must be always, first or never, not {prepend_scheme!r}")
         self.replacement, self.prepend_scheme, self.split_on_replacement = replacement, prepend_scheme, split
         self._re = regex.compile(regex.escape(replacement))
-        # MergedWithNext on single "▁" chars == a "▁" followed by everything up to the next "▁".
-        self._chunk_re = regex.compile(f"{regex.escape(replacement)}?[^{regex.escape(replacement)}]*")
+        # MergedWithNext on single "▁" chars == a "▁" followed by everything up to the next "▁" (or a
+        # leading run without "▁").
+        r = regex.escape(replacement)
+        self._chunk_re = regex.compile(f"{r}[^{r}]*|[^{r}]+")
 
     def _prepend(self, text: str, first: bool) -> bool:
         if not text or text.startswith(self.replacement):
@@ -337,7 +339,17 @@ class Metaspace(PreTokenizer):
             text = self.replacement + text
         if not self.split_on_replacement:
             return [text] if text else []
-        return [c for c in self._chunk_re.findall(text) if c]
+        return self._chunk_re.findall(text)
+
+    def fast_split(self) -> Callable[[str], list[str]]:
+        if self.prepend_scheme != "always" or not self.split_on_replacement:
+            return self.split
+        rep, findall = self.replacement, self._chunk_re.findall
+
+        def split(text: str) -> list[str]:
+            text = text.replace(" ", rep)
+            return findall(text if text[:1] == rep or not text else rep + text)
+        return split
 
     def split_aligned(self, text: str, spans: Spans, first: bool = True) -> list[tuple[str, Spans]]:
         text = text.replace(" ", self.replacement)

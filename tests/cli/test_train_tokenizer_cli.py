@@ -11,8 +11,8 @@ from tokenizers_kit.tokenizer import Tokenizer
 
 
 @pytest.mark.parametrize("algo, extra", [
-    ("bpe", []), ("bpe", ["--pattern", "gpt4"]), ("wordpiece", ["--lowercase"]), ("unigram", []),
-    ("sentencepiece", []), ("sentencepiece", ["--model", "bpe"]), ("char", []),
+    ("bpe", []), ("bpe", ["--pattern", "gpt4", "--lowercase"]), ("wordpiece", ["--lowercase"]), ("unigram", []),
+    ("sentencepiece", []), ("sentencepiece", ["--model", "bpe", "--normalization", "nfkc"]), ("char", []),
 ])
 def test_train_every_algo_and_hf_loads_it(algo, extra, tmp_path):
     out = tmp_path / "tok.json"

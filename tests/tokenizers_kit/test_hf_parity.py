@@ -76,6 +76,13 @@ def _hf_trained(kind: str, tmp_path):
         tok.decoder = decoders.WordPiece()
         trainer = trainers.WordPieceTrainer(vocab_size=800, special_tokens=["[UNK]", "[CLS]", "[SEP]"],
                                             show_progress=False)
+    elif kind == "bpe-suffix":  # classic (non byte-level) BPE: unk, "</w>" suffix, Whitespace, BPEDecoder
+        tok = HFTokenizer(models.BPE(unk_token="<unk>", end_of_word_suffix="</w>"))
+        tok.normalizer = normalizers.Sequence([normalizers.NFD(), normalizers.StripAccents(), normalizers.Lowercase()])
+        tok.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.Whitespace(), pre_tokenizers.Digits(True)])
+        tok.decoder = decoders.BPEDecoder(suffix="</w>")
+        trainer = trainers.BpeTrainer(vocab_size=600, special_tokens=["<unk>"], end_of_word_suffix="</w>",
+                                      show_progress=False)
     else:
         tok = HFTokenizer(models.Unigram())
         tok.normalizer = normalizers.Sequence([normalizers.NFKC(), normalizers.Replace(" {2,}", " ")])
@@ -95,11 +102,11 @@ def _hf_trained(kind: str, tmp_path):
     return path, tok
 
 
-@pytest.mark.parametrize("kind", ["bpe", "wordpiece", "unigram"])
+@pytest.mark.parametrize("kind", ["bpe", "wordpiece", "unigram", "bpe-suffix"])
 def test_hf_files_load_in_tkit_and_encode_identically(kind, tmp_path):
     path, hf = _hf_trained(kind, tmp_path)
     ours = Tokenizer.from_file(path)
-    assert ours.name == {"bpe": "bpe", "wordpiece": "wordpiece", "unigram": "unigram"}[kind]
+    assert ours.name == {"bpe": "bpe", "wordpiece": "wordpiece", "unigram": "unigram", "bpe-suffix": "file"}[kind]
     texts = held_out()[:1000] + HARD
     _compare(ours, hf, texts)
     # Saving keeps the file loadable and equivalent (HF's post-processor is kept verbatim).
