@@ -1,12 +1,13 @@
 """Formatting ARPA lines with NumPy: a chunk of lines becomes one byte gather, no Python work per line.
 
-Every line is a sequence of segments of one byte "blob": the probability's digits, a TAB, each word (from a
-table of the vocabulary's UTF-8 bytes, with and without a trailing space), a TAB and the backoff's digits,
-a newline. With the segments' (start, length) laid out line after line, the output is
-`blob[repeat(start - out_offset, length) + arange(total)]` — a handful of vectorised passes over the bytes.
-NumPy releases the GIL in these passes, so chunks can be formatted on several threads.
+A line is a few segments of one byte "blob": the probability with its TAB, each word with the separator that
+follows it (space, TAB or newline: the vocabulary is stored three times, once per separator), and the backoff
+with its newline. With the segments' (start, length) laid out line after line, the output is one gather
+(`ragged_gather`): a running sum gives the source index of every output byte.
 
-Numbers: log10 values <= 0 with 6 decimals ("-1.234568"), "0" for exact zero, "-99" for log 0 (SRILM).
+Numbers are log10 values <= 0 with 6 decimals ("-1.234568"), "0" for exact zero, "-99" for log 0 (SRILM).
+They are built as 12-byte right-aligned records from tables of two-character pairs (uint16 lookups), e.g.
+" -1.234568\\t" — the segment starts after the padding.
 """
 from __future__ import annotations
 
@@ -14,114 +15,110 @@ from collections.abc import Sequence
 
 import numpy as np
 
-RECORD = 10  # bytes per formatted number: "-dd.dddddd", right-aligned
-_CONST = b"\t\n0-99"  # TAB, newline, "0", "-99"
-_TAB, _NL, _ZERO, _LOGZERO = 0, 1, 2, 3  # offsets in _CONST
-_ZERO_LEN, _LOGZERO_LEN = 1, 3
-_DIGITS = np.frombuffer(b"0123456789", dtype=np.uint8)
-_DIGITS3 = np.frombuffer("".join(f"{i:03d}" for i in range(1000)).encode(), dtype=np.uint8).reshape(1000, 3)
+RECORD = 12  # bytes per formatted number incl. its separator: "?-dd.dddddd" + sep, right-aligned
+SEPARATORS = b" \t\n"
+SPACE, TAB, NEWLINE = 0, 1, 2
+
+
+def _pairs(strings: Sequence[str]) -> np.ndarray:
+    """Two-character strings as native uint16 (so a uint16 array views as the characters in order)."""
+    return np.frombuffer("".join(strings).encode("ascii"), dtype=np.uint16).copy()
+
+
+_PAIR_DIGITS = _pairs([f"{i:02d}" for i in range(100)])  # "00" .. "99"
+_DOT_DIGIT = _pairs([f".{i}" for i in range(10)])  # ".0" .. ".9"
+_WHOLE = _pairs([f"-{i}" for i in range(10)] + [f"{i:02d}" for i in range(10, 100)])  # "-d" or "dd"
+_LEAD = _pairs(["  ", " -"])  # padding before a one- or two-digit whole part
+_DIGIT_SEP = np.stack([_pairs([f"{i}{chr(sep)}" for i in range(10)]) for sep in SEPARATORS])  # (3, 10)
+_SPECIAL_TAIL = np.stack([_pairs([f"0{chr(sep)}", f"9{chr(sep)}"]) for sep in SEPARATORS])  # "0"+sep, "9"+sep
+_MINUS_NINE = _pairs(["-9"])[0]
 
 
 class VocabBytes:
-    """The vocabulary's UTF-8 bytes, each token once with a trailing space and once without."""
+    """The vocabulary's UTF-8 bytes three times over: each token followed by a space, a TAB, a newline."""
 
     def __init__(self, tokens: Sequence[str]) -> None:
         encoded = [t.encode("utf-8") for t in tokens]
         lengths = np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded))
-        spaced = b" ".join(encoded) + b" "  # token i + " " starts at spaced_start[i]
-        self.spaced_start = np.concatenate(([0], np.cumsum(lengths + 1)[:-1])).astype(np.int64)
-        self.spaced_len = lengths + 1
-        self.bare_len = lengths
-        self.blob = np.frombuffer(spaced, dtype=np.uint8)
+        self.length = lengths + 1  # token + separator
+        self.start = np.concatenate(([0], np.cumsum(self.length)[:-1])).astype(np.int64)
+        self.stride = int(self.length.sum())  # offset between the three copies
+        self.blob = np.frombuffer(b"".join(bytes([sep]).join(encoded) + bytes([sep]) for sep in SEPARATORS),
+                                  dtype=np.uint8)
 
 
-def number_records(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(records (m, RECORD) uint8, start offset within the record, length) for log10 values <= 0.
-
-    Exact 0 and log 0 get length 0 here; `format_lines` points them at the "0" / "-99" constants."""
+def number_records(values: np.ndarray, sep: int) -> tuple[np.ndarray, np.ndarray]:
+    """(records (m, RECORD) uint8, first byte used in each) for log10 values <= 0, followed by separator
+    SEPARATORS[sep]."""
     v = np.asarray(values, dtype=np.float64)
     micro = np.rint(-np.clip(v, -99.999999, 0.0) * 1e6).astype(np.int64)
     whole, frac = np.divmod(micro, 1_000_000)
-    rec = np.empty((v.size, RECORD), dtype=np.uint8)
-    hi, lo = np.divmod(frac, 1000)  # six decimals as two 3-digit table lookups
-    rec[:, 4:7] = _DIGITS3[hi]
-    rec[:, 7:10] = _DIGITS3[lo]
-    rec[:, 3] = ord(".")
-    tens, ones = np.divmod(whole, 10)
-    two = tens > 0
-    rec[:, 2] = _DIGITS[ones]
-    rec[:, 1] = np.where(two, _DIGITS[np.minimum(tens, 9)], ord("-"))
-    rec[:, 0] = ord("-")
-    start = np.where(two, 0, 1)
-    length = RECORD - start
-    special = (micro == 0) | (v <= -99.0)
-    length[special] = 0
-    return rec, start, length
+    rec = np.empty((v.size, RECORD // 2), dtype=np.uint16)  # six character pairs per record
+    two = whole >= 10
+    rec[:, 0] = np.take(_LEAD, two.view(np.uint8))
+    rec[:, 1] = np.take(_WHOLE, whole)
+    hi, rest = np.divmod(frac, 100_000)
+    rec[:, 2] = np.take(_DOT_DIGIT, hi)
+    mid, rest = np.divmod(rest, 1000)
+    rec[:, 3] = np.take(_PAIR_DIGITS, mid)
+    low, last = np.divmod(rest, 10)
+    rec[:, 4] = np.take(_PAIR_DIGITS, low)
+    rec[:, 5] = np.take(_DIGIT_SEP[sep], last)
+    start = np.where(two, 1, 2)
+    zero, logzero = micro == 0, v <= -99.0
+    if zero.any() or logzero.any():  # "0" + sep, "-99" + sep
+        rec[zero, 5] = _SPECIAL_TAIL[sep, 0]
+        start[zero] = RECORD - 2
+        rec[logzero, 4] = _MINUS_NINE
+        rec[logzero, 5] = _SPECIAL_TAIL[sep, 1]
+        start[logzero] = RECORD - 4
+    return rec.view(np.uint8), start
 
 
 def format_lines(ids: np.ndarray, prob: np.ndarray, backoff: np.ndarray | None, vocab: VocabBytes) -> bytes:
-    """ARPA lines `prob TAB w1 ... wn [TAB backoff]` for the n-grams in `ids` (m, n)."""
+    """ARPA lines `prob TAB w1 ... wn [TAB backoff] NEWLINE` for the n-grams in `ids` (m, n)."""
     m, n = ids.shape
     if m == 0:
         return b""
-    p_rec, p_off, p_len = number_records(prob)
+    rows = np.arange(m, dtype=np.int64) * RECORD
+    p_rec, p_start = number_records(prob, TAB)
     parts = [p_rec.reshape(-1)]
-    p_base = 0
     if backoff is not None:
-        b_rec, b_off, b_len = number_records(backoff)
+        b_rec, b_start = number_records(backoff, NEWLINE)
         parts.append(b_rec.reshape(-1))
-        b_base = p_rec.size
-    words_base = sum(x.size for x in parts)
+    words = sum(x.size for x in parts)
     parts.append(vocab.blob)
-    const_base = words_base + vocab.blob.size
-    parts.append(np.frombuffer(_CONST, dtype=np.uint8))
     blob = np.concatenate(parts)
 
-    segs = n + (5 if backoff is not None else 3)  # prob, TAB, n words, [TAB, backoff], newline
+    segs = n + (2 if backoff is not None else 1)
     start = np.empty((m, segs), dtype=np.int64)
     length = np.empty((m, segs), dtype=np.int64)
-    rows = np.arange(m, dtype=np.int64)
-    _number_segment(start[:, 0], length[:, 0], prob, p_base + rows * RECORD + p_off, p_len, const_base)
-    start[:, 1], length[:, 1] = const_base + _TAB, 1
+    start[:, 0] = rows + p_start
+    length[:, 0] = RECORD - p_start
+    last_sep = TAB if backoff is not None else NEWLINE
     for j in range(n):
         w = ids[:, j]
-        start[:, 2 + j] = words_base + vocab.spaced_start[w]
-        length[:, 2 + j] = vocab.spaced_len[w] if j < n - 1 else vocab.bare_len[w]
+        copy = SPACE if j < n - 1 else last_sep
+        start[:, 1 + j] = np.take(vocab.start, w) + (words + copy * vocab.stride)
+        length[:, 1 + j] = np.take(vocab.length, w)
     if backoff is not None:
-        start[:, n + 2], length[:, n + 2] = const_base + _TAB, 1
-        _number_segment(start[:, n + 3], length[:, n + 3], backoff, b_base + rows * RECORD + b_off, b_len,
-                        const_base)
-    start[:, -1], length[:, -1] = const_base + _NL, 1
-    return gather_segments(blob, start.reshape(-1), length.reshape(-1)).tobytes()
+        start[:, -1] = rows + (p_rec.size + b_start)
+        length[:, -1] = RECORD - b_start
+    return ragged_gather(blob, start.reshape(-1), length.reshape(-1)).tobytes()
 
 
-def _number_segment(start: np.ndarray, length: np.ndarray, values: np.ndarray, rec_start: np.ndarray,
-                    rec_len: np.ndarray, const_base: int) -> None:
-    start[:] = rec_start
-    length[:] = rec_len
-    zero = rec_len == 0
-    if zero.any():
-        logzero = zero & (np.asarray(values) <= -99.0)
-        exact = zero & ~logzero
-        start[exact], length[exact] = const_base + _ZERO, _ZERO_LEN
-        start[logzero], length[logzero] = const_base + _LOGZERO, _LOGZERO_LEN
-
-
-def gather_segments(blob: np.ndarray, start: np.ndarray, length: np.ndarray) -> np.ndarray:
-    """Concatenate blob[start[i] : start[i] + length[i]] for all i, vectorised.
+def ragged_gather(blob: np.ndarray, start: np.ndarray, length: np.ndarray) -> np.ndarray:
+    """Concatenate blob[start[i] : start[i] + length[i]] for all i (every length >= 1), vectorised.
 
     The source index of output byte j is a running sum: +1 per byte, plus a jump at each segment's first
-    byte. One cumsum instead of np.repeat, because repeat holds the GIL and the formatting threads need it
-    released."""
-    keep = length > 0
-    start, length = start[keep], length[keep]
+    byte — one cumsum and one take."""
     if not length.size:
         return np.empty(0, dtype=np.uint8)
-    total = int(length.sum())
+    ends = np.cumsum(length)
+    total = int(ends[-1])
     dtype = np.int32 if total + blob.size < 2**31 else np.int64  # int32 halves the memory traffic
     step = np.ones(total, dtype=dtype)
-    first = np.cumsum(length)[:-1]  # output position of each later segment's first byte
-    step[first] = (start[1:] - (start[:-1] + length[:-1] - 1)).astype(dtype)
+    step[ends[:-1]] = start[1:] - (start[:-1] + length[:-1] - 1)
     step[0] = start[0]
     np.cumsum(step, out=step)
     return np.take(blob, step)

@@ -17,13 +17,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ngram.tables import NgramIndex, sentence_positions
+from ngram.tables import NgramIndex, index_dtype, sentence_positions
 from ngram.vocab import BOS, EOS, SENTENCE_SPECIALS, UNK, Vocabulary
 from tokenizers_kit.corpus import iter_text_blocks
 from tokenizers_kit.errors import CorpusError, TkitError
 from tokenizers_kit.simple import CharTokenizer, TextTokenizer, WhitespaceTokenizer
 
 UNK_ID, BOS_ID, EOS_ID = 0, 1, 2
+SUB_BLOCK = 1 << 20  # characters tokenized at once
 LINE_END = "\n"  # marks the end of a sentence in a token list; no tokenizer emits it inside a line
 
 
@@ -100,7 +101,16 @@ class CorpusEncoder:
         return np.insert(ids, starts, BOS_ID)
 
     def encode_text(self, text: str) -> np.ndarray:
-        return self.encode_tokens(self._tokens_of_block(text))
+        """The stream of a text block; long blocks go in ~1 MB pieces cut at newlines, so the Python token
+        strings alive at once stay few (the memory peak of the whole count)."""
+        if len(text) <= SUB_BLOCK:
+            return self.encode_tokens(self._tokens_of_block(text))
+        parts, start = [], 0
+        while start < len(text):
+            cut = text.find("\n", start + SUB_BLOCK) + 1 or len(text)
+            parts.append(self.encode_tokens(self._tokens_of_block(text[start:cut])))
+            start = cut
+        return np.concatenate(parts)
 
     def encode_files(self, paths: Sequence[str], on_bytes: Callable[[int], None] | None = None) -> Iterable[np.ndarray]:
         """Yield the id stream block by block (each block ends on a sentence boundary)."""
@@ -213,23 +223,28 @@ class CountTables:
 
 def unique_inverse(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """`np.unique(keys, return_inverse=True, return_counts=True)` for uint64 keys, ~2.5x faster: when key and
-    position fit in 64 bits together, one `np.sort` of (key << b | position) replaces the argsort."""
+    position fit in 64 bits together, one `np.sort` of (key << b | position) replaces the argsort.
+    Overwrites `keys`. The inverse is int32 while it fits."""
     size = keys.size
     pos_bits = max(1, int(size - 1).bit_length())
+    small = index_dtype(size)
     if size == 0 or int(keys.max()).bit_length() + pos_bits > 64:
         uniq, inv, cnt = np.unique(keys, return_inverse=True, return_counts=True)
-        return uniq, inv.astype(np.int64), cnt.astype(np.int64)
-    packed = keys << np.uint64(pos_bits)
+        return uniq, inv.astype(small), cnt.astype(np.int64)
+    packed = keys
+    packed <<= np.uint64(pos_bits)
     packed |= np.arange(size, dtype=np.uint64)
     packed.sort()
-    perm = (packed & np.uint64((1 << pos_bits) - 1)).astype(np.int64)
-    packed >>= np.uint64(pos_bits)  # the sorted keys
+    perm = (packed & np.uint64((1 << pos_bits) - 1)).astype(np.intp)
+    packed >>= np.uint64(pos_bits)  # now the sorted keys
     start = np.empty(size, dtype=bool)
     start[0] = True
     np.not_equal(packed[1:], packed[:-1], out=start[1:])
     firsts = np.flatnonzero(start)
-    inv = np.empty(size, dtype=np.int64)
-    inv[perm] = np.cumsum(start) - 1
+    group = np.cumsum(start, dtype=small)
+    group -= 1
+    inv = np.empty(size, dtype=small)
+    inv[perm] = group
     counts = np.diff(np.append(firsts, size))
     return packed[firsts], inv, counts.astype(np.int64)
 
@@ -245,8 +260,7 @@ def count_tables(stream: np.ndarray, order: int, vocab_size: int, weights: np.nd
     tokens = np.asarray(stream)
     if reset is None:
         reset = tokens == BOS_ID
-    dist = sentence_positions(reset)
-    tok64 = tokens.astype(np.int64)
+    dist = sentence_positions(reset).astype(index_dtype(tokens.size))
     w = None if weights is None else np.asarray(weights, dtype=np.int64)
     scored = tokens != BOS_ID
     counts: list[np.ndarray] = [np.empty(0, np.int64),
@@ -254,23 +268,27 @@ def count_tables(stream: np.ndarray, order: int, vocab_size: int, weights: np.nd
                                             minlength=vocab_size).astype(np.int64)]
     keys: list[np.ndarray] = []
     suffixes: list[np.ndarray] = []
-    rank_prev = tok64  # index of the (n-1)-gram ending at each position (unigram index = id)
+    rank_prev = tokens  # index of the (n-1)-gram ending at each position (unigram index = id)
     v = np.uint64(vocab_size)
     for n in range(2, order + 1):
-        pos = np.flatnonzero(dist >= n - 1)
-        key = rank_prev[pos - 1].astype(np.uint64) * v + tok64[pos].astype(np.uint64)
+        valid = dist >= n - 1  # an n-gram ends here; then an (n-1)-gram ends just before
+        ends = valid[1:]
+        key = rank_prev[:-1][ends].astype(np.uint64)
+        key *= v
+        key += tokens[1:][ends].astype(np.uint64)
         uniq, inv, cnt = unique_inverse(key)
+        del key
         if w is not None:
-            cnt = np.bincount(inv, weights=w[pos], minlength=uniq.size).astype(np.int64)
-        suffix = np.empty(uniq.size, dtype=np.int64)
-        suffix[inv] = rank_prev[pos]  # the (n-1)-gram ending at the same position
-        rank = np.full(tokens.size, -1, dtype=np.int64)
-        rank[pos] = inv
+            cnt = np.bincount(inv, weights=w[valid], minlength=uniq.size).astype(np.int64)
+        suffix = np.empty(uniq.size, dtype=index_dtype(keys[-1].size if keys else vocab_size))
+        suffix[inv] = rank_prev[valid]  # the (n-1)-gram ending at the same position
+        rank = np.full(tokens.size, -1, dtype=index_dtype(uniq.size))
+        rank[valid] = inv
         keys.append(uniq)
         suffixes.append(suffix)
         counts.append(cnt)
         rank_prev = rank
-        del key, inv, pos
+        del inv, valid, ends
     index = NgramIndex(vocab_size, keys)
     for n, suffix in enumerate(suffixes, start=2):
         index.set_suffix(n, suffix)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ngram.arpa_format import VocabBytes, gather_segments
+from ngram.arpa_format import NEWLINE, SPACE, VocabBytes, ragged_gather
 from ngram.chunked_counts import count_windows_chunked, parse_memory
 from ngram.counting import EOS_ID, CorpusEncoder, encode_corpus, limit_vocabulary, padded_windows, vocabulary_limit
 from ngram.escape import escape_token
@@ -91,20 +91,18 @@ def format_count_lines(rows: np.ndarray, counts: np.ndarray, vb: VocabBytes) -> 
     m, n = rows.shape
     if m == 0:
         return b""
-    digits = [str(c).encode() for c in counts.tolist()]
+    digits = [f"{c}\t".encode() for c in counts.tolist()]
     dlen = np.fromiter(map(len, digits), dtype=np.int64, count=m)
-    dblob = np.frombuffer(b"".join(digits) + b"\t\n", dtype=np.uint8)
-    tab, newline = dblob.size - 2, dblob.size - 1
+    dblob = np.frombuffer(b"".join(digits), dtype=np.uint8)
     blob = np.concatenate([dblob, vb.blob])
-    start = np.empty((m, n + 3), dtype=np.int64)
-    length = np.empty((m, n + 3), dtype=np.int64)
+    start = np.empty((m, n + 1), dtype=np.int64)
+    length = np.empty((m, n + 1), dtype=np.int64)
     start[:, 0], length[:, 0] = np.cumsum(dlen) - dlen, dlen
-    start[:, 1], length[:, 1] = tab, 1
     for j in range(n):
-        start[:, 2 + j] = dblob.size + vb.spaced_start[rows[:, j]]
-        length[:, 2 + j] = (vb.spaced_len if j < n - 1 else vb.bare_len)[rows[:, j]]
-    start[:, -1], length[:, -1] = newline, 1
-    return gather_segments(blob, start.reshape(-1), length.reshape(-1)).tobytes()
+        copy = SPACE if j < n - 1 else NEWLINE
+        start[:, 1 + j] = vb.start[rows[:, j]] + (dblob.size + copy * vb.stride)
+        length[:, 1 + j] = vb.length[rows[:, j]]
+    return ragged_gather(blob, start.reshape(-1), length.reshape(-1)).tobytes()
 
 
 def count_ngrams(paths: Sequence[str], order: int, tokenizer: TextTokenizer, *, memory: int | str | None = None,

@@ -15,6 +15,11 @@ import numpy as np
 MISSING = -1
 
 
+def index_dtype(size: int) -> type:
+    """int32 indices while they fit (half the memory of int64), else int64."""
+    return np.int32 if size < 2**31 - 1 else np.int64
+
+
 def sentence_positions(reset: np.ndarray) -> np.ndarray:
     """Distance of each position from the last reset (a `<s>` or the start of a sentence), shape (T,).
 
@@ -37,6 +42,7 @@ class NgramIndex:
         self.keys += [np.ascontiguousarray(k, dtype=np.uint64) for k in keys]
         self._prefix: dict[int, np.ndarray] = {}
         self._suffix: dict[int, np.ndarray] = {}
+        self._starts: dict[tuple[int, int], np.ndarray] = {}
 
     @property
     def order(self) -> int:
@@ -52,7 +58,7 @@ class NgramIndex:
     def prefix(self, n: int) -> np.ndarray:
         """Index (in order n-1) of each order-n n-gram's first n-1 words, shape (M_n,), non-decreasing."""
         if n not in self._prefix:
-            self._prefix[n] = (self.keys[n] // np.uint64(self.vocab_size)).astype(np.int64)
+            self._prefix[n] = (self.keys[n] // np.uint64(self.vocab_size)).astype(index_dtype(self.size(n - 1)))
         return self._prefix[n]
 
     def word(self, n: int) -> np.ndarray:
@@ -75,15 +81,23 @@ class NgramIndex:
                 found = self.lookup(n - 1, inner, self.word(n))
                 if np.any(found < 0):
                     raise ValueError(f"{n}-grams whose suffix is missing from the {n - 1}-grams")
-                self._suffix[n] = found
+                self._suffix[n] = found.astype(index_dtype(self.size(n - 1)))
         return self._suffix[n]
 
     def first_word(self, n: int) -> np.ndarray:
         """First word of each order-n n-gram."""
-        first = np.arange(self.vocab_size, dtype=np.int64)
+        first = np.arange(self.vocab_size, dtype=index_dtype(self.vocab_size))
         for m in range(2, n + 1):
             first = first[self.prefix(m)]
         return first
+
+    def starts_with(self, n: int, word: int) -> np.ndarray:
+        """Which order-n n-grams start with `word` (bool, cached per order: it follows the prefix links)."""
+        key = (n, word)
+        if key not in self._starts:
+            self._starts[key] = (np.arange(self.vocab_size) == word) if n == 1 \
+                else self.starts_with(n - 1, word)[self.prefix(n)]
+        return self._starts[key]
 
     def is_context(self, n: int) -> np.ndarray:
         """Which order-n n-grams have at least one extension in order n+1."""

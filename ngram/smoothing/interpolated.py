@@ -9,7 +9,7 @@ so the ARPA file stores log10 p for the n-grams and log10 gamma for their contex
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -20,34 +20,34 @@ from ngram.smoothing.base import predictable_vocab
 from ngram.tables import NgramIndex
 
 
-def interpolate(index: NgramIndex, u: Sequence[np.ndarray], gamma_empty: float,
-                gamma: Sequence[np.ndarray]) -> list[np.ndarray]:
-    """p[n] for every n-gram, lower orders first. `u[n]`: uninterpolated; `gamma[n]`: weight of each
-    order-n n-gram as a context (n < N)."""
-    p = [np.empty(0), u[1] + gamma_empty / predictable_vocab(index.vocab_size)]
-    for n in range(2, index.order + 1):
-        p.append(u[n] + gamma[n - 1][index.prefix(n)] * p[n - 1][index.suffix(n)])
-    return p
+OrderTerms = Callable[[int], "tuple[np.ndarray, np.ndarray | float]"]
 
 
-def backoff_scorer(index: NgramIndex, p: Sequence[np.ndarray], gamma: Sequence[np.ndarray],
-                   keep: Sequence[np.ndarray] | None = None) -> BackoffScorer:
-    """log10 form as lmplz writes it: prob = min(0, log10 p), `<s>` 0; backoff = log10 gamma for n-grams that
-    are contexts, else 0. `keep` drops pruned n-grams."""
+def interpolate_to_backoff(index: NgramIndex, terms: OrderTerms,
+                           keep: Sequence[np.ndarray] | None = None) -> BackoffScorer:
+    """Run the recursion lower orders first and store lmplz's backoff form as it goes.
+
+    `terms(n)` gives (u[n] for every order-n n-gram, gamma of every order-(n-1) context — a number for n = 1,
+    the empty context). Only one order's temporaries live at a time: p[n] is built in u[n]'s array, and p[n-1]
+    and gamma[n-1] become log10 prob and backoff (`<s>` gets prob 0 as in KenLM, non-contexts backoff 0)
+    once p[n] no longer needs them. `keep` drops pruned n-grams at the end."""
     order = index.order
-    logp: list[np.ndarray] = [np.empty(0)]
-    backoff: list[np.ndarray] = [np.empty(0)]
-    with np.errstate(divide="ignore"):
-        for n in range(1, order + 1):
-            lp = np.minimum(np.log10(p[n]), 0.0)
-            if n == 1:
-                lp[BOS_ID] = 0.0  # KenLM: p(<s>) = 1; it is never predicted
-            if n < order:  # gamma 0 (MLE-like contexts) gives -inf: log 0
-                bo = np.where(index.is_context(n), np.log10(gamma[n]), 0.0)
-            else:
-                bo = np.zeros(index.size(n))
-            logp.append(lp)
-            backoff.append(bo)
+    logp: list[np.ndarray] = [np.empty(0)] * (order + 1)
+    backoff: list[np.ndarray] = [np.empty(0)] * (order + 1)
+    p_prev: np.ndarray | None = None
+    for n in range(1, order + 1):
+        p, gamma = terms(n)
+        if n == 1:
+            p += float(gamma) / predictable_vocab(index.vocab_size)
+        else:
+            assert p_prev is not None
+            p += np.asarray(gamma)[index.prefix(n)] * p_prev[index.suffix(n)]
+            backoff[n - 1] = _log_backoff(index, n - 1, np.asarray(gamma))
+            logp[n - 1] = _log_prob(p_prev, n - 1)
+        p_prev = p
+    assert p_prev is not None
+    logp[order] = _log_prob(p_prev, order)
+    backoff[order] = np.zeros(index.size(order))
     if keep is not None:
         index = compact_index(index, keep)
         logp = [x if n < 2 else x[keep[n]] for n, x in enumerate(logp)]
@@ -55,6 +55,25 @@ def backoff_scorer(index: NgramIndex, p: Sequence[np.ndarray], gamma: Sequence[n
     return BackoffScorer(index, logp, backoff)
 
 
+def _log_prob(p: np.ndarray, n: int) -> np.ndarray:
+    """min(0, log10 p) in place; p(<s>) = 1 (KenLM writes 0: it is never predicted)."""
+    with np.errstate(divide="ignore"):
+        np.log10(p, out=p)
+    np.minimum(p, 0.0, out=p)
+    if n == 1:
+        p[BOS_ID] = 0.0
+    return p
+
+
+def _log_backoff(index: NgramIndex, n: int, gamma: np.ndarray) -> np.ndarray:
+    """log10 gamma for the n-grams that are contexts (gamma 0 gives log 0), 0 for the others."""
+    with np.errstate(divide="ignore"):
+        bo = np.log10(gamma)
+    bo[~index.is_context(n)] = 0.0
+    return bo
+
+
 def context_sums(index: NgramIndex, n: int, values: np.ndarray) -> np.ndarray:
     """Sum of `values` (one per order-n n-gram) over the extensions of each order-(n-1) context."""
-    return np.bincount(index.prefix(n), weights=values, minlength=index.size(n - 1))
+    sums = np.bincount(index.prefix(n), weights=values, minlength=index.size(n - 1))
+    return sums.astype(np.float64, copy=False)  # bincount of nothing is int

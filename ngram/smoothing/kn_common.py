@@ -9,22 +9,20 @@ from collections.abc import Sequence
 import numpy as np
 
 from ngram.counting import BOS_ID, CountTables
-from ngram.smoothing.interpolated import backoff_scorer, context_sums, interpolate
+from ngram.smoothing.interpolated import context_sums, interpolate_to_backoff
 from ngram.pruning import keep_masks
 from ngram.backoff import BackoffScorer
 
 
-def adjusted_counts(tables: CountTables) -> list[np.ndarray]:
+def adjusted_counts(tables: CountTables, n: int) -> np.ndarray:
     """a(w1..wn) (adjust_counts.cc): the raw count at the top order and for n-grams starting with `<s>`;
     elsewhere the continuation count N1+(. w1..wn), the number of distinct words seen before it."""
-    index, order = tables.index, tables.order
-    a = [np.empty(0, np.int64)] * (order + 1)
-    a[order] = tables.counts[order]
-    for n in range(order - 1, 0, -1):
-        continuation = np.bincount(index.suffix(n + 1), minlength=index.size(n)).astype(np.int64)
-        bos_initial = index.first_word(n) == BOS_ID
-        a[n] = np.where(bos_initial, tables.counts[n], continuation)
-    return a
+    index = tables.index
+    if n == tables.order:
+        return tables.counts[n]
+    continuation = np.bincount(index.suffix(n + 1), minlength=index.size(n)).astype(np.int64)
+    bos_initial = index.starts_with(n, BOS_ID)
+    return np.where(bos_initial, tables.counts[n], continuation)
 
 
 def count_of_counts(a: np.ndarray) -> np.ndarray:
@@ -32,33 +30,34 @@ def count_of_counts(a: np.ndarray) -> np.ndarray:
     return np.bincount(np.minimum(a, 5), minlength=6)[:5].astype(np.int64)
 
 
+def all_count_of_counts(tables: CountTables) -> list[np.ndarray]:
+    """count_of_counts of every order (index n), over all n-grams including pruned ones (as lmplz)."""
+    return [np.zeros(5, np.int64)] + [count_of_counts(adjusted_counts(tables, n))
+                                      for n in range(1, tables.order + 1)]
+
+
 def estimate_kn(tables: CountTables, discounts: Sequence[np.ndarray],
-                cutoffs: Sequence[int] | None = None, adjusted: Sequence[np.ndarray] | None = None) -> BackoffScorer:
+                cutoffs: Sequence[int] | None = None) -> BackoffScorer:
     """Interpolated Kneser-Ney with `discounts[n] = [0, D1, D2, D3+]` for each order n.
 
     u(w|h) = (a(hw) - D(a(hw))) / sum_x a(hx);   gamma(h) = (sum over h's extensions of D(a), or of the whole
     a for pruned extensions) / sum_x a(hx)   (initial_probabilities.cc)."""
-    index, order = tables.index, tables.order
-    a = adjusted if adjusted is not None else adjusted_counts(tables)
+    index = tables.index
     keep = keep_masks(tables, cutoffs) if cutoffs else None
-    u: list[np.ndarray] = [np.empty(0)] * (order + 1)
-    gamma: list[np.ndarray] = [np.empty(0)] * (order + 1)
-    gamma[order] = np.zeros(index.size(order))
-    gamma_empty = 0.0
-    for n in range(1, order + 1):
-        an = a[n].astype(np.float64)
-        disc = np.asarray(discounts[n], dtype=np.float64)[np.minimum(a[n], 3)]
-        removed = np.zeros(an.size, dtype=bool) if keep is None or n == 1 else ~keep[n]
-        mass = np.where(removed, an, disc)  # pruned n-grams give all their mass to gamma
+
+    def terms(n: int) -> tuple[np.ndarray, np.ndarray | float]:
+        a = adjusted_counts(tables, n)
+        disc = np.asarray(discounts[n], dtype=np.float64)[np.minimum(a, 3)]
+        mass = disc if keep is None or n == 1 else np.where(keep[n], disc, a)  # pruned: all mass to gamma
+        u = a.astype(np.float64)
+        u -= disc
         if n == 1:
-            den = an.sum()
-            u[1] = (an - disc) / den
-            gamma_empty = mass.sum() / den
-            continue
-        den = context_sums(index, n, an)
-        num = context_sums(index, n, mass)
-        u[n] = (an - disc) / den[index.prefix(n)]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            gamma[n - 1] = np.where(den > 0, num / np.where(den > 0, den, 1.0), 0.0)
-    p = interpolate(index, u, gamma_empty, gamma)
-    return backoff_scorer(index, p, gamma, keep)
+            den = float(a.sum())
+            return u / den, float(mass.sum()) / den
+        den = context_sums(index, n, a.astype(np.float64))
+        gamma = context_sums(index, n, mass)
+        np.divide(gamma, den, out=gamma, where=den > 0)
+        u /= den[index.prefix(n)]
+        return u, gamma
+
+    return interpolate_to_backoff(index, terms, keep)

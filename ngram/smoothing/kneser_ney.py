@@ -11,7 +11,7 @@ import numpy as np
 
 from ngram.counting import CountTables
 from ngram.smoothing.base import Estimate, Smoothing
-from ngram.smoothing.kn_common import adjusted_counts, count_of_counts, estimate_kn
+from ngram.smoothing.kn_common import all_count_of_counts, estimate_kn
 from tokenizers_kit.errors import TkitError
 
 FALLBACK_DISCOUNT = 0.75
@@ -29,19 +29,19 @@ class KneserNey(Smoothing):
         return {"discount": self.discount}
 
     def estimate(self, tables: CountTables, prune: Sequence[int] | None = None) -> Estimate:
-        a = adjusted_counts(tables)
+        count_of_counts = all_count_of_counts(tables)
         discounts: list[np.ndarray] = [np.zeros(4)]
         warnings: list[str] = []
         for n in range(1, tables.order + 1):
             d = self.discount
             if d is None:
-                nk = count_of_counts(a[n])
+                nk = count_of_counts[n]
                 d = nk[1] / (nk[1] + 2.0 * nk[2]) if nk[1] > 0 else 0.0
                 if not 0 < d <= 1:
                     warnings.append(f"Kneser-Ney: no {n}-grams with adjusted count 1, so the closed-form discount "
                                     f"is undefined; using {FALLBACK_DISCOUNT}")
                     d = FALLBACK_DISCOUNT
             discounts.append(np.array([0.0, d, d, d]))
-        scorer = estimate_kn(tables, discounts, prune, adjusted=a)
+        scorer = estimate_kn(tables, discounts, prune)
         info = {"discounts": {n: round(float(discounts[n][1]), 6) for n in range(1, tables.order + 1)}}
         return Estimate(scorer, warnings, info)

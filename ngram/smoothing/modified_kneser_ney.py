@@ -9,7 +9,7 @@ import numpy as np
 
 from ngram.counting import CountTables
 from ngram.smoothing.base import Estimate, Smoothing
-from ngram.smoothing.kn_common import adjusted_counts, count_of_counts, estimate_kn
+from ngram.smoothing.kn_common import all_count_of_counts, estimate_kn
 from tokenizers_kit.errors import TkitError
 
 DEFAULT_FALLBACK = (0.5, 1.0, 1.5)
@@ -46,11 +46,11 @@ class ModifiedKneserNey(Smoothing):
     def params(self) -> dict[str, Any]:
         return {"discount_fallback": list(self._fallback), "strict": self.discount_fallback is None}
 
-    def discounts(self, a: Sequence[np.ndarray], order: int) -> tuple[list[np.ndarray], list[str]]:
+    def discounts(self, nk: Sequence[np.ndarray], order: int) -> tuple[list[np.ndarray], list[str]]:
         out: list[np.ndarray] = [np.zeros(4)]
         warnings: list[str] = []
         for n in range(1, order + 1):
-            d, reason = closed_form_discounts(count_of_counts(a[n]))
+            d, reason = closed_form_discounts(nk[n])
             if d is None:
                 if self.discount_fallback is None:
                     raise TkitError(f"modified Kneser-Ney: cannot compute the {n}-gram discounts ({reason}; "
@@ -63,8 +63,7 @@ class ModifiedKneserNey(Smoothing):
         return out, warnings
 
     def estimate(self, tables: CountTables, prune: Sequence[int] | None = None) -> Estimate:
-        a = adjusted_counts(tables)
-        discounts, warnings = self.discounts(a, tables.order)
-        scorer = estimate_kn(tables, discounts, prune, adjusted=a)
+        discounts, warnings = self.discounts(all_count_of_counts(tables), tables.order)
+        scorer = estimate_kn(tables, discounts, prune)
         info = {"discounts": {n: [round(float(x), 6) for x in discounts[n][1:]] for n in range(1, tables.order + 1)}}
         return Estimate(scorer, warnings, info)

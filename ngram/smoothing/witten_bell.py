@@ -12,7 +12,7 @@ import numpy as np
 from ngram.counting import CountTables
 from ngram.pruning import prune_tables
 from ngram.smoothing.base import Estimate, Smoothing
-from ngram.smoothing.interpolated import backoff_scorer, context_sums, interpolate
+from ngram.smoothing.interpolated import context_sums, interpolate_to_backoff
 
 
 class WittenBell(Smoothing):
@@ -20,19 +20,18 @@ class WittenBell(Smoothing):
 
     def estimate(self, tables: CountTables, prune: Sequence[int] | None = None) -> Estimate:
         tables = prune_tables(tables, prune)
-        index, order = tables.index, tables.order
-        c1 = tables.counts[1].astype(np.float64)
-        total, types = c1.sum(), float(np.count_nonzero(c1))
-        u: list[np.ndarray] = [np.empty(0), c1 / (total + types)]
-        gamma: list[np.ndarray] = [np.empty(0)] * (order + 1)
-        gamma[order] = np.zeros(index.size(order))
-        for n in range(2, order + 1):
+        index = tables.index
+
+        def terms(n: int) -> tuple[np.ndarray, np.ndarray | float]:
             cn = tables.counts[n].astype(np.float64)
-            seen = context_sums(index, n, cn)
+            if n == 1:
+                total, types = cn.sum(), float(np.count_nonzero(cn))
+                return cn / (total + types), types / (total + types)
+            norm = context_sums(index, n, cn)  # c(h .) + T(h)
             distinct = context_sums(index, n, np.ones_like(cn))
-            norm = seen + distinct
-            u.append(cn / norm[index.prefix(n)])
-            with np.errstate(invalid="ignore", divide="ignore"):
-                gamma[n - 1] = np.where(norm > 0, distinct / np.where(norm > 0, norm, 1.0), 0.0)
-        p = interpolate(index, u, types / (total + types), gamma)
-        return Estimate(backoff_scorer(index, p, gamma))
+            norm += distinct
+            cn /= norm[index.prefix(n)]
+            np.divide(distinct, norm, out=distinct, where=norm > 0)
+            return cn, distinct
+
+        return Estimate(interpolate_to_backoff(index, terms))
