@@ -1,17 +1,16 @@
-"""WordPiece training as the WordPiece papers score merges: pick the pair maximising
+"""WordPiece training with the WordPiece score: merge the pair maximising
 
     score(a, b) = count(ab) / (count(a) * count(b))
 
-(the likelihood gain of a unigram model, up to a monotone transform), not by raw count as BPE does. HF's
+(a PMI-style ratio: it favours pairs whose parts rarely occur apart), not the raw count BPE uses. HF's
 WordPieceTrainer runs BPE instead (reference §2), so vocabularies differ from HF's; encoding does not: the
 result is a plain WordPiece model (greedy longest-match-first) that HF loads and encodes identically.
 
 Symbols after the first in a word carry the `##` prefix, so "hug" starts as [h, ##u, ##g] and merging
-(h, ##u) gives "hu". Counts are exact 64-bit ints, updated incrementally: only words that hold the merged
+(h, ##u) gives "hu". Counts are exact Python ints, updated incrementally: only the words that hold the merged
 pair are rewritten. Merging (a, b) lowers count(a) and count(b), which RAISES the score of every other pair
-with a or b, so those pairs get fresh heap entries (found through a symbol -> pairs index); every other
-change only lowers scores, which the lazy check on pop handles (recompute; if stale, push back). Ties go to
-the smallest (left_id, right_id).
+holding a or b; `_ScoreQueue` keeps the best pair findable under that without requeueing all of them.
+Ties go to the smallest (left_id, right_id).
 """
 from __future__ import annotations
 
@@ -30,8 +29,6 @@ from tokenizers_kit.trainers.words import (
     count_symbols,
     start_vocab,
 )
-
-GROUP, PAIR = 0, 1  # heap entry kinds; a group bound pops before a pair with the same key
 
 
 class WordPieceTrainer:
@@ -96,8 +93,7 @@ class WordPieceTrainer:
         plen = len(self.prefix)
         first = {t: chr(i) for t, i in w2id.items() if len(t) == 1}
         cont = {ord(t[plen:]): chr(i) for t, i in w2id.items() if len(t) == plen + 1 and t.startswith(self.prefix)}
-        alphabet = set(cont)
-        alphabet_chars = {chr(c) for c in alphabet if chr(c) in first}
+        alphabet_chars = {chr(c) for c in cont if chr(c) in first}
         limit = self.max_input_chars_per_word
         words: list[str] = []
         counts: list[int] = []
@@ -247,7 +243,7 @@ class _ScoreQueue:
 
     def pop_best(self, min_freq: int) -> str | None:
         """Remove and return the best pair (count >= min_freq), or None when none is left."""
-        top, count = self.top, self.count
+        top = self.top
         while top:
             neg_score, pair, h = top[0]
             best = self._best_of(h)
