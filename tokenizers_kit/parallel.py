@@ -17,7 +17,7 @@ from tokenizers_kit.errors import TkitError
 from tokenizers_kit.simple import CharTokenizer, TextTokenizer, WhitespaceTokenizer
 
 PIECE_CHARS = 1 << 20  # text per task: big enough to amortise IPC, small enough to balance two workers
-PARALLEL_MIN_BYTES = 8 << 20  # below this the pool's start-up and cold caches cost more than they save
+PARALLEL_MIN_BYTES = 4 << 20  # below this the pool start-up costs more than it saves (the first piece warms the cache)
 FORMATS = ("ids", "tokens")
 
 BlockResult = tuple[str, int, int, int]  # (output text, lines, tokens, input chars)
