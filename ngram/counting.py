@@ -13,7 +13,9 @@ lexicographic order (see `ngram.tables`).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from collections import defaultdict
 from dataclasses import dataclass
+from itertools import chain, count, islice, repeat
 
 import numpy as np
 
@@ -41,6 +43,17 @@ class CorpusEncoder:
         self.index: dict[str, int] = {t: i for i, t in enumerate(self.tokens)}
         self.skip_symbols = skip_symbols
         self.lines = 0
+        # literal <s>/</s> and empty tokens get negative ids, to be refused or dropped; LINE_END is </s>
+        self._reserved = {BOS: -1, EOS: -2, "": -3, LINE_END: EOS_ID}
+        self._ids: defaultdict[str, int] = defaultdict(None, {**self.index, **self._reserved})
+        self._ids.default_factory = count(len(self.tokens)).__next__  # C-level: no Python call per new token
+
+    def _drop_reserved(self, ids: np.ndarray) -> np.ndarray:
+        for special, code in ((BOS, -1), (EOS, -2)):
+            if not self.skip_symbols and np.any(ids == code):
+                raise CorpusError(f"the corpus contains the token {special!r}, which tkit reserves for sentence "
+                                  "boundaries (as KenLM does): remove it or pass --skip-symbols")
+        return ids[ids >= 0]
 
     @property
     def vocab(self) -> Vocabulary:
@@ -74,27 +87,16 @@ class CorpusEncoder:
         """Ids of a token list whose sentences end in LINE_END -> the `<s> ... </s>` stream (int32)."""
         if not toks:
             return np.empty(0, dtype=np.int32)
-        distinct = dict.fromkeys(toks)
-        for special in (BOS, EOS):
-            if special in distinct:
-                if not self.skip_symbols:
-                    raise CorpusError(f"the corpus contains the token {special!r}, which tkit reserves for sentence "
-                                      "boundaries (as KenLM does): remove it or pass --skip-symbols")
-                toks = [t for t in toks if t != special]
-        index = self.index
         if self.fixed:
-            local = {t: index.get(t, UNK_ID) for t in distinct}
-        else:
-            distinct.pop(LINE_END, None)
-            for t in distinct:
-                if t not in index:
-                    index[t] = len(self.tokens)
-                    self.tokens.append(t)
-            local = index
-        local[LINE_END] = EOS_ID
-        ids = np.fromiter(map(local.__getitem__, toks), dtype=np.int32, count=len(toks))
-        if not self.fixed:
-            del local[LINE_END]
+            local = {t: self.index.get(t, UNK_ID) for t in dict.fromkeys(toks)}
+            local.update(self._reserved)
+            ids = np.fromiter(map(local.__getitem__, toks), dtype=np.int32, count=len(toks))
+        else:  # one C-level pass: unseen tokens get the next id from the defaultdict's factory
+            seen = len(self._ids)
+            ids = np.fromiter(map(self._ids.__getitem__, toks), dtype=np.int32, count=len(toks))
+            self.tokens.extend(islice(self._ids, seen, None))
+        if ids.min() < 0:
+            ids = self._drop_reserved(ids)
         ends = np.flatnonzero(ids == EOS_ID)
         self.lines += int(ends.size)
         starts = np.concatenate(([0], ends[:-1] + 1))
@@ -122,19 +124,12 @@ class CorpusEncoder:
 
     def encode_sentences(self, sentences: Iterable[Sequence[str]], batch: int = 8192) -> Iterable[np.ndarray]:
         """Yield the id stream of token lists (one list = one sentence), in batches."""
-        buf: list[str] = []
-        count = 0
-        for sentence in sentences:
-            if isinstance(sentence, str):
+        it = iter(sentences)
+        while chunk := list(islice(it, batch)):
+            if isinstance(chunk[0], str):
                 raise TypeError("fit() takes sentences as lists of tokens; use fit_text() for raw text")
-            buf.extend(t for t in sentence if t)
-            buf.append(LINE_END)
-            count += 1
-            if count == batch:
-                yield self.encode_tokens(buf)
-                buf, count = [], 0
-        if buf:
-            yield self.encode_tokens(buf)
+            # sentence, [LINE_END], sentence, ... flattened at C speed
+            yield self.encode_tokens(list(chain.from_iterable(chain.from_iterable(zip(chunk, repeat((LINE_END,)))))))
 
 
 @dataclass
