@@ -54,15 +54,51 @@ class RecurrentCell(Module):
         return tuple(np.zeros((batch_size, self.hidden_size), dtype=self.w_hh.data.dtype)
                      for _ in range(self.n_state))
 
-    def _grads(self, grad: Any) -> tuple[np.ndarray, ...]:
-        """(dhs, dh_T, dc_T, ...) from what backward was given: dhs alone or a tuple (None = no gradient)."""
-        grads = tuple(grad) if isinstance(grad, tuple) else (grad,)
-        return grads + (None,) * (1 + self.n_state - len(grads))
+    # ---- a window: the module protocol -----------------------------------------------------------------
+    def forward(self, x: np.ndarray, *state: np.ndarray) -> tuple[np.ndarray, ...]:
+        """x (T, B, In), state (h0[, c0]) -> (hs (T, B, H), h_T[, c_T])."""
+        out, cache = self._recur(K.project(x, self.w_ih.data, self.b.data, self._scale()), *state)
+        self.save(("x", x, cache))
+        return out
 
-    def _accumulate(self, dw_ih: np.ndarray, dw_hh: np.ndarray, db: np.ndarray) -> None:
+    def forward_ids(self, table: Parameter, ids: np.ndarray, *state: np.ndarray) -> tuple[np.ndarray, ...]:
+        """`forward(table.data[ids], *state)` fused with the embedding lookup (ids (T, B)): the table is
+        projected instead of every row of x, and backward adds d table into `table.grad` (returning None
+        in place of dx)."""
+        pre = K.project_ids(table.data, ids, self.w_ih.data, self.b.data, self._scale())
+        out, cache = self._recur(pre, *state)
+        self.save(("ids", (table, ids), cache))
+        return out
+
+    def backward(self, grad: Any) -> tuple[np.ndarray | None, ...]:
+        """grad: dhs, or (dhs, dh_T[, dc_T]) with None for no gradient -> (dx, dh0[, dc0])."""
+        mode, inputs, cache = self.saved()
+        grads = tuple(grad) if isinstance(grad, tuple) else (grad,)
+        grads += (None,) * (1 + self.n_state - len(grads))
+        dpre, dstate = self._recur_backward(grads[0], cache, *grads[1:])
+        if mode == "x":
+            dx, dw_ih, db = K.project_backward(inputs, dpre, self.w_ih.data)
+        else:
+            table, ids = inputs
+            dx = None
+            dw_ih, db = K.project_ids_backward(table.data, ids, dpre, self.w_ih.data, table.grad)
         self.w_ih.grad += dw_ih
-        self.w_hh.grad += dw_hh
         self.b.grad += db
+        return (dx, *dstate)
+
+    # ---- what each cell defines ----------------------------------------------------------------------
+    def _scale(self) -> np.ndarray | None:
+        """The factor the kernel wants on its input pre-activations (only the LSTM's has one)."""
+        return None
+
+    def _recur(self, pre: np.ndarray, *state: np.ndarray) -> tuple[tuple[np.ndarray, ...], Any]:
+        """The time loop: -> ((hs, h_T[, c_T]), cache)."""
+        raise NotImplementedError
+
+    def _recur_backward(self, dhs: np.ndarray, cache: Any, *dlast: np.ndarray | None
+                        ) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
+        """-> (d pre, (dh0[, dc0])), accumulating the recurrent weights' gradients."""
+        raise NotImplementedError
 
     def step(self, x: np.ndarray, state: State) -> State:
         """One time step for incremental decoding, x (B, In) -> the new state (h first); keeps no cache."""
@@ -75,16 +111,14 @@ class ElmanCell(RecurrentCell):
     kind = "elman"
     n_gates = 1
 
-    def forward(self, x: np.ndarray, h0: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        hs, cache = K.elman_forward(x, self.w_ih.data, self.w_hh.data, self.b.data, h0)
-        self.save(cache)
-        return hs, hs[-1]
+    def _recur(self, pre: np.ndarray, h0: np.ndarray) -> tuple[tuple[np.ndarray, ...], Any]:
+        hs, cache = K.elman_forward(pre, self.w_hh.data, h0)
+        return (hs, hs[-1]), cache
 
-    def backward(self, grad: Any) -> tuple[np.ndarray, np.ndarray]:
-        dhs, dh_last = self._grads(grad)
-        dx, dw_ih, dw_hh, db, dh0 = K.elman_backward(dhs, self.saved(), self.w_ih.data, self.w_hh.data, dh_last)
-        self._accumulate(dw_ih, dw_hh, db)
-        return dx, dh0
+    def _recur_backward(self, dhs, cache, dh_last=None):
+        dpre, dw_hh, dh0 = K.elman_backward(dhs, cache, self.w_hh.data, dh_last)
+        self.w_hh.grad += dw_hh
+        return dpre, (dh0,)
 
     def step(self, x: np.ndarray, state: State) -> State:
         return (K.elman_step(x, self.w_ih.data, self.w_hh.data, self.b.data, state[0]),)
@@ -105,17 +139,17 @@ class LSTMCell(RecurrentCell):
         super().__init__(input_size, hidden_size, rng, dtype)
         self.b.data[hidden_size:2 * hidden_size] += forget_bias
 
-    def forward(self, x: np.ndarray, h0: np.ndarray, c0: np.ndarray) -> tuple[np.ndarray, ...]:
-        hs, c_last, cache = K.lstm_forward(x, self.w_ih.data, self.w_hh.data, self.b.data, h0, c0)
-        self.save(cache)
-        return hs, hs[-1], c_last
+    def _scale(self) -> np.ndarray:
+        return K.lstm_scale(self.hidden_size, self.w_hh.data.dtype)
 
-    def backward(self, grad: Any) -> tuple[np.ndarray, ...]:
-        dhs, dh_last, dc_last = self._grads(grad)
-        dx, dw_ih, dw_hh, db, dh0, dc0 = K.lstm_backward(dhs, self.saved(), self.w_ih.data, self.w_hh.data,
-                                                         dh_last, dc_last)
-        self._accumulate(dw_ih, dw_hh, db)
-        return dx, dh0, dc0
+    def _recur(self, pre: np.ndarray, h0: np.ndarray, c0: np.ndarray) -> tuple[tuple[np.ndarray, ...], Any]:
+        hs, c_last, cache = K.lstm_forward(pre, self.w_hh.data, h0, c0)
+        return (hs, hs[-1], c_last), cache
+
+    def _recur_backward(self, dhs, cache, dh_last=None, dc_last=None):
+        dpre, dw_hh, dh0, dc0 = K.lstm_backward(dhs, cache, self.w_hh.data, dh_last, dc_last)
+        self.w_hh.grad += dw_hh
+        return dpre, (dh0, dc0)
 
     def step(self, x: np.ndarray, state: State) -> State:
         return K.lstm_step(x, self.w_ih.data, self.w_hh.data, self.b.data, state[0], state[1])
@@ -135,18 +169,15 @@ class GRUCell(RecurrentCell):
         rng = rng if rng is not None else np.random.default_rng(1)
         self.b_hh = Parameter(_uniform(rng, (3 * hidden_size,), 1.0 / math.sqrt(hidden_size), dtype), "b_hh")
 
-    def forward(self, x: np.ndarray, h0: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        hs, cache = K.gru_forward(x, self.w_ih.data, self.w_hh.data, self.b.data, self.b_hh.data, h0)
-        self.save(cache)
-        return hs, hs[-1]
+    def _recur(self, pre: np.ndarray, h0: np.ndarray) -> tuple[tuple[np.ndarray, ...], Any]:
+        hs, cache = K.gru_forward(pre, self.w_hh.data, self.b_hh.data, h0)
+        return (hs, hs[-1]), cache
 
-    def backward(self, grad: Any) -> tuple[np.ndarray, np.ndarray]:
-        dhs, dh_last = self._grads(grad)
-        dx, dw_ih, dw_hh, db, db_hh, dh0 = K.gru_backward(dhs, self.saved(), self.w_ih.data, self.w_hh.data,
-                                                          dh_last)
-        self._accumulate(dw_ih, dw_hh, db)
+    def _recur_backward(self, dhs, cache, dh_last=None):
+        dpre, dw_hh, db_hh, dh0 = K.gru_backward(dhs, cache, self.w_hh.data, dh_last)
+        self.w_hh.grad += dw_hh
         self.b_hh.grad += db_hh
-        return dx, dh0
+        return dpre, (dh0,)
 
     def step(self, x: np.ndarray, state: State) -> State:
         return (K.gru_step(x, self.w_ih.data, self.w_hh.data, self.b.data, self.b_hh.data, state[0]),)
@@ -198,6 +229,14 @@ class RNN(Module):
 
     # ---- a window -----------------------------------------------------------------------------------------
     def forward(self, x: np.ndarray) -> np.ndarray:
+        return self._forward(x, None)
+
+    def forward_ids(self, table: Parameter, ids: np.ndarray) -> np.ndarray:
+        """`forward(table.data[ids])` with the first layer fused with the embedding lookup (ids (T, B));
+        backward then adds into `table.grad` and returns None."""
+        return self._forward(ids, table)
+
+    def _forward(self, x: np.ndarray, table: Parameter | None) -> np.ndarray:
         if self.state is None or self.state[0][0].shape[0] != x.shape[1]:
             self.reset_state(x.shape[1])
         assert self.state is not None
@@ -205,13 +244,13 @@ class RNN(Module):
         for i, layer in enumerate(self.layers):
             if i:
                 x = self.drops[i - 1](x)
-            out = layer(x, *self.state[i])
+            out = layer.forward_ids(table, x, *self.state[i]) if i == 0 and table is not None else layer(x, *self.state[i])
             x = out[0]
             new_state.append(tuple(np.array(a) for a in out[1:]))  # copies: detached from this window's cache
         self.state = new_state
         return x
 
-    def backward(self, dhs: np.ndarray) -> np.ndarray:
+    def backward(self, dhs: np.ndarray) -> np.ndarray | None:
         for i in range(self.n_layer - 1, -1, -1):
             dhs = self.layers[i].backward(dhs)[0]  # no gradient into the carried-in state (TBPTT)
             if i:

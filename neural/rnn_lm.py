@@ -2,6 +2,8 @@
 
     e = dropout(wte[x])            (T, B, E)   time-major: the ids are transposed once, nothing else is
     h = dropout(RNN(e))            (T, B, H)   n_layer stacked cells, state carried across windows
+                                               (without input dropout the lookup is fused into the first
+                                               layer's input projection: see `RecurrentCell.forward_ids`)
     logits = h @ W_head + b        (T·B, V)    fused softmax + cross-entropy
 
 `stateful = True`: the trainer feeds B parallel contiguous streams, window after window, and each window
@@ -116,22 +118,28 @@ class RNNLanguageModel(TrainableLM):
 
     def loss(self, x: np.ndarray, y: np.ndarray) -> float:
         ids = np.ascontiguousarray(np.asarray(x).T)                      # (T, B)
-        h = self.drop_out(self.rnn(self.drop_in(self.wte(ids))))       # (T, B, H)
+        fused = not (self.drop_in.training and self.drop_in.p > 0)
+        if fused:   # embedding lookup fused into the first layer's input projection
+            h = self.rnn.forward_ids(self.wte.weight, ids)
+        else:
+            h = self.rnn(self.drop_in(self.wte(ids)))
+        h = self.drop_out(h)                                            # (T, B, H)
         t, b, hid = h.shape
         logits = self.head(h.reshape(t * b, hid))                       # (T·B, V)
         targets = np.asarray(y).T.reshape(-1)
         loss, probs = softmax_cross_entropy(logits, targets, overwrite=True)
-        self._last = (probs, targets, h.shape) if grad_enabled() else None
+        self._last = (probs, targets, h.shape, fused) if grad_enabled() else None
         return loss
 
     def backward(self) -> None:  # type: ignore[override]
         if self._last is None:
             raise RuntimeError("backward() needs a preceding loss() outside no_grad")
-        probs, targets, shape = self._last
+        probs, targets, shape, fused = self._last
         self._last = None
         g = self.head.backward(softmax_cross_entropy_backward(probs, targets)).reshape(shape)
         g = self.rnn.backward(self.drop_out.backward(g))
-        self.wte.backward(self.drop_in.backward(g))
+        if not fused:
+            self.wte.backward(self.drop_in.backward(g))
 
     def clear_caches(self) -> None:
         super().clear_caches()
@@ -150,10 +158,10 @@ class RNNLanguageModel(TrainableLM):
         chunk = chunk or STREAM_CHUNK
         with no_grad():
             for lo in range(0, ids.shape[0], chunk):
-                x = self.wte.weight.data[ids[lo:lo + chunk]]                    # (t, S, E)
+                x = ids[lo:lo + chunk]                                          # (t, S)
                 new_state = []
-                for layer, s in zip(self.rnn.layers, state):
-                    out = layer(x, *s)
+                for i, (layer, s) in enumerate(zip(self.rnn.layers, state)):
+                    out = layer.forward_ids(self.wte.weight, x, *s) if i == 0 else layer(x, *s)
                     x = out[0]
                     new_state.append(tuple(np.array(a) for a in out[1:]))
                 state = new_state

@@ -1,17 +1,22 @@
 """Pure NumPy kernels for recurrent layers (Elman, GRU, LSTM) over a whole time-major window.
 
-Every `*_forward(x, ...)` takes x (T, B, In) and the initial state, returns the hidden states hs (T, B, H)
-and a cache; `*_backward(dhs, cache, ...)` returns the gradients of the inputs, the weights and the initial
-state. The layout follows PyTorch (`torch.nn.LSTM`/`GRU`/`RNN`, gate order i,f,g,o and r,z,n) but weights are
-stored (in, out) so that `x @ w_ih` needs no transpose:
+A layer is split in two, so that the input-side work happens once per window, outside the time loop:
 
-    w_ih (In, G*H), w_hh (H, G*H), biases (G*H,)       G = 4 (LSTM), 3 (GRU), 1 (Elman)
+* the input projection `pre = x @ w_ih + b` of all T steps at once: ONE GEMM (`project`), or, when x is an
+  embedding lookup, a gather from the projected table `(table @ w_ih + b)[ids]` (`project_ids`);
+* the recurrence `*_forward(pre, w_hh, state0)`: per step only h @ w_hh and a few in-place elementwise ops
+  on preallocated arrays. `*_backward` walks back through the steps producing d pre for every step, then
+  d w_hh as one GEMM; `project_backward` / `project_ids_backward` give d x (or d table), d w_ih and d b,
+  again with one GEMM each.
 
-Speed (this is the hot loop of RNN training): the input projection of all T steps is ONE GEMM before the
-loop, so the loop only does h @ w_hh and a few in-place elementwise ops on preallocated arrays; backward
-collects the pre-activation gradients of all steps and does the weight and input GEMMs once after the loop.
-Elementwise non-linearities use exp (≈2x faster than np.tanh in float32): σ(a) = 1/(1+e^-a),
-tanh(a) = 2σ(2a) - 1. Overflow of exp to inf is harmless there (1/(1+inf) = 0) and silenced.
+Layout follows PyTorch (`torch.nn.LSTM`/`GRU`/`RNN`, gate order i,f,g,o and r,z,n) with weights stored
+(in, out) so `x @ w_ih` needs no transpose: w_ih (In, G*H), w_hh (H, G*H), biases (G*H,), G = 4, 3 or 1.
+Shapes: x (T, B, In), pre (T, B, G*H), hs (T, B, H), states (B, H).
+
+Non-linearities use exp (≈2x faster than np.tanh in float32): σ(a) = 1/(1+e^-a), tanh(a) = 2σ(2a) - 1.
+The LSTM kernel takes its pre-activations scaled by `lstm_scale` (-1 on i, f, o and -2 on g), so that one
+exp / +1 / reciprocal over the whole gate row yields every gate. exp overflowing to inf is harmless here
+(1/(1+inf) = 0) and silenced.
 """
 from __future__ import annotations
 
@@ -42,20 +47,60 @@ def _flat(a: np.ndarray) -> np.ndarray:
     return a.reshape(-1, a.shape[-1])
 
 
-def _project(x: np.ndarray, w: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """x @ w + b for all T steps in one GEMM: (T, B, In) -> (T, B, Out)."""
-    out = (_flat(x) @ w).reshape(*x.shape[:2], w.shape[1])
+# ---- input projections, hoisted out of the time loop ------------------------------------------------------
+def project(x: np.ndarray, w_ih: np.ndarray, b: np.ndarray, scale: np.ndarray | None = None) -> np.ndarray:
+    """pre = x @ w_ih + b for all T steps in one GEMM (times `scale` if given): (T, B, In) -> (T, B, G*H)."""
+    if scale is not None:
+        w_ih, b = w_ih * scale, b * scale
+    out = (_flat(x) @ w_ih).reshape(*x.shape[:2], w_ih.shape[1])
     out += b
     return out
+
+
+def project_ids(table: np.ndarray, ids: np.ndarray, w_ih: np.ndarray, b: np.ndarray,
+                scale: np.ndarray | None = None) -> np.ndarray:
+    """`project(table[ids], ...)`; with fewer table rows than ids, the (V, E) table is projected once and
+    its rows gathered (V·E·G multiply-adds instead of T·B·E·G)."""
+    if table.shape[0] >= ids.size:
+        return project(table[ids], w_ih, b, scale)
+    if scale is not None:
+        w_ih, b = w_ih * scale, b * scale
+    proj = table @ w_ih
+    proj += b
+    return np.take(proj, ids, axis=0)
+
+
+def project_backward(x: np.ndarray, dpre: np.ndarray, w_ih: np.ndarray) -> tuple[np.ndarray, ...]:
+    """-> dx (T, B, In), dw_ih, db from the pre-activation gradients of all steps (two GEMMs)."""
+    dpre2 = _flat(dpre)
+    return (dpre2 @ w_ih.T).reshape(x.shape), _flat(x).T @ dpre2, dpre2.sum(0)
+
+
+def project_ids_backward(table: np.ndarray, ids: np.ndarray, dpre: np.ndarray, w_ih: np.ndarray,
+                         dtable: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """-> dw_ih, db; adds d table into `dtable` (repeated ids add up).
+
+    A small table (V <= 2E) first sums d pre per id, S = onehot(ids) @ d pre (V, G): one GEMM instead of
+    the two of `project_backward`; dtable += S w_ihᵀ and dw_ih = tableᵀ S are then tiny."""
+    dpre2 = _flat(dpre)
+    v, e = table.shape
+    flat_ids = ids.reshape(-1)
+    if v <= 2 * e:
+        onehot = np.zeros((v, flat_ids.size), dtype=dpre.dtype)
+        onehot[flat_ids, np.arange(flat_ids.size)] = 1
+        s = onehot @ dpre2                                    # (V, G)
+        dtable += s @ w_ih.T
+        return table.T @ s, s.sum(0)
+    np.add.at(dtable, flat_ids, dpre2 @ w_ih.T)
+    return table[flat_ids].T @ dpre2, dpre2.sum(0)
 
 
 # ---- Elman (tanh) ---------------------------------------------------------------------------------------
 # h_t = tanh(x_t W_ih + b + h_{t-1} W_hh)
 
-def elman_forward(x: np.ndarray, w_ih: np.ndarray, w_hh: np.ndarray, b: np.ndarray,
-                  h0: np.ndarray) -> tuple[np.ndarray, tuple]:
-    T, B = x.shape[:2]
-    pre = _project(x, w_ih, b)                                # (T, B, H)
+def elman_forward(pre: np.ndarray, w_hh: np.ndarray, h0: np.ndarray) -> tuple[np.ndarray, tuple]:
+    """-> hs (T, B, H), cache. `pre` is consumed."""
+    T, B = pre.shape[:2]
     hs = np.empty((T + 1, B, w_hh.shape[0]), dtype=w_hh.dtype)
     hs[0] = h0
     tmp = np.empty_like(hs[0])
@@ -64,50 +109,43 @@ def elman_forward(x: np.ndarray, w_ih: np.ndarray, w_hh: np.ndarray, b: np.ndarr
             np.matmul(hs[t], w_hh, out=tmp)
             pre[t] += tmp
             tanh_(pre[t], out=hs[t + 1])
-    return hs[1:], (x, hs)
+    return hs[1:], (hs,)
 
 
-def elman_backward(dhs: np.ndarray, cache: tuple, w_ih: np.ndarray, w_hh: np.ndarray,
+def elman_backward(dhs: np.ndarray, cache: tuple, w_hh: np.ndarray,
                    dh_last: np.ndarray | None = None) -> tuple[np.ndarray, ...]:
-    """-> dx, dw_ih, dw_hh, db, dh0."""
-    x, hs = cache
-    T = x.shape[0]
+    """-> dpre, dw_hh, dh0."""
+    (hs,) = cache
     dpre = hs[1:] * hs[1:]
     np.subtract(1, dpre, out=dpre)                            # tanh' = 1 - h², later times dh
     dh_next = np.zeros_like(hs[0]) if dh_last is None else np.array(dh_last, dtype=hs.dtype)
     dh = np.empty_like(dh_next)
     w_hh_t = w_hh.T
-    for t in range(T - 1, -1, -1):
+    for t in range(hs.shape[0] - 2, -1, -1):
         np.add(dhs[t], dh_next, out=dh)
         dpre[t] *= dh
         np.matmul(dpre[t], w_hh_t, out=dh_next)
-    return _input_grads(x, dpre, w_ih) + (_flat(hs[:-1]).T @ _flat(dpre), _flat(dpre).sum(0), dh_next)
-
-
-def _input_grads(x: np.ndarray, dpre: np.ndarray, w_ih: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The hoisted GEMMs: dx (T, B, In) and dw_ih (In, G*H) from the pre-activation grads of all steps."""
-    dpre2 = _flat(dpre)
-    return (dpre2 @ w_ih.T).reshape(x.shape), _flat(x).T @ dpre2
+    return dpre, _flat(hs[:-1]).T @ _flat(dpre), dh_next
 
 
 # ---- LSTM (PyTorch gate order i, f, g, o) --------------------------------------------------------------
 # i,f,o = σ(·), g = tanh(·) of x_t W_ih + b + h_{t-1} W_hh;  c_t = f c_{t-1} + i g;  h_t = o tanh(c_t)
 
-def _lstm_scale(H: int, dtype: np.dtype) -> np.ndarray:
-    """-1 on the sigmoid gates, -2 on g: then one exp/+1/reciprocal gives σ(a) and σ(2a) for the whole row."""
+def lstm_scale(H: int, dtype: np.dtype) -> np.ndarray:
+    """(4H,): -1 on the sigmoid gates, -2 on g; one exp/+1/reciprocal of the scaled row gives σ(a), σ(2a)."""
     s = np.full(4 * H, -1.0, dtype=dtype)
     s[2 * H:3 * H] = -2.0
     return s
 
 
-def lstm_forward(x: np.ndarray, w_ih: np.ndarray, w_hh: np.ndarray, b: np.ndarray,
-                 h0: np.ndarray, c0: np.ndarray) -> tuple[np.ndarray, np.ndarray, tuple]:
-    """-> hs (T, B, H), c_T (B, H), cache."""
-    T, B = x.shape[:2]
+def lstm_forward(pre: np.ndarray, w_hh: np.ndarray, h0: np.ndarray,
+                 c0: np.ndarray) -> tuple[np.ndarray, np.ndarray, tuple]:
+    """-> hs (T, B, H), c_T (B, H), cache. `pre` must be scaled by `lstm_scale` (`project(..., scale)`)
+    and is consumed: it becomes the gate activations."""
+    T, B = pre.shape[:2]
     H = w_hh.shape[0]
-    s = _lstm_scale(H, w_hh.dtype)
-    gates = _project(x, w_ih * s, b * s)                      # (T, B, 4H): -pre (i, f, o), -2 pre (g)
-    w = w_hh * s
+    gates = pre                                               # (T, B, 4H): -pre on i, f, o; -2 pre on g
+    w = w_hh * lstm_scale(H, w_hh.dtype)
     hs = np.empty((T + 1, B, H), dtype=w_hh.dtype)
     cs = np.empty_like(hs)
     tcs = np.empty((T, B, H), dtype=w_hh.dtype)              # tanh(c_t)
@@ -130,15 +168,14 @@ def lstm_forward(x: np.ndarray, w_ih: np.ndarray, w_hh: np.ndarray, b: np.ndarra
             cs[t + 1] += ig
             tanh_(cs[t + 1], out=tcs[t])
             np.multiply(a[:, 3 * H:], tcs[t], out=hs[t + 1])
-    return hs[1:], cs[T], (x, gates, cs, tcs, hs)
+    return hs[1:], cs[T], (gates, cs, tcs, hs)
 
 
-def lstm_backward(dhs: np.ndarray, cache: tuple, w_ih: np.ndarray, w_hh: np.ndarray,
-                  dh_last: np.ndarray | None = None,
+def lstm_backward(dhs: np.ndarray, cache: tuple, w_hh: np.ndarray, dh_last: np.ndarray | None = None,
                   dc_last: np.ndarray | None = None) -> tuple[np.ndarray, ...]:
-    """-> dx, dw_ih, dw_hh, db, dh0, dc0. Consumes the cache: the gate activations are overwritten with the
-    pre-activation gradients, step by step while they are hot in cache."""
-    x, gates, cs, tcs, hs = cache
+    """-> dpre (of the unscaled pre-activations), dw_hh, dh0, dc0. Consumes the cache: the gate activations
+    are overwritten with the pre-activation gradients, step by step while they are hot in cache."""
+    gates, cs, tcs, hs = cache
     T, B, H4 = gates.shape
     H = H4 // 4
     dt = gates.dtype
@@ -170,19 +207,19 @@ def lstm_backward(dhs: np.ndarray, cache: tuple, w_ih: np.ndarray, w_hh: np.ndar
         o *= dh                                               # d pre_o = dh tanh(c) σ'(o)
         np.multiply(u[:, :3], dc[:, None, :], out=a4[:, :3])  # d pre_{i,f,g} = dc * local
         np.matmul(a, w_hh_t, out=dh_next)
-    dx, dw_ih = _input_grads(x, gates, w_ih)
-    return dx, dw_ih, _flat(hs[:-1]).T @ _flat(gates), _flat(gates).sum(0), dh_next, dc_next
+    return gates, _flat(hs[:-1]).T @ _flat(gates), dh_next, dc_next
 
 
 # ---- GRU (PyTorch's equations, gate order r, z, n) -------------------------------------------------------
 # r, z = σ(x W_i{r,z} + b_i{r,z} + h W_h{r,z} + b_h{r,z});  n = tanh(x W_in + b_in + r (h W_hn + b_hn))
 # h_t = (1 - z) n + z h_{t-1}
 
-def gru_forward(x: np.ndarray, w_ih: np.ndarray, w_hh: np.ndarray, b_ih: np.ndarray, b_hh: np.ndarray,
+def gru_forward(pre: np.ndarray, w_hh: np.ndarray, b_hh: np.ndarray,
                 h0: np.ndarray) -> tuple[np.ndarray, tuple]:
-    T, B = x.shape[:2]
+    """-> hs (T, B, H), cache. `pre` (the input side x W_ih + b_ih) is consumed: it becomes r, z, n."""
+    T, B = pre.shape[:2]
     H = w_hh.shape[0]
-    act = _project(x, w_ih, b_ih)                             # (T, B, 3H): becomes r, z, n
+    act = pre                                                 # (T, B, 3H)
     hp = np.empty_like(act)                                   # h W_hh + b_hh (its n part is kept)
     hs = np.empty((T + 1, B, H), dtype=w_hh.dtype)
     hs[0] = h0
@@ -202,39 +239,45 @@ def gru_forward(x: np.ndarray, w_ih: np.ndarray, w_hh: np.ndarray, b_ih: np.ndar
             np.subtract(hs[t], n, out=h)
             h *= rz[:, H:]
             h += n
-    return hs[1:], (x, act, hp, hs)
+    return hs[1:], (act, hp, hs)
 
 
-def gru_backward(dhs: np.ndarray, cache: tuple, w_ih: np.ndarray, w_hh: np.ndarray,
+def gru_backward(dhs: np.ndarray, cache: tuple, w_hh: np.ndarray,
                  dh_last: np.ndarray | None = None) -> tuple[np.ndarray, ...]:
-    """-> dx, dw_ih, dw_hh, db_ih, db_hh, dh0."""
-    x, act, hp, hs = cache
+    """-> dpre (input side), dw_hh, db_hh, dh0. Consumes the cache: r, z, n become the input-side
+    pre-activation gradients and h W_hh + b_hh the hidden-side ones, step by step."""
+    act, hp, hs = cache
     T, B, H3 = act.shape
     H = H3 // 3
-    r, z, n = (act[..., j * H:(j + 1) * H] for j in range(3))
-    hn = hp[..., 2 * H:]
-    kz = hs[:-1] - n; kz *= z; kz *= 1 - z                   # dh -> d pre_z: (h_{t-1} - n) σ'(z)
-    kn = n * n; np.subtract(1, kn, out=kn); kn *= 1 - z      # dh -> d pre_n: (1 - z)(1 - n²)
-    kr = 1 - r; kr *= r; kr *= hn                             # d pre_n -> d pre_r: hn σ'(r)
-    dxp = np.empty_like(act)                                  # d(x-side pre-activations)
-    dhp = np.empty_like(act)                                  # d(h-side pre-activations)
-    dh_next = np.zeros((B, H), dtype=act.dtype) if dh_last is None else np.array(dh_last, dtype=act.dtype)
-    dh, tmp = np.empty_like(dh_next), np.empty_like(dh_next)
+    dt = act.dtype
+    dh_next = np.zeros((B, H), dtype=dt) if dh_last is None else np.array(dh_last, dtype=dt)
+    dh, direct, t1, t2, dn = (np.empty((B, H), dtype=dt) for _ in range(5))
     w_hh_t = w_hh.T
     for t in range(T - 1, -1, -1):
+        r, z, n = act[t, :, :H], act[t, :, H:2 * H], act[t, :, 2 * H:]
+        hn = hp[t, :, 2 * H:]
         np.add(dhs[t], dh_next, out=dh)
-        dn = dxp[t, :, 2 * H:]
-        np.multiply(dh, kn[t], out=dn)
-        np.multiply(dh, kz[t], out=dxp[t, :, H:2 * H])
-        np.multiply(dn, kr[t], out=dxp[t, :, :H])
-        dhp[t, :, :2 * H] = dxp[t, :, :2 * H]
-        np.multiply(dn, r[t], out=dhp[t, :, 2 * H:])
-        np.matmul(dhp[t], w_hh_t, out=dh_next)
-        np.multiply(dh, z[t], out=tmp)
-        dh_next += tmp
-    dx, dw_ih = _input_grads(x, dxp, w_ih)
-    dhp2 = _flat(dhp)
-    return dx, dw_ih, _flat(hs[:-1]).T @ dhp2, _flat(dxp).sum(0), dhp2.sum(0), dh_next
+        np.multiply(dh, z, out=direct)                        # dh_{t-1} through z h_{t-1}
+        np.subtract(hs[t], n, out=t1)
+        t1 *= dh                                              # dz = dh (h_{t-1} - n)
+        np.subtract(1, z, out=t2)                             # 1 - z
+        np.multiply(n, n, out=dn)
+        np.subtract(1, dn, out=dn)
+        dn *= t2
+        dn *= dh                                              # d pre_n = dh (1 - z)(1 - n²)
+        t1 *= t2
+        z *= t1                                               # d pre_z = dz σ'(z)
+        np.subtract(1, r, out=t2)
+        t2 *= r
+        t2 *= hn                                              # d pre_n -> d pre_r: hn σ'(r)
+        np.multiply(dn, r, out=hn)                            # d(h W_hn + b_hn) = d pre_n r
+        np.multiply(dn, t2, out=r)                            # d pre_r
+        n[...] = dn
+        hp[t, :, :2 * H] = act[t, :, :2 * H]                  # r, z: same gradient on both sides
+        np.matmul(hp[t], w_hh_t, out=dh_next)
+        dh_next += direct
+    dhp2 = _flat(hp)
+    return act, _flat(hs[:-1]).T @ dhp2, dhp2.sum(0), dh_next
 
 
 # ---- single steps for incremental decoding (no cache; plain and obviously right) -------------------------

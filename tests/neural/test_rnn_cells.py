@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from neural.gradcheck import assert_module_grads, check_module
-from neural.module import no_grad
+from neural.module import Module, Parameter, no_grad
 from neural.rnn import RNN, GRUCell, LSTMCell, make_cell
 from neural.rnn_math import sigmoid_, tanh_
 
@@ -38,6 +38,38 @@ def test_cell_window_gradients_including_initial_and_final_state(kind, rng):
     assert names <= set(errs)
     if kind == "gru":
         assert "b_hh" in errs
+
+
+class _LookupThenCell(Module):
+    """A table lookup fused into a cell's input projection (`forward_ids`), as a module for check_module."""
+
+    def __init__(self, cell, table):
+        super().__init__()
+        self.cell, self.table = cell, Parameter(table, "table")
+
+    def forward(self, ids, *state):
+        return self.cell.forward_ids(self.table, ids, *state)
+
+    def backward(self, grad):
+        return self.cell.backward(grad)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("vocab", [4, 40])   # V <= 2E: one-hot sums per id; V > 2E: scatter-add of dx
+def test_cell_fused_with_embedding_lookup(kind, vocab, rng):
+    """forward_ids(table, ids) == forward(table[ids]) and its gradients (table included) are exact; the
+    table is projected once when it has fewer rows than there are ids (vocab 4 < T*B = 8)."""
+    cell = _cell(kind, rng)
+    ids = rng.integers(0, vocab, size=(T, B))
+    ids[0, 0] = ids[1, 1]                                            # repeated ids must accumulate
+    mod = _LookupThenCell(cell, rng.standard_normal((vocab, E)))
+    state = _state(cell, rng)
+    with no_grad():
+        fused, plain = mod(ids, *state), cell(mod.table.data[ids], *state)
+    for a, b in zip(fused, plain):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+    errs = assert_module_grads(mod, ids, *state, tol=1e-7)
+    assert "table" in errs and "cell.w_ih" in errs
 
 
 @pytest.mark.parametrize("kind", KINDS)
