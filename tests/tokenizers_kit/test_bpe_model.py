@@ -153,7 +153,8 @@ def test_prefix_and_suffix_like_hf(text: str) -> None:
     vocab = {"<unk>": 0, "a": 1, "b": 2, "c": 3, "##b": 4, "##c": 5, "##a": 6, "ab": 7, "abc": 8, "b</w>": 9,
              "##b</w>": 10, "##c</w>": 11, "ab</w>": 12, "c</w>": 13, "##a</w>": 14}
     merges = [("a", "##b"), ("ab", "##c")]
-    for options in ({"continuing_subword_prefix": "##"}, {"continuing_subword_prefix": "##", "end_of_word_suffix": "</w>"}):
+    prefix_only = {"continuing_subword_prefix": "##"}
+    for options in (prefix_only, {**prefix_only, "end_of_word_suffix": "</w>"}):
         ours = BPEModel(vocab, merges, unk_token="<unk>", **options)
         theirs = tk.models.BPE(vocab, merges, unk_token="<unk>", **options)
         assert [t[0] for t in ours.tokenize(text)] == [t.id for t in theirs.tokenize(text)], options

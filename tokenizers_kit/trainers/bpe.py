@@ -91,7 +91,9 @@ class BPETrainer:
             **self.model_options,  # type: ignore[arg-type]
         )
 
-    def _merge(self, words: list[str], counts: list[int], w2id: dict[str, int], id2w: list[str]) -> list[tuple[str, str]]:
+    def _merge(
+        self, words: list[str], counts: list[int], w2id: dict[str, int], id2w: list[str]
+    ) -> list[tuple[str, str]]:
         """The merge loop over words held as strings of symbol chars (see `trainers.words`)."""
         vocab_size = self.vocab_size
         prefix = self.continuing_subword_prefix
