@@ -73,3 +73,45 @@ def test_errors_leave_no_output(args, fragment, tmp_path):
     result = run_tkit("train", "ngram", *[str(names.get(a, a)) for a in args])
     assert_one_line_error(result, fragment)
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["BAD.txt", *(f"{k}.txt" for k in files)])
+
+
+def test_trained_models_evaluate_as_kenlm(tmp_path):
+    """`tkit eval` on a model from `tkit train ngram`: KenLM's perplexity on the held-out fixture."""
+    import json
+
+    out = tmp_path / "m.npz"
+    assert run_tkit("train", "ngram", str(FIXTURES / "shakespeare_words.txt"), "-n", "3", "--tokenizer",
+                    "whitespace", "-o", str(out)).code == 0
+    result = run_tkit("eval", str(out), str(FIXTURES / "shakespeare_words.test.txt"), "--json")
+    assert result.code == 0, result.err
+    report = json.loads(result.out)
+    assert report["perplexity"] == pytest.approx(121.3205, abs=1e-3)
+    assert (report["tokens"], report["oov"]) == (3862, 136)
+    top = run_tkit("sample", str(out), "--prompt", "good my", "--top-k-next", "3", "--json")
+    assert top.code == 0, top.err
+    assert len(json.loads(top.out)["next"]) == 3
+
+
+@pytest.mark.parametrize("damage, fragment", [
+    ("truncate", "truncated"),
+    ("pickle", "pickle"),
+    ("foreign", "not a tkit model"),
+    ("arpa-counts", "promises"),
+])
+def test_damaged_model_files_are_refused(damage, fragment, tmp_path):
+    import numpy as np
+
+    good = tmp_path / "good.npz"
+    assert run_tkit("train", "ngram", str(FIXTURES / "toy1.txt"), "-n", "2", "--tokenizer", "whitespace",
+                    "-o", str(good)).code == 0
+    bad = tmp_path / ("bad.arpa" if damage.startswith("arpa") else "bad.npz")
+    if damage == "truncate":
+        bad.write_bytes(good.read_bytes()[:300])
+    elif damage == "pickle":
+        np.savez(bad, __tkit_meta__=np.array('{"format": "tkit-ngram"}'), x=np.array([{}], dtype=object))
+    elif damage == "foreign":
+        np.savez(bad, x=np.arange(3))
+    else:
+        bad.write_text((FIXTURES / "toy1.o3.arpa").read_text().replace("ngram 2=7", "ngram 2=8"))
+    for args in (["eval", str(bad), str(FIXTURES / "toy1.txt")], ["sample", str(bad), "--max-tokens", "3"]):
+        assert_one_line_error(run_tkit(*args), fragment)
