@@ -1,7 +1,9 @@
 """Shared test data: Shakespeare slices and tokenizers trained once per test session (cached in-process)."""
 from __future__ import annotations
 
+import atexit
 import functools
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -16,6 +18,7 @@ VOCAB = {"bpe": 1000, "wordpiece": 1000, "unigram": 1000, "sentencepiece": 1000,
          "char": None}
 
 _TMP = Path(tempfile.mkdtemp(prefix="tkit-test-"))
+atexit.register(shutil.rmtree, _TMP, ignore_errors=True)
 
 
 @functools.lru_cache(maxsize=None)
