@@ -15,7 +15,8 @@ __all__ = ["Module", "Parameter", "TrainableLM", "load_model", "no_grad"]
 def load_model(path: str | os.PathLike[str]) -> TrainableLM:
     """Load a neural `.npz` model (Transformer or RNN) by the file's `format`; a training checkpoint
     gives the model it holds."""
-    from neural.checkpoint import FORMAT as CHECKPOINT, load_checkpoint_model, model_class
+    from neural.checkpoint import FORMAT as CHECKPOINT
+    from neural.checkpoint import load_checkpoint_model, model_class
     from ngram.npzfile import read_meta
     from tokenizers_kit.errors import ModelFileError
 

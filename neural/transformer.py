@@ -24,12 +24,11 @@ from neural.layers import (
     Embedding,
     LayerNorm,
     Linear,
-    embedding_backward,
     log_softmax,
     softmax_cross_entropy,
     softmax_cross_entropy_backward,
 )
-from neural.module import Module, no_grad
+from neural.module import Module, grad_enabled, no_grad
 from neural.positional import make_positional
 from neural.trainable import TrainableLM
 from ngram.lm import DecodeState
@@ -167,7 +166,7 @@ class TransformerLM(TrainableLM):
         h2 = h.reshape(b * t, c)
         logits = h2 @ self.wte.weight.data.T                             # (N, V): lm_head, computed once
         loss, probs = softmax_cross_entropy(logits, y.reshape(-1), overwrite=True)
-        self._last = (h2, probs, y.reshape(-1), (b, t, c)) if _grad_on() else None
+        self._last = (h2, probs, y.reshape(-1), (b, t, c)) if grad_enabled() else None
         return loss
 
     def backward(self) -> None:  # type: ignore[override]
@@ -274,12 +273,6 @@ def target_logprobs(logits: np.ndarray, targets: np.ndarray) -> np.ndarray:
     z = logits - logits.max(axis=1, keepdims=True)
     lse = np.log(np.exp(z).sum(axis=1, dtype=np.float64))
     return z[np.arange(len(targets)), targets].astype(np.float64) - lse
-
-
-def _grad_on() -> bool:
-    from neural.module import grad_enabled
-
-    return grad_enabled()
 
 
 class _eval_mode:

@@ -122,8 +122,9 @@ def interleaved(pairs: int = 40) -> dict[str, float]:
         t2 = time.perf_counter()
         a.append((t1 - t0) * 1e3)
         b.append((t2 - t1) * 1e3)
+    ratios = [x / y for x, y in zip(a, b)]
     return {"tkit_min": min(a), "tkit_median": statistics.median(a), "torch_min": min(b),
-            "torch_median": statistics.median(b), "ratio_median_of_pairs": statistics.median(x / y for x, y in zip(a, b))}
+            "torch_median": statistics.median(b), "ratio_median_of_pairs": statistics.median(ratios)}
 
 
 if __name__ == "__main__":

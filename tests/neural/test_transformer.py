@@ -1,13 +1,13 @@
 """The Transformer LM: whole-model gradient checks (tied weights), persistence, KV-cache decoding, scoring."""
 import numpy as np
 import pytest
-from tests.neural.tiny import tiny_transformer
 
 from neural import load_model
 from neural.gradcheck import assert_loss_grads, assert_module_grads
 from neural.layers import log_softmax
 from neural.transformer import Block, TransformerConfig
 from ngram.decoding import SamplingConfig, beam_search, sample_stream
+from tests.neural.tiny import tiny_transformer
 from tokenizers_kit.errors import ModelFileError
 
 
@@ -138,7 +138,10 @@ def test_sampling_and_beam_through_shared_decoding():
     best = beam_search(model, [1, 2], beam=3, max_tokens=5)
     assert len(best) == 5
     greedy = list(sample_stream(model, [1, 2], SamplingConfig(max_tokens=5, greedy=True), rng))
-    total = lambda seq: float(sum(model.next_logprobs([1, 2, *seq[:i]])[t] for i, t in enumerate(seq)))
+
+    def total(seq):
+        return float(sum(model.next_logprobs([1, 2, *seq[:i]])[t] for i, t in enumerate(seq)))
+
     assert total(best) >= total(greedy) - 1e-6
 
 

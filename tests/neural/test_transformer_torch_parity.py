@@ -5,7 +5,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from neural.optim import AdamW, SGD, clip_grad_norm  # noqa: E402
+from neural.optim import SGD, AdamW, clip_grad_norm  # noqa: E402
 from tests.neural.tiny import tiny_transformer  # noqa: E402
 from tests.neural.torch_gpt import from_tkit, tkit_grad_layout, torch_name  # noqa: E402
 
