@@ -1,6 +1,8 @@
 """Corpus reading (UTF-8 validation with byte offsets, streaming), atomic output, built-in tokenizers."""
 from __future__ import annotations
 
+import os
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -68,6 +70,9 @@ def test_atomic_open_leaves_nothing_on_error(tmp_path):
     with atomic_open(target) as handle:
         handle.write("done")
     assert target.read_text() == "done"
+    mask = os.umask(0)
+    os.umask(mask)
+    assert target.stat().st_mode & 0o777 == 0o666 & ~mask  # not mkstemp's 0600
 
 
 def test_atomic_open_refuses_missing_directory(tmp_path):
