@@ -140,14 +140,25 @@ def _suffix_order(text: np.ndarray, n_ids: int, depth: int) -> np.ndarray:
     key = np.zeros(n, dtype=np.int64)
     for d in range(k):  # pack the first k characters into one int64
         key = (key << bits) | padded[d:d + n]
-    _, rank = np.unique(key, return_inverse=True)
-    while k < depth:
+    order, rank = _sort_and_rank(key)
+    while k < depth:  # rank of 2k characters = (rank of the first k, rank of the k after them)
         new = min(2 * k, depth)
         r = np.concatenate([rank, np.zeros(depth, dtype=rank.dtype)])
-        key = rank.astype(np.int64) * (int(rank.max()) + 2) + r[new - k:new - k + n]
-        _, rank = np.unique(key, return_inverse=True)
+        order, rank = _sort_and_rank(rank * (int(rank.max()) + 2) + r[new - k:new - k + n])
         k = new
-    return np.argsort(rank, kind="stable")
+    return order
+
+
+def _sort_and_rank(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The stable sort order of `key`, and the dense rank of every element."""
+    order = np.argsort(key, kind="stable")
+    sk = key[order]
+    new = np.empty(len(key), dtype=np.int64)
+    new[0] = 0
+    np.not_equal(sk[1:], sk[:-1], out=new[1:])
+    rank = np.empty(len(key), dtype=np.int64)
+    rank[order] = np.cumsum(new)
+    return order, rank
 
 
 def find_seeds(packed: PackedSegments, *, max_len: int, seed_size: int, min_seeds: int = 0,
@@ -237,7 +248,6 @@ def find_seeds(packed: PackedSegments, *, max_len: int, seed_size: int, min_seed
 
 def _first_positions(text: np.ndarray, n_chars: int) -> np.ndarray:
     """First text position of each char id 1..n_chars."""
-    order = np.argsort(text, kind="stable")
-    sorted_ids = text[order]
-    firsts = np.searchsorted(sorted_ids, np.arange(1, n_chars + 1))
-    return order[firsts]
+    first = np.full(n_chars + 1, len(text), dtype=np.int64)
+    np.minimum.at(first, text, np.arange(len(text)))
+    return first[1:]

@@ -37,7 +37,7 @@ def read_lines() -> list[str]:
 
 def word_counts(lines: list[str]) -> dict[str, int]:
     """Metaspace(prepend always, split) chunks of every line, counted."""
-    text = "\n".join(SP + line.replace(" ", SP) for line in lines)
+    text = SP + "\n".join(lines).replace(" ", SP).replace("\n", "\n" + SP)
     return dict(Counter(_WORD.findall(text)))
 
 

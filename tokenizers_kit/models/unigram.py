@@ -2,7 +2,7 @@
 
 Encoding is HF `tokenizers`' `Unigram::encode_optimized`, reproduced decision for decision so ids match HF on
 every chunk: a left-to-right Viterbi over the chunk's characters, where the pieces starting at each position
-come from a prefix table (every prefix of every piece, so the scan stops at the first non-prefix). A position
+come from a character trie of the pieces. A position
 with no one-character piece gets an UNK node scored `min_score - 10`; on equal path scores the candidate seen
 first wins (the one starting earliest, i.e. the longest last piece); consecutive UNK nodes are fused into one
 token; a fused unknown string that is not itself a piece becomes its UTF-8 bytes as `<0xXX>` pieces when
@@ -32,11 +32,8 @@ SPACE = "\u2581"  # ▁, the Metaspace replacement
 TIE_EPS = 1e-6  # path scores closer than this may order differently once shifted by a prefix's score
 CACHE_MAX_CHARS = 256
 DEFAULT_CACHE_CAPACITY = 1 << 17
-_MISSING = object()
+_LEAF: dict = {}  # the children of every leaf of the trie (never written to)
 
-# One cached encoding: (fused-unk-aware spans, near_tie). A span is (token_id, start, end); byte-fallback
-# tokens share the span of the unknown string they spell.
-_Encoded = tuple[tuple[Token, ...], bool]
 
 
 def byte_piece(b: int) -> str:
@@ -78,36 +75,45 @@ class UnigramModel:
         self._token_to_id = {piece: i for i, (piece, _) in enumerate(pieces)}  # a repeated piece: last id wins
         self.min_score = min((s for _, s in pieces), default=math.inf)
         self._unk_score = self.min_score - UNK_PENALTY
-        self._build_prefix_table()
+        self._build_trie()
         self._byte_ids = [self._token_to_id.get(byte_piece(b)) for b in range(256)]
         # Lines may be cut before "▁" only if no piece crosses such a cut and "▁" itself is never unknown.
         self._cut_at_space = SPACE in self._token_to_id and not any(SPACE in p[1:] for p, _ in pieces)
-        self._cache: dict[str, _Encoded] = {}
+        self._cache: dict[str, tuple[Token, ...]] = {}
+        self._tied: set[str] = set()  # cached parts whose Viterbi saw a near tie
 
-    def _build_prefix_table(self) -> None:
-        """prefix -> (id, score) for pieces, None for proper prefixes that are not pieces."""
-        table: dict[str, tuple[int, float] | None] = {}
-        max_len = 0
+    def _build_trie(self) -> None:
+        """A character trie of the pieces: node = {char: [child node, (id, score) or None]}. Leaves share one
+        empty dict, so a vocabulary costs about one list per distinct prefix."""
+        root: dict[str, list] = {}
         for piece, i in self._token_to_id.items():
             if not piece:
                 continue  # HF's trie never yields an empty match
-            table[piece] = (i, self.vocab[i][1])
-            max_len = max(max_len, len(piece))
-        for piece in list(table):
-            for k in range(1, len(piece)):
-                table.setdefault(piece[:k], None)
-        self._prefixes = table
-        self._max_len = max_len
+            node = root
+            last = len(piece) - 1
+            for k, ch in enumerate(piece):
+                slot = node.get(ch)
+                if slot is None:
+                    slot = node[ch] = [_LEAF, None]
+                if k == last:
+                    slot[1] = (i, self.vocab[i][1])
+                elif slot[0] is _LEAF:
+                    slot[0] = {}
+                node = slot[0]
+        self._trie = root
 
     # ---- Model protocol -------------------------------------------------------------------------------
 
     def tokenize(self, chunk: str) -> list[Token]:
         """(id, start, end) tokens of the Viterbi segmentation of `chunk`; offsets are characters."""
+        hit = self._cache.get(chunk)
+        if hit is not None:
+            return list(hit)
         if not chunk:
             return []
         if self._cut_at_space and chunk.find(SPACE, 1) > 0:
             return self._tokenize_line(chunk)
-        return list(self._encode_cached(chunk)[0])
+        return list(self._encode(chunk))
 
     def tokenize_ids(self, chunk: str) -> list[int]:
         """Only the ids of `tokenize(chunk)`."""
@@ -165,29 +171,48 @@ class UnigramModel:
 
     # ---- encoding -------------------------------------------------------------------------------------
 
-    def _encode_cached(self, chunk: str) -> _Encoded:
+    def tokenize_part(self, part: str) -> tuple[tuple[Token, ...], bool]:
+        """Tokens of one part of a line cut before each `▁` (see the module doc), and whether its Viterbi saw a
+        near tie: then the parts' concatenation may differ from the whole line's encoding, and the line must be
+        encoded whole. Only meaningful when `cuts_at_space` is true."""
+        tokens = self._encode(part)
+        return tokens, part in self._tied or len(part) >= CACHE_MAX_CHARS
+
+    _encode_cached = tokenize_part  # the name the pipeline first used
+
+    @property
+    def cuts_at_space(self) -> bool:
+        """Whether lines may be cut before each `▁` and encoded part by part (no piece has an inner `▁`)."""
+        return self._cut_at_space
+
+    def _encode(self, chunk: str) -> tuple[Token, ...]:
         hit = self._cache.get(chunk)
         if hit is not None:
             return hit
         path, near_tie = self._viterbi(chunk)
-        enc = (tuple(self._to_tokens(chunk, path)), near_tie)
+        tokens = tuple(self._to_tokens(chunk, path))
         if len(chunk) < CACHE_MAX_CHARS:
             if len(self._cache) >= self.cache_capacity:
                 self._cache.clear()  # bounded; clearing keeps the amortised cost O(1)
-            self._cache[chunk] = enc
-        return enc
+                self._tied.clear()
+            self._cache[chunk] = tokens
+            if near_tie:
+                self._tied.add(chunk)
+        return tokens
 
     def _tokenize_line(self, line: str) -> list[Token]:
         """Encode a line part by part (cut before each `▁`), or whole if a part has a near tie."""
         out: list[Token] = []
         begin = 0
         n = len(line)
+        tied = self._tied
         while begin < n:
             end = line.find(SPACE, begin + 1)
             if end < 0:
                 end = n
-            tokens, near_tie = self._encode_cached(line[begin:end])
-            if near_tie:
+            part = line[begin:end]
+            tokens = self._encode(part)
+            if part in tied or len(part) >= CACHE_MAX_CHARS:
                 path, _ = self._viterbi(line)
                 return self._to_tokens(line, path)
             if begin:
@@ -204,8 +229,7 @@ class UnigramModel:
         kept one only if strictly better; the UNK node of a position comes after that position's pieces.
         """
         n = len(chunk)
-        table = self._prefixes
-        max_len = self._max_len
+        root = self._trie
         unk_score = self._unk_score
         best = [0.0] * (n + 1)
         back = [-1] * (n + 1)  # start of the best node ending here; -1 = none yet
@@ -214,13 +238,18 @@ class UnigramModel:
         for i in range(n):
             base = best[i]
             single = False
-            stop = min(n, i + max_len)
-            for j in range(i + 1, stop + 1):
-                entry = table.get(chunk[i:j], _MISSING)
+            node = root
+            j = i
+            while j < n:  # walk the trie along chunk[i:]: every piece starting at i, shortest first
+                slot = node.get(chunk[j])
+                if slot is None:
+                    break
+                node, entry = slot
+                j += 1
                 if entry is None:
                     continue
-                if entry is _MISSING:
-                    break
+                if j == i + 1:
+                    single = True
                 cand = base + entry[1]
                 if back[j] < 0:
                     best[j] = cand
@@ -236,8 +265,6 @@ class UnigramModel:
                         ids[j] = entry[0]
                     elif kept - cand < TIE_EPS:
                         near_tie = True
-                if j == i + 1:
-                    single = True
             if not single:
                 j = i + 1
                 cand = base + unk_score
@@ -332,18 +359,20 @@ class UnigramModel:
     def _lattice(self, chunk: str) -> list[list[tuple[int, int, float]]]:
         """All lattice nodes, grouped by end position: (id, start, score); UNK nodes as in `_viterbi`."""
         n = len(chunk)
-        table = self._prefixes
         nodes: list[list[tuple[int, int, float]]] = [[] for _ in range(n + 1)]
         for i in range(n):
             single = False
-            for j in range(i + 1, min(n, i + self._max_len) + 1):
-                entry = table.get(chunk[i:j], _MISSING)
-                if entry is None:
-                    continue
-                if entry is _MISSING:
+            node = self._trie
+            j = i
+            while j < n:
+                slot = node.get(chunk[j])
+                if slot is None:
                     break
-                nodes[j].append((entry[0], i, entry[1]))
-                single = single or j == i + 1
+                node, entry = slot
+                j += 1
+                if entry is not None:
+                    nodes[j].append((entry[0], i, entry[1]))
+                    single = single or j == i + 1
             if not single:
                 if self.unk_id is None:
                     raise TkitError(f"cannot encode {chunk[i]!r} (U+{ord(chunk[i]):04X}): it has no piece and the "

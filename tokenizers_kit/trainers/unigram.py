@@ -21,6 +21,7 @@
 from __future__ import annotations
 
 import math
+import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping
 
@@ -65,30 +66,39 @@ def split_segments(chunk_counts: Mapping[str, int], max_segment_length: int) -> 
     characters at most."""
     if not isinstance(chunk_counts, Mapping):
         raise TkitError("the Unigram trainer takes a mapping of chunk -> count")
-    by_count: dict[int, list[str]] = defaultdict(list)
+    out: dict[str, int] = {}
+    get = out.get
+    by_count: dict[int, list[str]] = defaultdict(list)  # chunks to cut, by count
     for chunk, count in chunk_counts.items():
-        if not isinstance(chunk, str):
-            raise TkitError(f"training chunk {chunk!r} is not a string")
-        if isinstance(count, bool) or not isinstance(count, (int, np.integer)) or count < 0:
-            raise TkitError(f"training chunk {chunk!r} has count {count!r}; counts must be integers >= 0")
-        if chunk and count:
-            by_count[int(count)].append(chunk)
-    out: Counter[str] = Counter()
+        if type(chunk) is not str or type(count) is not int:
+            chunk, count = _checked(chunk, count)
+        if count > 0 and chunk:
+            if chunk.find(SPACE, 1) < 0:  # a word already (the common case with a pre-tokenizer)
+                out[chunk] = get(chunk, 0) + count
+            else:
+                by_count[count].append(chunk)
+        elif count < 0:
+            _checked(chunk, count)
     for count, chunks in by_count.items():  # one C-level regex pass and count per distinct chunk count
         odd = [c for c in chunks if _SEP in c]
         parts = _SEGMENT.findall(_SEP.join(c for c in chunks if _SEP not in c))
         for c in odd:
             parts += _split_one(c)
-        if count == 1:
-            out.update(parts)
-        else:
-            for seg, k in Counter(parts).items():
-                out[seg] += k * count
+        for seg, k in Counter(parts).items():
+            out[seg] = get(seg, 0) + k * count
     for seg in [s for s in out if len(s) > max_segment_length]:
         k = out.pop(seg)
         for i in range(0, len(seg), max_segment_length):
-            out[seg[i:i + max_segment_length]] += k
-    return dict(out)
+            out[seg[i:i + max_segment_length]] = get(seg[i:i + max_segment_length], 0) + k
+    return out
+
+
+def _checked(chunk: object, count: object) -> tuple[str, int]:
+    if not isinstance(chunk, str):
+        raise TkitError(f"training chunk {chunk!r} is not a string")
+    if isinstance(count, bool) or not isinstance(count, (int, np.integer)) or count < 0:
+        raise TkitError(f"training chunk {chunk!r} has count {count!r}; counts must be integers >= 0")
+    return chunk, int(count)
 
 
 def _split_one(chunk: str) -> list[str]:
@@ -147,10 +157,12 @@ class UnigramTrainer:
         self.split_by_script = split_by_script
         self.progress = progress
         self.stats: dict[str, float] = {}  # what the last train() did: sizes per round, objective
+        self.seconds: dict[str, float] = {}  # and where its time went
 
     # ---- the algorithm ----------------------------------------------------------------------------------
 
     def train(self, chunk_counts: Mapping[str, int]) -> UnigramModel:
+        clock = _Clock()
         seg_counts = split_segments(chunk_counts, self.max_segment_length)
         if not seg_counts:
             raise TkitError("no text to train on: the corpus is empty (or the pre-tokenizer produced nothing)")
@@ -168,9 +180,12 @@ class UnigramTrainer:
                             f"tokens{extra} and the {n_required} distinct characters of the corpus need "
                             f"{len(reserved) + n_required}; raise --vocab-size")
 
+        clock.lap("segments")
         seeds = find_seeds(packed, max_len=self.max_piece_length, seed_size=self.seed_size,
                            min_seeds=2 * n_learned, split_by_script=self.split_by_script)
+        clock.lap("seeds")
         lattice = CorpusLattice(packed.begin, packed.length, packed.count, seeds.table)
+        clock.lap("lattice")
         P = len(seeds.pieces)
         n_chars = len(packed.chars)
         is_char = np.zeros(P, dtype=bool)
@@ -181,12 +196,15 @@ class UnigramTrainer:
         removed_at = np.full(P, -1)  # EM round in which a piece was dropped (for filling up a short vocab)
         desired = int(n_learned * DESIRED_SLACK)
         self.stats = {"segments": float(len(segments)), "seeds": float(P), "nodes": float(lattice.n_nodes)}
+        self.seconds = clock.laps
 
         round_no = 0
         while True:
             for _ in range(self.n_sub_iterations):
                 lattice.keep(alive, slack=LAZY_FILTER)
+                clock.lap("filter")
                 expected, objective = lattice.expected_counts(np.where(alive, score, -np.inf))
+                clock.lap("em")
                 score, new_alive, weak = _m_step(expected, score, alive, is_char)
                 removed_at[alive & ~new_alive] = round_no
                 alive = new_alive
@@ -199,10 +217,13 @@ class UnigramTrainer:
             if alive.sum() <= desired:
                 break
             new_alive = self._prune(lattice, seeds, score, alive, is_char, desired)
+            clock.lap("prune")
             removed_at[alive & ~new_alive] = round_no
             alive = new_alive
         self.stats["rounds"] = float(round_no)
-        return self._finalize(seeds, score, alive & ~weak, is_char, removed_at, n_learned, reserved)
+        model = self._finalize(seeds, score, alive & ~weak, is_char, removed_at, n_learned, reserved)
+        clock.lap("finalize")
+        return model
 
     def _prune(self, lattice: CorpusLattice, seeds, score: np.ndarray, alive: np.ndarray, is_char: np.ndarray,
                desired: int) -> np.ndarray:
@@ -261,6 +282,19 @@ class UnigramTrainer:
         vocab += sorted(final.items(), key=lambda kv: (-kv[1], kv[0]))
         unk_id = reserved.index(self.unk_token) if self.unk_token is not None else None
         return UnigramModel(vocab, unk_id=unk_id, byte_fallback=self.byte_fallback)
+
+
+class _Clock:
+    """Wall time per phase, summed over laps."""
+
+    def __init__(self) -> None:
+        self.laps: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.laps[name] = self.laps.get(name, 0.0) + now - self._last
+        self._last = now
 
 
 def _rounds_left(size: int, desired: int, shrinking_factor: float) -> int:
