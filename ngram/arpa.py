@@ -20,7 +20,7 @@ import gzip
 import json
 import os
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
@@ -34,7 +34,7 @@ from ngram.backoff import BackoffScorer
 from ngram.escape import ESCAPE_HEADER, escape_token, needs_escaping, unescape_token
 from ngram.packing import bits_per_id, pack_rows, sort_order
 from ngram.tables import NgramIndex, sentence_positions
-from ngram.vocab import BOS, EOS, SENTENCE_SPECIALS, UNK, Vocabulary
+from ngram.vocab import BOS, EOS, UNK, Vocabulary
 from tokenizers_kit.atomic import atomic_path
 from tokenizers_kit.errors import ModelFileError
 

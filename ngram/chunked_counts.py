@@ -3,9 +3,10 @@
 The id stream is counted a chunk at a time: each chunk's KenLM windows (N-grams padded with N-1 `<s>`) are
 packed into 64-bit words (two 32-bit ids per word, so keys compare across chunks whatever the final vocabulary),
 sorted and reduced with `np.unique`-style counting, and written to a temporary directory as a sorted run
-(`.npy`). The runs are then merged k ways a block at a time: from every run take the keys up to the smallest of
+(raw `.keys`/`.counts` files). The runs are then merged k ways a block at a time: from every run take the keys up to the smallest of
 the runs' block-end keys, sort that slice, sum equal keys, emit it, advance. Memory stays bounded by the chunk
-size and the merge block size, not by the corpus.
+size and the merge block size, not by the corpus. The result — the distinct n-grams and their counts — is held
+in memory (it is what the model is built from).
 """
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from ngram.counting import padded_windows
 from ngram.packing import reduce_sorted, row_min, rows_le, sort_order, unique_counts
 from tokenizers_kit.errors import TkitError
 
-BYTES_PER_WINDOW = 160  # stream + window rows + packed keys + sort permutation + sorted copy, per token
+BYTES_PER_WINDOW = 48  # per token, plus 24 per order: stream, window rows, packed keys, sort permutation, sorted copy
 FIXED_OVERHEAD = 64 << 20  # the tokenizer's strings for one 4 MiB text block, the vocabulary, numpy
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?\s*$", re.IGNORECASE)
 
@@ -62,13 +63,38 @@ def unpack_ids32(keys: np.ndarray, order: int) -> np.ndarray:
 
 @dataclass
 class _Run:
-    keys: np.ndarray
-    counts: np.ndarray
-    pos: int = 0
+    """A sorted run on disk (raw uint64 keys, raw int64 counts), read a block at a time with plain file reads
+    (a memory map would count the pages it touches as resident memory)."""
+
+    path: Path
+    rows: int
+    width: int
+    pos: int = 0  # rows read from disk so far
+    keys: np.ndarray = field(default_factory=lambda: np.empty((0, 1), np.uint64))  # read, not yet merged
+    counts: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
 
     @property
     def done(self) -> bool:
-        return self.pos >= self.keys.shape[0]
+        return self.pos >= self.rows and self.keys.shape[0] == 0
+
+    def fill(self, block: int) -> None:
+        """Top the in-memory part up to `block` rows."""
+        want = min(block - self.keys.shape[0], self.rows - self.pos)
+        if want <= 0:
+            return
+        keys = np.fromfile(f"{self.path}.keys", dtype=np.uint64, count=want * self.width,
+                           offset=self.pos * self.width * 8).reshape(want, self.width)
+        counts = np.fromfile(f"{self.path}.counts", dtype=np.int64, count=want, offset=self.pos * 8)
+        self.keys = np.concatenate([self.keys.reshape(-1, self.width), keys])
+        self.counts = np.concatenate([self.counts, counts])
+        self.pos += want
+
+    def take(self, bound: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Remove and return the rows <= bound (a prefix: the run is sorted)."""
+        n = int(np.count_nonzero(rows_le(self.keys, bound)))
+        out = self.keys[:n], self.counts[:n]
+        self.keys, self.counts = self.keys[n:], self.counts[n:]
+        return out
 
 
 @dataclass
@@ -78,7 +104,7 @@ class ChunkedCounter:
     order: int
     memory: int
     temp_dir: str | None = None
-    runs: list[Path] = field(default_factory=list)
+    runs: list[_Run] = field(default_factory=list)
     _pending: list[np.ndarray] = field(default_factory=list)
     _pending_tokens: int = 0
     _dir: Path | None = None
@@ -86,7 +112,7 @@ class ChunkedCounter:
     @property
     def chunk_tokens(self) -> int:
         usable = max(self.memory - FIXED_OVERHEAD, self.memory // 4)
-        return max(1000, usable // (BYTES_PER_WINDOW + 8 * self.order))
+        return max(1000, usable // (BYTES_PER_WINDOW + 24 * self.order))
 
     def add(self, stream: np.ndarray) -> None:
         """Add a block of the `<s> ... </s>` stream (whole sentences)."""
@@ -116,33 +142,29 @@ class ChunkedCounter:
         if self._dir is None:
             self._dir = Path(tempfile.mkdtemp(prefix="tkit-counts-", dir=self.temp_dir))
         path = self._dir / f"run{len(self.runs):05d}"
-        np.save(f"{path}.keys.npy", keys)
-        np.save(f"{path}.counts.npy", counts)
-        self.runs.append(path)
+        np.ascontiguousarray(keys).tofile(f"{path}.keys")
+        np.ascontiguousarray(counts, dtype=np.int64).tofile(f"{path}.counts")
+        self.runs.append(_Run(path, keys.shape[0], keys.shape[1]))
 
     def merged(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """Sorted, summed (keys (B, W), counts (B,)) blocks over all runs."""
         self._flush()
-        runs = [_Run(np.load(f"{p}.keys.npy", mmap_mode="r"), np.load(f"{p}.counts.npy", mmap_mode="r"))
-                for p in self.runs]
+        runs = list(self.runs)
         if not runs:
             return
-        width = runs[0].keys.shape[1]
-        block = max(1024, self.memory // (4 * len(runs) * (8 * width + 8)))
+        width = runs[0].width
+        # rows held per run: x6 for the read buffers, their concatenation, its sort order and sorted copy
+        usable = max(self.memory - FIXED_OVERHEAD, self.memory // 4)
+        block = max(1024, usable // (6 * len(runs) * (8 * width + 8)))
         while any(not r.done for r in runs):
             live = [r for r in runs if not r.done]
-            ends = [np.asarray(r.keys[min(r.pos + block, r.keys.shape[0]) - 1]) for r in live]
-            bound = row_min(ends)  # after this round no run holds a key <= bound: those sums are final
-            parts_k, parts_c = [], []
             for r in live:
-                hi = min(r.pos + block, r.keys.shape[0])
-                k = np.asarray(r.keys[r.pos:hi])
-                take = int(np.count_nonzero(rows_le(k, bound)))
-                parts_k.append(k[:take])
-                parts_c.append(np.asarray(r.counts[r.pos:r.pos + take]))
-                r.pos += take
-            keys = np.concatenate(parts_k)
-            counts = np.concatenate(parts_c)
+                r.fill(block)
+            bound = row_min([r.keys[-1] for r in live])  # after this round no run holds a key <= bound
+            parts = [r.take(bound) for r in live]
+            keys = np.concatenate([k for k, _ in parts])
+            counts = np.concatenate([c for _, c in parts])
+            del parts
             perm = sort_order(keys)
             yield reduce_sorted(keys[perm], counts[perm])
 
@@ -165,10 +187,10 @@ def count_windows_chunked(blocks: Iterable[np.ndarray], order: int, memory: int,
     with ChunkedCounter(order, memory, None if temp_dir is None else str(temp_dir)) as counter:
         for block in blocks:
             counter.add(block)
-        parts = list(counter.merged())
+        parts = [(unpack_ids32(k, order), c) for k, c in counter.merged()]  # 28 bytes a row, not 32 + 8
         n_runs = len(counter.runs)
     if not parts:
         return np.empty((0, order), dtype=np.int32), np.empty(0, dtype=np.int64), n_runs
-    keys = np.concatenate([k for k, _ in parts])
+    rows = np.concatenate([r for r, _ in parts])
     counts = np.concatenate([c for _, c in parts])
-    return unpack_ids32(keys, order), counts, n_runs
+    return rows, counts, n_runs

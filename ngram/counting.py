@@ -20,7 +20,7 @@ from itertools import chain, count, islice, repeat
 import numpy as np
 
 from ngram.tables import NgramIndex, index_dtype, sentence_positions
-from ngram.vocab import BOS, EOS, SENTENCE_SPECIALS, UNK, Vocabulary
+from ngram.vocab import BOS, EOS, SENTENCE_SPECIALS, Vocabulary
 from tokenizers_kit.corpus import iter_text_blocks
 from tokenizers_kit.errors import CorpusError, TkitError
 from tokenizers_kit.simple import CharTokenizer, TextTokenizer, WhitespaceTokenizer

@@ -13,7 +13,6 @@ from typing import Any
 
 import numpy as np
 
-from ngram.backoff import BackoffScorer
 from ngram.counting import BOS_ID, EOS_ID, CountTables
 from ngram.lm import DecodeState, LanguageModel
 from ngram.smoothing import Smoothing
@@ -219,7 +218,3 @@ class NgramModel(LanguageModel):
 
     def __repr__(self) -> str:
         return f"NgramModel({self.name}, vocab={len(self.vocab)}, ngrams={self.ngram_counts()})"
-
-
-def is_backoff(model: NgramModel) -> bool:
-    return isinstance(model.scorer, BackoffScorer)

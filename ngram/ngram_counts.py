@@ -77,11 +77,11 @@ class NgramCounts:
     def save(self, path: str | os.PathLike[str]) -> None:
         """`.npz` (tkit-counts) or text, by the file name."""
         if str(path).lower().endswith(".npz"):
-            from ngram.storage import _vocab_arrays
+            from ngram.storage import vocab_arrays  # storage imports the model; keep counting light
 
             meta = {"format": FORMAT, "version": 1, "order": self.order, "tokenizer": self.tokenizer_spec,
                     "padding": "kenlm"}
-            save_npz(path, {"rows": self.rows, "counts": self.counts, **_vocab_arrays(self.vocab)}, meta)
+            save_npz(path, {"rows": self.rows, "counts": self.counts, **vocab_arrays(self.vocab)}, meta)
         else:
             self.write_tsv(path)
 

@@ -47,7 +47,7 @@ def check_model_path(path: str | os.PathLike[str], smoothing: Smoothing | str) -
 
 
 # ---- saving ---------------------------------------------------------------------------------------------------
-def _vocab_arrays(vocab: Vocabulary) -> dict[str, np.ndarray]:
+def vocab_arrays(vocab: Vocabulary) -> dict[str, np.ndarray]:
     encoded = [t.encode("utf-8") for t in vocab.tokens]
     offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
     np.cumsum([len(b) for b in encoded], out=offsets[1:])
@@ -68,7 +68,7 @@ def save_ngram(model: NgramModel, path: str | os.PathLike[str]) -> None:
     meta: dict[str, Any] = {"format": FORMAT, "version": VERSION, "order": model.order,
                             "tokenizer": model.tokenizer.to_spec(), "vocab_size": len(model.vocab),
                             "prune": model.prune}
-    arrays = _vocab_arrays(model.vocab)
+    arrays = vocab_arrays(model.vocab)
     if model.smoothing is not None and model.counts is not None:
         meta.update(kind="counts", smoothing=model.smoothing.name, params=model.smoothing.params())
         tables = model.counts

@@ -1,7 +1,6 @@
 """`tkit count` against plain Python Counters, its output formats, and its one-line errors."""
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 from ngram.escape import unescape_token
