@@ -211,9 +211,10 @@ class RNN(Module):
             raise ValueError("an RNN needs at least one layer")
         rng = rng if rng is not None else np.random.default_rng(0)
         self.cell, self.hidden_size, self.n_layer = cell, hidden_size, n_layer
-        self.layers = [make_cell(cell, input_size if i == 0 else hidden_size, hidden_size, rng, dtype, forget_bias)
-                       for i in range(n_layer)]
-        self.drops = [Dropout(dropout, rng=np.random.default_rng(rng.integers(2**63))) for _ in range(n_layer - 1)]
+        sizes = [input_size] + [hidden_size] * (n_layer - 1)
+        self.layers = [make_cell(cell, n_in, hidden_size, rng, dtype, forget_bias) for n_in in sizes]
+        self.drops = [Dropout(dropout, rng=np.random.default_rng(rng.integers(2**63)))
+                      for _ in range(n_layer - 1)]
         self.state: list[State] | None = None
 
     # ---- carried state ------------------------------------------------------------------------------------
@@ -244,7 +245,10 @@ class RNN(Module):
         for i, layer in enumerate(self.layers):
             if i:
                 x = self.drops[i - 1](x)
-            out = layer.forward_ids(table, x, *self.state[i]) if i == 0 and table is not None else layer(x, *self.state[i])
+            if i == 0 and table is not None:
+                out = layer.forward_ids(table, x, *self.state[i])
+            else:
+                out = layer(x, *self.state[i])
             x = out[0]
             new_state.append(tuple(np.array(a) for a in out[1:]))  # copies: detached from this window's cache
         self.state = new_state

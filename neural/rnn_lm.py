@@ -89,7 +89,8 @@ class RNNLanguageModel(TrainableLM):
         self._last: tuple | None = None
 
     @classmethod
-    def from_config(cls, config: dict[str, Any], vocab: Vocabulary, tokenizer: TextTokenizer) -> RNNLanguageModel:
+    def from_config(cls, config: dict[str, Any], vocab: Vocabulary,
+                    tokenizer: TextTokenizer) -> RNNLanguageModel:
         return cls(RNNConfig.from_dict({**config, "vocab_size": len(vocab)}), vocab, tokenizer)
 
     @property

@@ -132,7 +132,7 @@ def elman_backward(dhs: np.ndarray, cache: tuple, w_hh: np.ndarray,
 # i,f,o = σ(·), g = tanh(·) of x_t W_ih + b + h_{t-1} W_hh;  c_t = f c_{t-1} + i g;  h_t = o tanh(c_t)
 
 def lstm_scale(H: int, dtype: np.dtype) -> np.ndarray:
-    """(4H,): -1 on the sigmoid gates, -2 on g; one exp/+1/reciprocal of the scaled row gives σ(a), σ(2a)."""
+    """(4H,): -1 on the sigmoid gates, -2 on g: one exp/+1/reciprocal of the row gives σ(a), σ(2a)."""
     s = np.full(4 * H, -1.0, dtype=dtype)
     s[2 * H:3 * H] = -2.0
     return s

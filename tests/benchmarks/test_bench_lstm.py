@@ -34,8 +34,8 @@ def _batches(n: int = 8) -> list[tuple[np.ndarray, np.ndarray]]:
 
 
 def tkit_step(cell: str = "lstm") -> Callable[[], float]:
-    model = RNNLanguageModel.from_config({**CONFIG, "cell": cell}, Vocabulary([chr(33 + i) for i in range(V)]),
-                                         CharTokenizer())
+    vocab = Vocabulary([chr(33 + i) for i in range(V)])
+    model = RNNLanguageModel.from_config({**CONFIG, "cell": cell}, vocab, CharTokenizer())
     opt = AdamW(list(model.named_parameters()), lr=LR, betas=(0.9, 0.999))  # weight_decay 0: Adam
     model.reset_state(B)
     batches, it = _batches(), [0]
@@ -52,10 +52,10 @@ def tkit_step(cell: str = "lstm") -> Callable[[], float]:
     return step
 
 
-def torch_step(cell: str = "lstm") -> Callable[[], float]:
+def torch_step(cell: str = "lstm", threads: int = 2) -> Callable[[], float]:
     import torch
 
-    torch.set_num_threads(2)
+    torch.set_num_threads(threads)
     torch.manual_seed(0)
     emb = torch.nn.Embedding(V, E)
     rnn = {"lstm": torch.nn.LSTM, "gru": torch.nn.GRU, "elman": torch.nn.RNN}[cell](E, H, batch_first=True)
@@ -92,9 +92,9 @@ def test_bench_torch_lstm_step(benchmark):
     benchmark.pedantic(step, rounds=20, iterations=1, warmup_rounds=2)
 
 
-def compare(rounds: int = 10, steps: int = 10, cell: str = "lstm") -> dict[str, float]:
+def compare(rounds: int = 10, steps: int = 10, cell: str = "lstm", threads: int = 2) -> dict[str, float]:
     """Median ms/step of each, measured in alternating blocks so that load from other processes hits both."""
-    ours, ref = tkit_step(cell), torch_step(cell)
+    ours, ref = tkit_step(cell), torch_step(cell, threads)
     for f in (ours, ref):
         f(), f()
     times: dict[str, list[float]] = {"tkit": [], "torch": []}
@@ -114,6 +114,7 @@ if __name__ == "__main__":
     import sys
 
     kind = sys.argv[1] if len(sys.argv) > 1 else "lstm"
-    r = compare(cell=kind)
+    threads = int(sys.argv[2]) if len(sys.argv) > 2 else 2  # torch's; NumPy's BLAS: OPENBLAS_NUM_THREADS
+    r = compare(rounds=int(sys.argv[3]) if len(sys.argv) > 3 else 10, cell=kind, threads=threads)
     print(f"{kind} step, median ms: tkit {r['tkit']:.1f}  torch {r['torch']:.1f}  ratio {r['ratio']:.2f}  "
           f"(min: {r['min_tkit']:.1f} vs {r['min_torch']:.1f})")

@@ -97,7 +97,7 @@ def test_step_matches_window(kind, rng):
 
 
 def test_lstm_gate_order_is_pytorchs(rng):
-    """Only the forget gate touches c_{t-1}: with w = 0 and gate biases set, c_1 = σ(b_f) c_0 + σ(b_i) tanh(b_g)."""
+    """Only the forget gate touches c_{t-1}: with w = 0, c_1 = σ(b_f) c_0 + σ(b_i) tanh(b_g)."""
     cell = LSTMCell(1, 1, rng, np.float64)
     cell.w_ih.data[...] = 0
     cell.w_hh.data[...] = 0
