@@ -148,3 +148,19 @@ def test_padded_windows_order_one_and_parse_memory():
         parse_memory("lots")
     with pytest.raises(TkitError):
         parse_memory("10k")
+
+
+def test_chunked_training_with_vocabulary_limit_equals_in_memory(tmp_path):
+    from ngram import train_ngram
+
+    path = tmp_path / "c.txt"
+    path.write_text((FIXTURES / "shakespeare_words.txt").read_text(encoding="utf-8")[:40000], encoding="utf-8")
+    a = train_ngram(path, order=3, vocab_size=300)
+    b = train_ngram(path, order=3, vocab_size=300, memory="1M", temp_dir=tmp_path)
+    assert b.info["runs"] > 1 and a.vocab.tokens == b.vocab.tokens and len(a.vocab) == 300
+    for n in range(1, 4):
+        assert np.array_equal(a.counts.index.keys[n], b.counts.index.keys[n])
+        assert np.array_equal(a.counts.counts[n], b.counts.counts[n])
+    counted = count_ngrams([str(path)], 3, WhitespaceTokenizer(), vocab_size=300, memory="1M", temp_dir=tmp_path)
+    in_memory = count_ngrams([str(path)], 3, WhitespaceTokenizer(), vocab_size=300)
+    assert counted.as_dict() == in_memory.as_dict()
