@@ -19,7 +19,7 @@ from itertools import chain, count, islice, repeat
 
 import numpy as np
 
-from ngram.tables import NgramIndex, index_dtype, sentence_positions
+from ngram.tables import NgramIndex, index_dtype
 from ngram.vocab import BOS, EOS, SENTENCE_SPECIALS, Vocabulary
 from tokenizers_kit.corpus import iter_text_blocks
 from tokenizers_kit.errors import CorpusError, TkitError
@@ -255,7 +255,6 @@ def count_tables(stream: np.ndarray, order: int, vocab_size: int, weights: np.nd
     tokens = np.asarray(stream)
     if reset is None:
         reset = tokens == BOS_ID
-    dist = sentence_positions(reset).astype(index_dtype(tokens.size))
     w = None if weights is None else np.asarray(weights, dtype=np.int64)
     scored = tokens != BOS_ID
     counts: list[np.ndarray] = [np.empty(0, np.int64),
@@ -265,8 +264,11 @@ def count_tables(stream: np.ndarray, order: int, vocab_size: int, weights: np.nd
     suffixes: list[np.ndarray] = []
     rank_prev = tokens  # index of the (n-1)-gram ending at each position (unigram index = id)
     v = np.uint64(vocab_size)
+    starts_here = np.asarray(reset, dtype=bool)
+    valid = np.ones(tokens.size, dtype=bool)  # an n-gram of the current order ends at each valid position
     for n in range(2, order + 1):
-        valid = dist >= n - 1  # an n-gram ends here; then an (n-1)-gram ends just before
+        # an n-gram ends at j when an (n-1)-gram ends at j-1 and no sentence starts at j
+        valid = np.concatenate(([False], valid[:-1] & ~starts_here[1:]))
         ends = valid[1:]
         key = rank_prev[:-1][ends].astype(np.uint64)
         key *= v
@@ -283,7 +285,7 @@ def count_tables(stream: np.ndarray, order: int, vocab_size: int, weights: np.nd
         suffixes.append(suffix)
         counts.append(cnt)
         rank_prev = rank
-        del inv, valid, ends
+        del inv, ends
     index = NgramIndex(vocab_size, keys)
     for n, suffix in enumerate(suffixes, start=2):
         index.set_suffix(n, suffix)

@@ -1,6 +1,7 @@
 """Smoothing methods, one module each, all with the `Smoothing.estimate(tables, prune) -> Estimate` interface."""
 from __future__ import annotations
 
+import functools
 import inspect
 from typing import Any
 
@@ -19,12 +20,17 @@ SMOOTHINGS: dict[str, type[Smoothing]] = {
 NAMES = tuple(SMOOTHINGS)
 
 
+@functools.cache
+def _parameters(cls: type[Smoothing]) -> frozenset[str]:
+    return frozenset(inspect.signature(cls.__init__).parameters)
+
+
 def make_smoothing(name: str, **params: Any) -> Smoothing:
     """A smoothing by name with its settings (None values mean "the default")."""
     if name not in SMOOTHINGS:
         raise TkitError(f"unknown smoothing {name!r}: choose one of {', '.join(NAMES)}")
     cls = SMOOTHINGS[name]
-    accepted = inspect.signature(cls.__init__).parameters
+    accepted = _parameters(cls)
     given = {k: v for k, v in params.items() if v is not None}
     for key in given:
         if key not in accepted:
