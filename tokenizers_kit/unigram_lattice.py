@@ -25,8 +25,11 @@ from __future__ import annotations
 import numpy as np
 
 
+GROUP_CLASSES = np.array([1, 2, 4, 8])  # groups of sizes 1, 2, 3-4, 5-8, 9+ get separate padded blocks
+
+
 class _Nodes:
-    """Lattice nodes in forward order, with step, group and padded-row indexes."""
+    """Lattice nodes in forward order, with step, group and padded-block indexes."""
 
     def __init__(self, end: np.ndarray, start: np.ndarray, piece: np.ndarray, local: np.ndarray,
                  max_t: int, sentinel_pos: int) -> None:
@@ -48,28 +51,33 @@ class _Nodes:
         new[1:] = end[1:] != end[:-1]
         gstart = np.flatnonzero(new)  # first node of each group (nodes sharing an end)
         gsize = np.diff(np.append(gstart, n))
-        self.gend = end[gstart]  # the position each group writes
-        goff = np.searchsorted(self.local[self.gend], np.arange(self.max_t + 2))
-        self.goff = goff  # groups of step t: goff[t]:goff[t+1]
-        self.off = np.append(gstart, n)[goff]  # nodes of step t: off[t]:off[t+1]
-        # Padded blocks: step t's groups as a (width, groups) block, width = its largest group; node j of
-        # group g sits at row j, column g.
-        n_groups = np.diff(goff)
-        steps = np.flatnonzero(n_groups)
-        width = np.zeros(self.max_t + 1, dtype=np.int64)
-        if len(steps):
-            width[steps] = np.maximum.reduceat(gsize, goff[steps])
-        self.width = width
-        self.pad_off = np.concatenate([[0], np.cumsum(n_groups * width)])
-        group_step = np.repeat(np.arange(self.max_t + 1), n_groups)
-        row_len = n_groups[group_step]  # columns of the group's block
-        col = self.pad_off[group_step] + (np.arange(len(gstart)) - goff[group_step])  # row 0 of each group
-        # node i = gstart[g] + j goes to col[g] + j * row_len[g] = (col[g] - gstart[g] * row_len[g]) + i * row_len[g]
-        nodes = np.arange(n)
-        pad = np.full(int(self.pad_off[-1]), n, dtype=np.int64)  # n = the sentinel node
-        pad[np.repeat(col - gstart * row_len, gsize) + nodes * np.repeat(row_len, gsize)] = nodes
+        gstep = self.local[end[gstart]]
+        self.off = np.append(gstart, n)[np.searchsorted(gstep, np.arange(self.max_t + 2))]  # nodes of step t
+        # Padded blocks: the groups of one step and one size class form a (width, groups) block, width = the
+        # block's largest group; node j of the block's group k sits at row j, column k. Padding points at
+        # node n, the sentinel (score -inf).
+        order = np.lexsort((np.searchsorted(GROUP_CLASSES, gsize), gstep))  # groups by (step, class)
+        key = gstep[order] * (len(GROUP_CLASSES) + 1) + np.searchsorted(GROUP_CLASSES, gsize[order])
+        heads = np.flatnonzero(np.append(True, key[1:] != key[:-1]))  # first group of each block
+        n_cols = np.diff(np.append(heads, len(order)))
+        width = np.maximum.reduceat(gsize[order], heads) if len(heads) else np.zeros(0, dtype=np.int64)
+        pad_off = np.concatenate([[0], np.cumsum(n_cols * width)])
+        block = np.repeat(np.arange(len(heads)), n_cols)  # block of each (sorted) group
+        col = pad_off[block] + np.arange(len(order)) - heads[block]  # row-0 slot of each sorted group
+        row_len = n_cols[block]
+        size = gsize[order]
+        first = gstart[order]
+        # node first[g] + j goes to col[g] + j * row_len[g]
+        rank = np.arange(n) - np.repeat(np.cumsum(size) - size, size)  # j of each node, in sorted-group order
+        pad = np.full(int(pad_off[-1]), n, dtype=np.int64)
+        pad[np.repeat(col, size) + rank * np.repeat(row_len, size)] = np.repeat(first, size) + rank
         self.pad = pad
         self.pad_start = np.append(self.start, self.sentinel_pos)[pad]
+        self.block_gend = end[first]  # the position each (sorted) group writes
+        # blocks as (t, first group, last group + 1, first pad slot, last pad slot + 1, width), in step order
+        self.blocks = list(zip(gstep[order[heads]].tolist(), heads.tolist(),
+                               (heads + n_cols).tolist(), pad_off[:-1].tolist(), pad_off[1:].tolist(),
+                               width.tolist()))
 
     def filter(self, keep_piece: np.ndarray, slack: float) -> None:
         """Drop the nodes of dead pieces, unless they are fewer than `slack` of all nodes."""
@@ -82,13 +90,12 @@ class _Nodes:
         self._index()
 
     def steps(self, ts: range):
-        """Per step t: (t, node slice [a, b), group slice [g0, g1), padded slice [p0, p1), width)."""
-        off, goff, pad_off, width = self.off, self.goff, self.pad_off, self.width
+        """Node slices [a, b) of the steps t in `ts` (the nodes ending at local position t)."""
+        off = self.off
         for t in ts:
             a, b = off[t], off[t + 1]
-            if a == b:
-                continue
-            yield t, a, b, goff[t], goff[t + 1], pad_off[t], pad_off[t + 1], width[t]
+            if a < b:
+                yield a, b
 
 
 class CorpusLattice:
@@ -107,16 +114,17 @@ class CorpusLattice:
         self.max_t = int(length.max()) if len(length) else 0
         small = local[:n_pos].astype(np.int32 if self.max_t >= 1 << 15 else np.int16)
         by_local = np.argsort(small, kind="stable")  # positions sorted by (local t, position): a radix sort
-        # by_end[e, k] = the piece of length max_len - k ending at e: within a group the longest node comes
-        # first, so the first maximum is the node starting earliest (the one HF's Viterbi keeps).
-        by_end = np.full_like(table, -1)
-        for ln in range(1, max_len + 1):
-            by_end[ln:, max_len - ln] = table[:-ln, ln - 1]
-        ends = by_local[small[by_local] > 0]
-        ids = by_end[ends]
-        r, c = np.nonzero(ids >= 0)
-        end = ends[r]
-        self.nodes = _Nodes(end, end - (max_len - c), ids[r, c].astype(np.int64), local, self.max_t, n_pos)
+        rank = np.empty(n_pos, dtype=np.int64)
+        rank[by_local] = np.arange(n_pos)
+        flat = np.flatnonzero(table.ravel() >= 0)
+        start = flat // max_len
+        ln = flat % max_len + 1
+        end = start + ln
+        # Forward order: by (local t of the end, end), and within a group the longest node first, so the first
+        # maximum is the node starting earliest (the one HF's Viterbi keeps).
+        order = np.argsort(rank[end] * max_len + (max_len - ln))
+        self.nodes = _Nodes(end[order], start[order], table.ravel()[flat[order]].astype(np.int64), local,
+                            self.max_t, n_pos)
 
     @property
     def n_nodes(self) -> int:
@@ -134,12 +142,17 @@ class CorpusLattice:
         alpha = np.full(self.n_pos + 1, -np.inf, dtype=dtype)
         alpha[self.begin] = 0.0
         pad_sc = np.append(sc, -np.inf).astype(dtype)[nd.pad]
-        for _, a, b, g0, g1, p0, p1, w in nd.steps(range(1, self.max_t + 1)):
-            v = (alpha[nd.pad_start[p0:p1]] + pad_sc[p0:p1]).reshape(w, -1)
+        gend, pad_start = nd.block_gend, nd.pad_start
+        for _, g0, g1, p0, p1, w in nd.blocks:
+            v = alpha[pad_start[p0:p1]] + pad_sc[p0:p1]
+            if w == 1:  # one node per group: nothing to sum
+                alpha[gend[g0:g1]] = v
+                continue
+            v = v.reshape(w, -1)
             m = v.max(axis=0)
             v -= m
             np.exp(v, out=v)
-            alpha[nd.gend[g0:g1]] = m + np.log(v.sum(axis=0))
+            alpha[gend[g0:g1]] = m + np.log(v.sum(axis=0))
         return alpha
 
     def posteriors(self, score: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -152,7 +165,7 @@ class CorpusLattice:
         q = np.zeros(self.n_pos, dtype=np.float32)
         q[self.end] = 1.0
         post = np.empty_like(share)
-        for _, a, b, *_ in nd.steps(range(self.max_t, 0, -1)):
+        for a, b in nd.steps(range(self.max_t, 0, -1)):
             c = share[a:b] * q[nd.end[a:b]]
             q[nd.start[a:b]] += c  # distinct starts within a step
             post[a:b] = c
@@ -174,13 +187,14 @@ class CorpusLattice:
         best = np.full(self.n_pos + 1, -np.inf)
         best[self.begin] = 0.0
         back = np.zeros(self.n_pos, dtype=np.int64)  # the best node ending at each position
-        for _, a, b, g0, g1, p0, p1, w in nd.steps(range(1, self.max_t + 1)):
-            v = (best[nd.pad_start[p0:p1]] + pad_sc[p0:p1]).reshape(w, -1)
+        gend, pad_start, pad = nd.block_gend, nd.pad_start, nd.pad
+        for _, g0, g1, p0, p1, w in nd.blocks:
+            v = (best[pad_start[p0:p1]] + pad_sc[p0:p1]).reshape(w, -1)
             k = v.argmax(axis=0)  # the first maximum: the longest best node
             cols = np.arange(v.shape[1])
-            pos = nd.gend[g0:g1]
+            pos = gend[g0:g1]
             best[pos] = v[k, cols]
-            back[pos] = nd.pad[p0 + k * v.shape[1] + cols]
+            back[pos] = pad[p0 + k * v.shape[1] + cols]
         pieces, segs = _backtrack(back, nd.start, nd.piece, self.end, self.begin)
         return np.bincount(pieces, weights=self.count[segs], minlength=len(score))
 

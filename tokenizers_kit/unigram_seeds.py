@@ -184,33 +184,40 @@ def find_seeds(packed: PackedSegments, *, max_len: int, seed_size: int, min_seed
 
     # Every distinct valid substring of length L >= 2 is one run of consecutive suffixes with lim >= L (two
     # suffixes sharing L characters agree on lim >= L, so a run is never interrupted).
-    run_lists = []  # (L, valid sa indices, their run number, first sa index of each run, freq, good)
-    vi = np.flatnonzero(lim >= 2)
-    for L in range(2, max_len + 1):
-        vi = vi[lim[vi] >= L]
-        if len(vi) == 0:
-            break
-        first = lcp[vi] < L
-        run = np.cumsum(first) - 1
-        starts = vi[first]
-        freq = np.bincount(run, weights=w[vi], minlength=len(starts))
-        # Right-branching: two occurrences are followed by different characters (the end of a segment counts
-        # as one character, as the space after a word does in sentencepiece's array of whole lines).
-        nxt = text[np.minimum(sa[vi] + L, n - 1)]
-        heads = np.flatnonzero(first)
-        branching = np.maximum.reduceat(nxt, heads) != np.minimum.reduceat(nxt, heads)
-        run_lists.append((L, vi, run, starts, freq, branching & (freq >= 2)))
-    r_len = np.concatenate([np.full(len(r[3]), r[0], dtype=np.int64) for r in run_lists] + [np.zeros(0, np.int64)])
-    r_sa = np.concatenate([r[3] for r in run_lists] + [np.zeros(0, np.int64)])
-    r_freq = np.concatenate([r[4] for r in run_lists] + [np.zeros(0)])
-    r_good = np.concatenate([r[5] for r in run_lists] + [np.zeros(0, dtype=bool)])
+    def runs_by_length():
+        """(L, sa indices of the suffixes with a valid L-prefix, run number of each, is-first-of-run)."""
+        vi = np.flatnonzero(lim >= 2)
+        for L in range(2, max_len + 1):
+            vi = vi[lim[vi] >= L]
+            if len(vi) == 0:
+                return
+            first = lcp[vi] < L
+            yield L, vi, np.cumsum(first) - 1, first
 
-    # Choose the seeds: right-branching substrings seen twice, best freq * len first (ties: suffix order).
+    def candidates(everything: bool):
+        """(length, first sa index of the run, freq, good) of the substrings that may become seeds: the good
+        ones (right-branching, seen twice), or with `everything` all distinct valid substrings."""
+        out = []
+        for L, vi, run, first in runs_by_length():
+            heads = np.flatnonzero(first)
+            freq = np.bincount(run, weights=w[vi], minlength=len(heads))
+            # Right-branching: two occurrences are followed by different characters (the end of a segment
+            # counts as one character, as the space after a word does in sentencepiece's array of lines).
+            nxt = text[np.minimum(sa[vi] + L, n - 1)]
+            good = (np.maximum.reduceat(nxt, heads) != np.minimum.reduceat(nxt, heads)) & (freq >= 2)
+            keep = slice(None) if everything else good
+            out.append((np.full(len(heads[keep]), L, dtype=np.int64), vi[heads[keep]], freq[keep], good[keep]))
+        if not out:
+            return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0), np.zeros(0, dtype=bool)
+        return tuple(np.concatenate(parts) for parts in zip(*out))
+
+    r_len, r_sa, r_freq, r_good = candidates(everything=False)
+    if len(r_len) < min_seeds:  # a tiny corpus: let the other substrings in, after the good ones
+        r_len, r_sa, r_freq, r_good = candidates(everything=True)
+
+    # Choose the seeds: best freq * len first (ties: longer, then suffix order).
     r_score = r_freq * r_len
-    n_good = int(r_good.sum())
-    pool = np.flatnonzero(r_good) if n_good >= min_seeds else np.arange(len(r_sa))
-    pool = pool[np.lexsort((r_sa[pool], -r_len[pool], -r_score[pool], ~r_good[pool]))]
-    pool = pool[:max(0, seed_size)]
+    pool = np.lexsort((r_sa, -r_len, -r_score, ~r_good))[:max(0, seed_size)]
 
     # Single characters, most frequent first.
     n_chars = len(packed.chars)
@@ -224,12 +231,18 @@ def find_seeds(packed: PackedSegments, *, max_len: int, seed_size: int, min_seed
     table = np.full((n, max_len), -1, dtype=np.int32)
     is_char = text > 0
     table[is_char, 0] = char_piece[text[is_char] - 1]
-    run_piece = np.full(len(r_sa), -1, dtype=np.int64)
-    run_piece[pool] = n_chars + np.arange(n_sub)
-    offset = 0
-    for L, vi, run, starts, _, _ in run_lists:  # write each seed's occurrences into the table
-        p = run_piece[offset:offset + len(starts)][run]
-        offset += len(starts)
+    # Write each seed's occurrences into the table: the seed of a run is found by its first sa index.
+    head_piece = np.full(n, -1, dtype=np.int64)
+    piece_of = np.empty(len(r_sa), dtype=np.int64)
+    piece_of[pool] = n_chars + np.arange(n_sub)
+    chosen_by_length = {L: pool[r_len[pool] == L] for L in range(2, max_len + 1)}
+    for L, vi, run, first in runs_by_length():
+        chosen = chosen_by_length[L]
+        if not len(chosen):
+            continue
+        head_piece[r_sa[chosen]] = piece_of[chosen]
+        p = head_piece[vi[first]][run]
+        head_piece[r_sa[chosen]] = -1
         keep = p >= 0
         table[sa[vi[keep]], L - 1] = p[keep]
 
