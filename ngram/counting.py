@@ -6,14 +6,20 @@ every line, including a last one without a newline, ends in `</s>`). One `<s>` i
 position j is kept when it does not reach back past its sentence's `<s>`, which is the same set KenLM gets by
 padding with N-1 `<s>` and collapsing "<s> <s> w" to "<s> w".
 
+Where tkit departs from lmplz, on purpose: a last line without a newline still ends in `</s>` (lmplz drops that
+`</s>`; tkit's scoring and `kenlm.Model.score` both add it); a literal `<unk>` in the text is the `<unk>` word
+(lmplz refuses it, as it refuses `<s>` and `</s>`, which tkit also refuses unless `skip_symbols`); a vocabulary
+limit maps the other words to `<unk>` and counts it like a word (SRILM's `-vocab -unk`), where lmplz's
+`--limit_vocab_file` prunes the n-grams that contain them.
+
 All orders come from the stream with one `np.unique` per order: the key of the n-gram ending at j is
 (index of the (n-1)-gram ending at j-1) * V + token[j], so keys stay 64-bit for any order and come out in
 lexicographic order (see `ngram.tables`).
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
 from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from itertools import chain, count, islice, repeat
 
@@ -216,9 +222,10 @@ class CountTables:
                            minlength=self.index.size(n)).astype(np.int64)
 
 
-def unique_inverse(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """`np.unique(keys, return_inverse=True, return_counts=True)` for uint64 keys, ~2.5x faster: when key and
-    position fit in 64 bits together, one `np.sort` of (key << b | position) replaces the argsort.
+def unique_inverse(keys: np.ndarray, block: int = 1 << 20) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`np.unique(keys, return_inverse=True, return_counts=True)` for uint64 keys, ~2.5x faster and lighter:
+    when key and position fit in 64 bits together, one `np.sort` of (key << b | position) replaces the
+    argsort, and the inverse is scattered a block at a time (no full-size permutation array).
     Overwrites `keys`. The inverse is int32 while it fits."""
     size = keys.size
     pos_bits = max(1, int(size - 1).bit_length())
@@ -228,20 +235,33 @@ def unique_inverse(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray
         return uniq, inv.astype(small), cnt.astype(np.int64)
     packed = keys
     packed <<= np.uint64(pos_bits)
-    packed |= np.arange(size, dtype=np.uint64)
+    for lo in range(0, size, block):  # positions into the low bits, without a full-size arange
+        packed[lo:lo + block] |= np.arange(lo, min(size, lo + block), dtype=np.uint64)
     packed.sort()
-    perm = (packed & np.uint64((1 << pos_bits) - 1)).astype(np.intp)
-    packed >>= np.uint64(pos_bits)  # now the sorted keys
-    start = np.empty(size, dtype=bool)
-    start[0] = True
-    np.not_equal(packed[1:], packed[:-1], out=start[1:])
-    firsts = np.flatnonzero(start)
-    group = np.cumsum(start, dtype=small)
-    group -= 1
+    shift, mask = np.uint64(pos_bits), np.uint64((1 << pos_bits) - 1)
     inv = np.empty(size, dtype=small)
-    inv[perm] = group
+    uniq_parts, first_parts = [], []
+    groups = 0
+    for lo in range(0, size, block):
+        hi = min(size, lo + block)
+        sorted_keys = packed[max(lo - 1, 0):hi] >> shift
+        new = np.empty(hi - lo, dtype=bool)  # a key differs from the one before it
+        if lo == 0:
+            new[0] = True
+            np.not_equal(sorted_keys[1:], sorted_keys[:-1], out=new[1:])
+        else:
+            np.not_equal(sorted_keys[1:], sorted_keys[:-1], out=new)
+            sorted_keys = sorted_keys[1:]
+        group = np.cumsum(new, dtype=small)
+        group += groups - 1
+        groups = int(group[-1]) + 1
+        inv[(packed[lo:hi] & mask).astype(np.intp)] = group
+        firsts = np.flatnonzero(new)
+        uniq_parts.append(sorted_keys[firsts])
+        first_parts.append(firsts + lo)
+    firsts = np.concatenate(first_parts)
     counts = np.diff(np.append(firsts, size))
-    return packed[firsts], inv, counts.astype(np.int64)
+    return np.concatenate(uniq_parts), inv, counts.astype(np.int64)
 
 
 def count_tables(stream: np.ndarray, order: int, vocab_size: int, weights: np.ndarray | None = None,
@@ -252,7 +272,7 @@ def count_tables(stream: np.ndarray, order: int, vocab_size: int, weights: np.nd
     `weights` (default 1) lets an already-counted table be re-counted (see `chunked_counts`)."""
     if order < 1:
         raise TkitError(f"the order must be at least 1, got {order}")
-    tokens = np.asarray(stream)
+    tokens = np.ascontiguousarray(stream, dtype=np.int32)
     if reset is None:
         reset = tokens == BOS_ID
     w = None if weights is None else np.asarray(weights, dtype=np.int64)
@@ -272,7 +292,7 @@ def count_tables(stream: np.ndarray, order: int, vocab_size: int, weights: np.nd
         ends = valid[1:]
         key = rank_prev[:-1][ends].astype(np.uint64)
         key *= v
-        key += tokens[1:][ends].astype(np.uint64)
+        key += tokens[1:][ends].view(np.uint32)  # ids are >= 0; uint32 keeps the sum in uint64
         uniq, inv, cnt = unique_inverse(key)
         del key
         if w is not None:

@@ -91,9 +91,10 @@ def test_vocabulary_limit_maps_rare_words_to_unk():
 @given(st.lists(st.integers(0, 2**20), min_size=1, max_size=300))
 def test_unique_inverse_equals_numpy(values):
     keys = np.array(values, dtype=np.uint64) * np.uint64(977)
-    uniq, inv, cnt = unique_inverse(keys.copy())  # it sorts in place
     ref_u, ref_i, ref_c = np.unique(keys, return_inverse=True, return_counts=True)
-    assert np.array_equal(uniq, ref_u) and np.array_equal(inv, ref_i) and np.array_equal(cnt, ref_c)
+    for block in (7, 1 << 20):  # several blocks and one
+        uniq, inv, cnt = unique_inverse(keys.copy(), block=block)  # it sorts in place
+        assert np.array_equal(uniq, ref_u) and np.array_equal(inv, ref_i) and np.array_equal(cnt, ref_c)
 
 
 @given(st.integers(1, 8), st.integers(2, 70000), st.data())
