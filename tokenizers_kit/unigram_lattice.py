@@ -18,13 +18,15 @@ node (s, e): its expected count, times the segment count. Everything stays in [0
 needs no logarithms, and it runs over the same steps in reverse: the nodes ending at one step have distinct
 starts, so `q[start] += r * q[end]` is a plain vectorised update.
 
-The E-step works in float32 where it exponentiates (as sentencepiece works in float); Viterbi in float64.
+The E-step works in float32 (as sentencepiece works in float) unless a segment is long enough for rounding to
+matter; Viterbi in float64.
 """
 from __future__ import annotations
 
 import numpy as np
 
 
+FLOAT32_MAX_LENGTH = 256  # longer segments run the E-step in float64
 GROUP_CLASSES = np.array([1, 2, 4, 8])  # groups of sizes 1, 2, 3-4, 5-8, 9+ get separate padded blocks
 
 
@@ -158,11 +160,14 @@ class CorpusLattice:
     def posteriors(self, score: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Posterior probability of every node (in `self.nodes` order) and log Z of every segment."""
         nd = self.nodes
-        sc = score[nd.piece].astype(np.float32)
-        alpha = self._forward(sc, np.float32)
+        # float32 halves the memory traffic and makes exp 3x faster, but alpha's rounding error grows with its
+        # magnitude (~ segment length), and the backward pass compounds it along the segment.
+        dtype = np.float32 if self.max_t <= FLOAT32_MAX_LENGTH else np.float64
+        sc = score[nd.piece].astype(dtype)
+        alpha = self._forward(sc, dtype)
         share = alpha[nd.start] + sc - alpha[nd.end]  # log r(s, e)
         np.exp(share, out=share)
-        q = np.zeros(self.n_pos, dtype=np.float32)
+        q = np.zeros(self.n_pos, dtype=dtype)
         q[self.end] = 1.0
         post = np.empty_like(share)
         for a, b in nd.steps(range(self.max_t, 0, -1)):

@@ -312,3 +312,23 @@ def test_sampling_with_small_alpha_varies() -> None:
     assert len(outs) > 5
     for out in itertools.islice(outs, 5):
         assert "".join(m.id_to_token(i) for i in out) == chunk
+
+
+def test_marginals_stay_exact_on_long_segments() -> None:
+    """Rounding must not build up along a 1,500-character segment (the backward pass compounds it)."""
+    from tokenizers_kit.unigram_seeds import find_seeds, pack_segments
+
+    rng = np.random.default_rng(0)
+    words = ["".join(rng.choice(list("abcdefghij"), size=rng.integers(2, 7))) for _ in range(200)]
+    segments = ["".join(rng.choice(words, size=400)) for _ in range(3)]
+    packed = pack_segments(segments, np.ones(3))
+    seeds = find_seeds(packed, max_len=16, seed_size=10**6)
+    lat = CorpusLattice(packed.begin, packed.length, packed.count, seeds.table)
+    post, _ = lat.posteriors(seeds.log_prob)
+    nodes = lat.nodes
+    cover = np.zeros(lat.n_pos)
+    for ln in range(1, 17):
+        m = nodes.end - nodes.start == ln
+        for k in range(ln):
+            np.add.at(cover, nodes.start[m] + k, post[m])
+    np.testing.assert_allclose(cover[packed.text > 0], 1.0, atol=1e-6)
