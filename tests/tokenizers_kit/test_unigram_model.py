@@ -167,6 +167,10 @@ def test_bad_constructor_arguments() -> None:
     with pytest.raises(TkitError):
         UnigramModel([("a", float("nan"))])
     with pytest.raises(TkitError):
+        UnigramModel([("a", 0.0, 1)])
+    with pytest.raises(TkitError):
+        UnigramModel([(3, 0.0)])
+    with pytest.raises(TkitError):
         UnigramModel([("a", 0.0)]).sample("a", -1.0, np.random.default_rng(0))
 
 

@@ -1,12 +1,11 @@
 """The Unigram model: the most probable segmentation of a chunk under a unigram language model of pieces.
 
 Encoding is HF `tokenizers`' `Unigram::encode_optimized`, reproduced decision for decision so ids match HF on
-every chunk: a left-to-right Viterbi over the chunk's characters, where the pieces starting at each position
-come from a character trie of the pieces. A position
-with no one-character piece gets an UNK node scored `min_score - 10`; on equal path scores the candidate seen
-first wins (the one starting earliest, i.e. the longest last piece); consecutive UNK nodes are fused into one
-token; a fused unknown string that is not itself a piece becomes its UTF-8 bytes as `<0xXX>` pieces when
-`byte_fallback` is on and every byte has a piece, else one `unk_id` token.
+every chunk: a left-to-right Viterbi over the chunk's characters, the pieces starting at each position found
+by walking a character trie. A position with no one-character piece gets an UNK node scored `min_score - 10`;
+on equal path scores the candidate seen first wins (the one starting earliest, i.e. the longest last piece);
+consecutive UNK nodes are fused into one token; a fused unknown string that is not itself a piece becomes its
+UTF-8 bytes as `<0xXX>` pieces when `byte_fallback` is on and every byte has a piece, else one `unk_id` token.
 
 Speed: results are cached per distinct chunk. Whole-line (SentencePiece-style) chunks are cut before each
 `▁` when no piece has `▁` after its first character: no piece can cross such a cut, so the Viterbi path of
@@ -35,7 +34,6 @@ DEFAULT_CACHE_CAPACITY = 1 << 17
 _LEAF: dict = {}  # the children of every leaf of the trie (never written to)
 
 
-
 def byte_piece(b: int) -> str:
     """The byte-fallback piece of byte `b`: `<0x0A>` (HF and sentencepiece spelling)."""
     return f"<0x{b:02X}>"
@@ -54,12 +52,13 @@ class UnigramModel:
     ) -> None:
         pieces: list[tuple[str, float]] = []
         for item in vocab:
-            piece, score = item
-            if not isinstance(piece, str):
-                raise TkitError(f"Unigram vocab entry {item!r}: the piece must be a string")
-            score = float(score)
-            if math.isnan(score):
-                raise TkitError(f"Unigram vocab entry {piece!r} has score NaN: scores must be numbers")
+            try:
+                piece, score = item
+                score = float(score)
+            except (TypeError, ValueError):
+                raise TkitError(f"Unigram vocab entry {item!r} is not a (piece, score) pair") from None
+            if not isinstance(piece, str) or math.isnan(score):
+                raise TkitError(f"Unigram vocab entry {item!r}: the piece must be a string and the score a number")
             pieces.append((piece, score))
         if unk_id is not None:
             if isinstance(unk_id, bool) or not isinstance(unk_id, int) or unk_id < 0:
