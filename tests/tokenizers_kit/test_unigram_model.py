@@ -21,7 +21,8 @@ from tokenizers_kit.unigram_lattice import CorpusLattice, second_best
 SHAKESPEARE = Path(__file__).resolve().parents[2] / "data" / "shakespeare.txt"
 SP = "\u2581"
 HARD = [
-    "héllo wörld 😀🎉 日本語のテキスト ☃☃ x", "  leading and  double  spaces  ", "<unk> <0x41> ▁▁ ▁",
+    "héllo wörld 😀🎉 日本語のテキスト ☃☃ x", "  leading and  double  spaces  ",
+    "<unk> <0x41> ▁▁ ▁",
     "aaaa----....!!!!  -- --- ----", "e\u0301 a\u0308 combining", "tab\there ctl\x01\x7f", "x" * 300,
     "Ω≈ç√∫˜µ≤≥÷ ЖЖЖ ไทย 한국어", "",
 ]
@@ -336,3 +337,14 @@ def test_marginals_stay_exact_on_long_segments() -> None:
         for k in range(ln):
             np.add.at(cover, nodes.start[m] + k, post[m])
     np.testing.assert_allclose(cover[packed.text > 0], 1.0, atol=1e-6)
+
+
+def test_tokenize_part_flags_near_ties() -> None:
+    """The pipeline cuts lines before "▁" itself and encodes a line whole when a part reports a near tie."""
+    m = UnigramModel([("<unk>", 0.0), (SP, -2.0), ("a", -1.0), ("aa", -2.0), (SP + "b", -3.0)])
+    assert m.cuts_at_space
+    tokens, tied = m.tokenize_part(SP + "aaa")  # a+aa and aa+a score the same
+    assert tied and [t[0] for t in tokens] == [1, 2, 3]
+    tokens, tied = m.tokenize_part(SP + "b")
+    assert not tied and tokens == ((4, 0, 2),)
+    assert not UnigramModel([("<unk>", 0.0), (SP, -1.0), ("a" + SP, -1.0)]).cuts_at_space

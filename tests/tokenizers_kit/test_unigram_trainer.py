@@ -155,8 +155,8 @@ def test_bad_trainer_options(kwargs) -> None:
 
 
 def test_hard_inputs_long_words_cjk_emoji() -> None:
-    counts = {SP + "a" * 5000: 2, SP + "日本語のテキストです日本語": 3, SP + "😀😀🎉": 4, SP + "e\u0301\x01\t": 1,
-              "no-prefix": 2}
+    counts = {SP + "a" * 5000: 2, SP + "日本語のテキストです日本語": 3, SP + "😀😀🎉": 4,
+              SP + "e\u0301\x01\t": 1, "no-prefix": 2}
     model = UnigramTrainer(300, byte_fallback=True).train(counts)
     assert model.get_vocab_size() == 300
     assert _chars(counts) <= set(model.get_vocab())
