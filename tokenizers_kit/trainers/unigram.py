@@ -252,32 +252,43 @@ class UnigramTrainer:
 
     def _finalize(self, seeds, score: np.ndarray, ok: np.ndarray, is_char: np.ndarray,
                   removed_at: np.ndarray, n_learned: int, reserved: list[str]) -> UnigramModel:
-        """`ok`: pieces alive with a real score."""
+        """Exactly `n_learned` pieces (when the data has that many): every character, then the best pieces.
+        `ok`: pieces alive with a real score."""
         pieces = seeds.pieces
-        alive = ok | is_char
         taken = set(reserved)
-        final: dict[str, float] = {}
-        # Every character; those whose score is a stand-in (dropped in EM) go just above the minimum.
-        min_score = float(score[ok].min()) if ok.any() else 0.0
-        penalty = 0.0
-        for p in np.flatnonzero(is_char):  # most frequent first
-            if pieces[p] in taken:
+        chars = [p for p in np.flatnonzero(is_char).tolist() if pieces[p] not in taken]  # most frequent first
+        n_more = n_learned - len(chars)
+        # The alive pieces by score; if EM left too few (a tiny corpus), the most recently dropped ones, best
+        # last score first, scored just below the alive ones.
+        rest = np.flatnonzero(~is_char)
+        last_round = np.where(ok[rest], np.iinfo(np.int64).max, removed_at[rest])
+        order = rest[np.lexsort((rest, -score[rest], -last_round))]
+        chosen: dict[str, float] = {}
+        floor = float(score[ok].min()) if ok.any() else math.inf
+        for p in order.tolist():
+            if len(chosen) >= n_more:
+                break
+            piece = pieces[p]
+            if piece in taken or piece in chosen:
                 continue
+            if ok[p]:
+                chosen[piece] = float(score[p])
+            else:
+                floor = min(floor - MIN_SCORE_PENALTY_DELTA, float(score[p]))
+                chosen[piece] = floor
+        # Characters keep their score; those kept with a stand-in (expected count < 0.5 in EM) go just above
+        # the lowest score, the more frequent ones higher (sentencepiece's FinalizeSentencePieces).
+        real = [float(score[p]) for p in chars if ok[p]] + list(chosen.values())
+        min_score = min(real) if real else -UNK_PENALTY
+        final: dict[str, float] = {}
+        penalty = 0.0
+        for p in chars:
             if ok[p]:
                 final[pieces[p]] = float(score[p])
             else:
                 final[pieces[p]] = min_score + penalty
                 penalty += MIN_SCORE_PENALTY_DELTA
-        # Then the best pieces; if EM left too few, the most recently dropped ones (best last score first).
-        rest = np.flatnonzero(~is_char)
-        last_round = np.where(alive[rest], np.iinfo(np.int64).max, removed_at[rest])
-        order = rest[np.lexsort((rest, -score[rest], -last_round))]
-        for p in order.tolist():
-            if len(final) >= n_learned:
-                break
-            piece = pieces[p]
-            if piece not in taken and piece not in final:
-                final[piece] = float(score[p])
+        final.update(chosen)
         vocab = [(tok, 0.0) for tok in reserved]
         vocab += sorted(final.items(), key=lambda kv: (-kv[1], kv[0]))
         unk_id = reserved.index(self.unk_token) if self.unk_token is not None else None
@@ -310,8 +321,8 @@ def _m_step(expected: np.ndarray, score: np.ndarray, alive: np.ndarray, is_char:
     score (the finalizer may need them to fill the vocabulary)."""
     kept = alive & (expected >= EXPECTED_FREQUENCY_THRESHOLD)
     score = score.copy()
-    total = float(expected[kept].sum())
-    score[kept] = digamma(expected[kept]) - digamma(np.array([total]))[0]
+    if kept.any():
+        score[kept] = digamma(expected[kept]) - digamma(np.array([expected[kept].sum()]))[0]
     weak_chars = is_char & ~kept
     if weak_chars.any():  # a character is never dropped; it scores as sentencepiece's UNK node would
         score[weak_chars] = float(score[kept].min()) - UNK_PENALTY if kept.any() else -UNK_PENALTY
