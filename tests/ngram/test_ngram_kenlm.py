@@ -47,6 +47,13 @@ def test_shakespeare_words_closed_form_discounts(order, tmp_path):
     assert_same_arpa(tmp_path / "m.arpa.gz", FIXTURES / f"shakespeare_words.o{order}.arpa.gz")
 
 
+def test_pruned_model_matches_lmplz(tmp_path):
+    """--prune 0 1 1: singleton bigrams and trigrams dropped, their mass moved to the backoffs, as lmplz does."""
+    model = train_ngram(FIXTURES / "shakespeare_words.txt", order=3, prune=[0, 1, 1])
+    model.save(tmp_path / "m.arpa")
+    assert_same_arpa(tmp_path / "m.arpa", FIXTURES / "shakespeare_words.o3.prune011.arpa.gz")
+
+
 def test_shakespeare_chars_order6_with_fallback(tmp_path):
     """Characters written one per token (spaces as `_`); order 6 needs lmplz --discount_fallback."""
     model = train_ngram(FIXTURES / "shakespeare_chars.txt", order=6, tokenizer="whitespace")
