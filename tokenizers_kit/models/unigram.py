@@ -203,22 +203,20 @@ class UnigramModel:
         """Encode a line part by part (cut before each `▁`), or whole if a part has a near tie."""
         out: list[Token] = []
         begin = 0
-        n = len(line)
-        tied = self._tied
-        while begin < n:
-            end = line.find(SPACE, begin + 1)
-            if end < 0:
-                end = n
-            part = line[begin:end]
-            tokens = self._encode(part)
+        cache, tied = self._cache, self._tied
+        words = line.split(SPACE)
+        for k, word in enumerate(words):
+            part = SPACE + word if k else word  # the text before the first "▁" has none
+            if not part:
+                continue
+            tokens = cache.get(part)
+            if tokens is None:
+                tokens = self._encode(part)
             if part in tied or len(part) >= CACHE_MAX_CHARS:
                 path, _ = self._viterbi(line)
                 return self._to_tokens(line, path)
-            if begin:
-                out.extend((t, s + begin, e + begin) for t, s, e in tokens)
-            else:
-                out.extend(tokens)
-            begin = end
+            out += [(t, s + begin, e + begin) for t, s, e in tokens] if begin else tokens
+            begin += len(part)
         return out
 
     def _viterbi(self, chunk: str) -> tuple[list[tuple[int, int, int]], bool]:
