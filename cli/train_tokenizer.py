@@ -49,12 +49,17 @@ def register(app: click.Group, train: click.Group) -> None:
                   help="bpe: the split regex (GPT-2's, or GPT-4's cl100k)")
     @click.option("--model", "sp_model", type=click.Choice(SP_MODELS), default="unigram", show_default=True,
                   help="sentencepiece: the subword model")
+    @click.option("--wordpiece-score", type=click.Choice(["likelihood", "ratio"]), default="likelihood",
+                  show_default=True,
+                  help="wordpiece: which pair to merge. likelihood: the largest gain in unigram log-likelihood "
+                       "(the WordPiece paper's criterion; about as compact as BPE); ratio: the largest "
+                       "count(ab)/(count(a)count(b)), which favours rare pieces (about 2x the tokens)")
     @click.option("--normalization", type=click.Choice(NORMALIZATIONS), default="none", show_default=True,
                   help="Unicode normalization first (nfkc is what sentencepiece does, but it is not lossless)")
     @click.option("-o", "--output", required=True, metavar="TOKENIZER.json", help="where to write tokenizer.json")
     def train_tokenizer(files: tuple[str, ...], algo: str, vocab_size: int | None, min_frequency: int,
                         special_tokens: tuple[str, ...], lowercase: bool, pattern: str, sp_model: str,
-                        normalization: str, output: str) -> None:
+                        normalization: str, wordpiece_score: str, output: str) -> None:
         """Train a tokenizer on FILES ('-' for stdin) and write it as Hugging Face tokenizer.json.
 
         The file loads in `tokenizers.Tokenizer.from_file` and encodes exactly as tkit does.
@@ -76,7 +81,8 @@ def register(app: click.Group, train: click.Group) -> None:
                     bar.update(completed=100.0 * done / steps)
 
             tok = train_from_counts(counts, pipeline, vocab_size=vocab_size, min_frequency=min_frequency,
-                                    special_tokens=specials, sp_model=sp_model, progress=step)
+                                    special_tokens=specials, sp_model=sp_model,
+                                    wordpiece_score=wordpiece_score, progress=step)
         tok.save(output)
         seconds = watch.seconds
         console.info(

@@ -336,7 +336,8 @@ def _too_small(vocab_size: int, needed: int, what: str) -> TkitError:
 
 def train_from_counts(counts: ChunkCounts, pipeline: Pipeline, *, vocab_size: int | None = None,
                       min_frequency: int = 0, special_tokens: Sequence[str] | None = None,
-                      sp_model: str = "unigram", progress: ProgressFn | None = None) -> Tokenizer:
+                      sp_model: str = "unigram", wordpiece_score: str = "likelihood",
+                      progress: ProgressFn | None = None) -> Tokenizer:
     algo = pipeline.algo
     if not counts.counts or counts.blank:
         raise CorpusError("the corpus has no text to train on (it is empty or only whitespace): give a file with "
@@ -361,7 +362,7 @@ def train_from_counts(counts: ChunkCounts, pipeline: Pipeline, *, vocab_size: in
         from tokenizers_kit.trainers.wordpiece import WordPieceTrainer
 
         model = WordPieceTrainer(size, min_frequency=min_frequency, special_tokens=specials,
-                                 progress=step).train(counts.counts)
+                                 score=wordpiece_score, progress=step).train(counts.counts)
     elif algo == "char":
         model = _train_char(counts.counts, specials, vocab_size, min_frequency)
     else:
@@ -418,11 +419,12 @@ def _train_sentencepiece_like(counts: ChunkCounts, algo: str, specials: list[str
 def train_tokenizer(source: str | os.PathLike[str] | Iterable[str], algo: str = "bpe", *,
                     vocab_size: int | None = None, min_frequency: int = 0,
                     special_tokens: Sequence[str] | None = None, lowercase: bool = False, pattern: str = "gpt2",
-                    normalization: str = "none", sp_model: str = "unigram", progress: ProgressFn | None = None,
-                    processes: int | None = None) -> Tokenizer:
+                    normalization: str = "none", sp_model: str = "unigram", wordpiece_score: str = "likelihood",
+                    progress: ProgressFn | None = None, processes: int | None = None) -> Tokenizer:
     """Train a tokenizer on files (paths) or an iterable of texts. See the module docstring for `algo`."""
     pipeline = build_pipeline(algo, lowercase=lowercase, pattern=pattern, normalization=normalization)
     specials = resolve_specials(algo, special_tokens)
     counts = count_chunks(source, pipeline, specials, progress=progress, processes=processes)
     return train_from_counts(counts, pipeline, vocab_size=vocab_size, min_frequency=min_frequency,
-                             special_tokens=specials, sp_model=sp_model, progress=progress)
+                             special_tokens=specials, sp_model=sp_model, wordpiece_score=wordpiece_score,
+                             progress=progress)

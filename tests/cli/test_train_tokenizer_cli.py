@@ -94,3 +94,18 @@ def test_train_from_stdin(tmp_path):
     assert result.code == 0, result.err
     tok = Tokenizer.from_file(out)
     assert sorted(tok.get_vocab()) == ["\n", "<unk>", "a", "b", "c"]
+
+
+def test_wordpiece_score_option(tmp_path):
+    """--wordpiece-score picks the merge rule: likelihood (default) learns frequent words, ratio rare pieces."""
+    vocabs = {}
+    for score in ("likelihood", "ratio"):
+        out = tmp_path / f"{score}.json"
+        result = run_tkit("train", "tokenizer", str(train_file()), "--algo", "wordpiece", "--vocab-size", "700",
+                          "--lowercase", "--wordpiece-score", score, "-o", str(out))
+        assert result.code == 0, result.err
+        vocabs[score] = json.loads(out.read_text(encoding="utf-8"))["model"]["vocab"]
+    assert "the" in vocabs["likelihood"] and vocabs["likelihood"] != vocabs["ratio"]
+    result = run_tkit("train", "tokenizer", str(train_file()), "--algo", "wordpiece", "--wordpiece-score", "pmi",
+                      "-o", str(tmp_path / "x.json"))
+    assert result.code != 0 and "pmi" in result.err

@@ -1,7 +1,9 @@
-"""WordPiece: training by score count(ab) / (count(a) count(b)), and encoding exactly as HF `tokenizers`."""
+"""WordPiece: training by unigram log-likelihood gain (default) or by count(ab) / (count(a) count(b)), and
+encoding exactly as HF `tokenizers`."""
 from __future__ import annotations
 
 import json
+import math
 import random
 from collections import Counter
 from fractions import Fraction
@@ -14,7 +16,7 @@ from hypothesis import strategies as st
 
 from tokenizers_kit.errors import ModelFileError, TkitError
 from tokenizers_kit.models.wordpiece import WordPieceModel
-from tokenizers_kit.trainers.wordpiece import WordPieceTrainer
+from tokenizers_kit.trainers.wordpiece import WordPieceTrainer, likelihood_gain
 
 tk = pytest.importorskip("tokenizers")
 
@@ -63,13 +65,15 @@ def test_merges_by_score_not_by_count() -> None:
     """The HF course corpus: BPE would merge (##u, ##g) first (count 20); WordPiece scores (##g, ##s) highest
     (5 / (20 * 5)), then all ##u pairs tie at 1/36 and the smallest pair ids (b, ##u) win."""
     corpus = {"hug": 10, "pug": 5, "pun": 12, "bun": 4, "hugs": 5}
-    vocab = WordPieceTrainer(17).train(corpus).get_vocab()
+    vocab = WordPieceTrainer(17, score="ratio").train(corpus).get_vocab()
     base = ["[UNK]", *"bghnpsu", *("##" + c for c in "bghnpsu")]
     assert list(vocab) == [*base, "##gs", "bu"]
 
 
-def reference_wordpiece(words: dict[str, int], vocab_size: int, min_frequency: int = 0) -> dict[str, int]:
-    """Brute force: recount everything after every merge, compare exact fractions."""
+def reference_wordpiece(words: dict[str, int], vocab_size: int, min_frequency: int = 0,
+                        score: str = "ratio") -> dict[str, int]:
+    """Brute force: recount everything after every merge; ratio: compare exact fractions; likelihood: the gain
+    from the recounted units (k = non-overlapping merges, m = the token's current count, N = all units)."""
     chars = sorted(set("".join(words)))
     vocab = {"[UNK]": 0}
     for tok in [*chars, *("##" + c for c in chars)]:
@@ -87,7 +91,18 @@ def reference_wordpiece(words: dict[str, int], vocab_size: int, min_frequency: i
         live = [p for p, c in pairs.items() if c >= max(min_frequency, 1)]
         if not live:
             break
-        a, b = max(live, key=lambda p: (Fraction(pairs[p], sym[p[0]] * sym[p[1]]), (-p[0], -p[1])))
+        if score == "ratio":
+            a, b = max(live, key=lambda p: (Fraction(pairs[p], sym[p[0]] * sym[p[1]]), (-p[0], -p[1])))
+        else:
+            total = sum(sym.values())
+
+            def gain(p: tuple[int, int]) -> float:
+                x, y = p
+                k = pairs[p] if x != y else sum(n * merges_in(seg, x, y) for seg, n in segs)
+                m = sym[vocab[inverse[x] + inverse[y][2:]]] if inverse[x] + inverse[y][2:] in vocab else 0
+                return likelihood_gain(sym[x], sym[y], k, m, total, x == y)
+
+            a, b = max(live, key=lambda p: (gain(p), (-p[0], -p[1])))
         token = inverse[a] + inverse[b][2:]
         new = vocab.setdefault(token, len(vocab))
         inverse[new] = token
@@ -100,6 +115,18 @@ def reference_wordpiece(words: dict[str, int], vocab_size: int, min_frequency: i
     return vocab
 
 
+def merges_in(seg: list[int], a: int, b: int) -> int:
+    """How many times merging (a, b) left to right, without overlap, fires in seg."""
+    i = k = 0
+    while i < len(seg) - 1:
+        if seg[i] == a and seg[i + 1] == b:
+            k += 1
+            i += 2
+        else:
+            i += 1
+    return k
+
+
 @settings(max_examples=150, deadline=None)
 @given(words=st.dictionaries(st.text(alphabet="abcd", min_size=1, max_size=8), st.integers(1, 6), min_size=1,
                              max_size=10),
@@ -107,8 +134,68 @@ def reference_wordpiece(words: dict[str, int], vocab_size: int, min_frequency: i
 def test_lazy_queue_matches_brute_force(words: dict[str, int], extra: int, min_frequency: int) -> None:
     """The incremental counts and the two-level lazy heap pick exactly the pair a full recount picks."""
     size = 1 + 2 * len(set("".join(words))) + extra
-    ours = WordPieceTrainer(size, min_frequency=min_frequency).train(words).get_vocab()
+    ours = WordPieceTrainer(size, min_frequency=min_frequency, score="ratio").train(words).get_vocab()
     assert ours == reference_wordpiece(words, size, min_frequency)
+
+
+@settings(max_examples=200, deadline=None)
+@given(words=st.dictionaries(st.text(alphabet="abcd", min_size=1, max_size=9), st.integers(1, 9), min_size=1,
+                             max_size=12),
+       extra=st.integers(0, 30), min_frequency=st.sampled_from([0, 0, 2, 4]))
+def test_likelihood_queue_matches_brute_force(words: dict[str, int], extra: int, min_frequency: int) -> None:
+    """Likelihood score: the lazy heap (pushes when c_a, c_b or the made token's count change, N falling)
+    picks exactly the pair a full recount picks, including self pairs (aaa merges once) and tokens that
+    already exist (h+##ug after hu+##g)."""
+    size = 1 + 2 * len(set("".join(words))) + extra
+    ours = WordPieceTrainer(size, min_frequency=min_frequency, score="likelihood").train(words).get_vocab()
+    assert ours == reference_wordpiece(words, size, min_frequency, score="likelihood")
+
+
+def test_likelihood_queue_matches_brute_force_on_real_words() -> None:
+    counts = word_counts(lines_of_shakespeare(0, 400))
+    ours = WordPieceTrainer(260, score="likelihood").train(counts).get_vocab()
+    assert ours == reference_wordpiece(counts, 260, score="likelihood")
+
+
+@settings(max_examples=300, deadline=None)
+@given(ca=st.integers(1, 10**6), cb=st.integers(1, 10**6), k=st.integers(1, 10**6), m=st.integers(0, 10**6),
+       rest=st.integers(0, 10**7), self_pair=st.booleans())
+def test_likelihood_gain_is_the_log_likelihood_difference(ca, cb, k, m, rest, self_pair) -> None:
+    """likelihood_gain == L(after) - L(before), L = sum c log(c / N), recomputed directly."""
+    if self_pair:
+        cb, k = ca, min(k, ca // 2) or 1
+        ca = cb = max(ca, 2 * k)
+        before = [ca, m, rest]
+        after = [ca - 2 * k, m + k, rest]
+    else:
+        k = min(k, ca, cb)
+        before = [ca, cb, m, rest]
+        after = [ca - k, cb - k, m + k, rest]
+
+    def loglik(cs: list[int]) -> float:
+        total = sum(cs)
+        return math.fsum(c * math.log(c / total) for c in cs if c)
+
+    n = sum(before)
+    direct = loglik(after) - loglik(before)
+    assert likelihood_gain(ca, cb, k, m, n, self_pair) == pytest.approx(direct, rel=1e-9, abs=1e-6 * n)
+
+
+def test_likelihood_learns_frequent_words_ratio_does_not() -> None:
+    """Why likelihood is the default: the ratio favours rare pairs, so even "the" is not learned."""
+    counts = word_counts([line.lower() for line in lines_of_shakespeare(0, 20000)])
+    held_out = word_counts([line.lower() for line in lines_of_shakespeare(150000, 152000)])
+    models = {s: WordPieceTrainer(2000, score=s).train(counts) for s in ("likelihood", "ratio")}
+    assert {"the", "and", "thee"} <= set(models["likelihood"].get_vocab())
+    assert "the" not in models["ratio"].get_vocab()
+    tokens = {s: sum(n * len(m.tokenize(w)) for w, n in held_out.items()) for s, m in models.items()}
+    assert tokens["likelihood"] < 0.75 * tokens["ratio"]
+
+
+def test_default_score_is_likelihood_and_unknown_scores_are_errors() -> None:
+    assert WordPieceTrainer(100).score == "likelihood"
+    with pytest.raises(TkitError, match="unknown WordPiece score 'pmi'"):
+        WordPieceTrainer(100, score="pmi")
 
 
 def test_vocab_layout_and_size(wp_model: WordPieceModel) -> None:
@@ -156,7 +243,7 @@ def test_unk_token_is_added_when_missing_from_specials() -> None:
 
 def test_progress_reports_merges() -> None:
     seen: list[tuple[int, int]] = []
-    WordPieceTrainer(23, progress=lambda d, t: seen.append((d, t))).train({"hug": 10, "pug": 5, "hugs": 5})
+    WordPieceTrainer(23, score="ratio", progress=lambda d, t: seen.append((d, t))).train({"hug": 10, "pug": 5, "hugs": 5})
     assert seen[-1] == (6, 6)  # only 6 pairs ever exist here; the bar still ends full
 
 
