@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from tokenizers_kit.errors import ModelFileError, TkitError
 from tokenizers_kit.models.wordpiece import WordPieceModel
+from tokenizers_kit.trainers import wordpiece
 from tokenizers_kit.trainers.wordpiece import WordPieceTrainer, likelihood_gain
 
 tk = pytest.importorskip("tokenizers")
@@ -141,13 +142,20 @@ def test_lazy_queue_matches_brute_force(words: dict[str, int], extra: int, min_f
 @settings(max_examples=200, deadline=None)
 @given(words=st.dictionaries(st.text(alphabet="abcd", min_size=1, max_size=9), st.integers(1, 9), min_size=1,
                              max_size=12),
-       extra=st.integers(0, 30), min_frequency=st.sampled_from([0, 0, 2, 4]))
-def test_likelihood_queue_matches_brute_force(words: dict[str, int], extra: int, min_frequency: int) -> None:
-    """Likelihood score: the lazy heap (pushes when c_a, c_b or the made token's count change, N falling)
-    picks exactly the pair a full recount picks, including self pairs (aaa merges once) and tokens that
-    already exist (h+##ug after hu+##g)."""
+       extra=st.integers(0, 30), min_frequency=st.sampled_from([0, 0, 2, 4]), tight=st.booleans())
+def test_likelihood_queue_matches_brute_force(words: dict[str, int], extra: int, min_frequency: int,
+                                              tight: bool) -> None:
+    """Likelihood score: the lazy heap (keys from count floors, exact keys rekeyed when c_a or c_b fall,
+    pushes when the made token's count rises, N falling) picks exactly the pair a full recount picks,
+    including self pairs (aaa merges once) and tokens that already exist. tight: floor = count, so every
+    count fall rekeys (the other extreme from the default 3/4 floors)."""
     size = 1 + 2 * len(set("".join(words))) + extra
-    ours = WordPieceTrainer(size, min_frequency=min_frequency, score="likelihood").train(words).get_vocab()
+    queue = wordpiece._GainQueue
+    try:
+        queue.FLOOR_SHARE = 10**9 if tight else 4
+        ours = WordPieceTrainer(size, min_frequency=min_frequency, score="likelihood").train(words).get_vocab()
+    finally:
+        queue.FLOOR_SHARE = 4
     assert ours == reference_wordpiece(words, size, min_frequency, score="likelihood")
 
 
