@@ -15,7 +15,7 @@ W, H = 720, 420
 LEFT, RIGHT, TOP, BOTTOM = 64, 20, 36, 48
 
 
-def nice_ticks(lo: float, hi: float, n: int = 6) -> list[float]:
+def nice_ticks(lo: float, hi: float, n: int = 8) -> list[float]:
     """Round tick values covering [lo, hi] (1, 2, 5 x 10^k steps)."""
     if hi <= lo:
         hi = lo + 1.0
