@@ -30,6 +30,7 @@ from neural.layers import (
 )
 from neural.module import Module, grad_enabled, no_grad
 from neural.rnn import CELLS, RNN, State
+from neural.rnn_threads import single_blas
 from neural.trainable import TrainableLM
 from ngram.lm import DecodeState
 from ngram.vocab import Vocabulary
@@ -118,6 +119,10 @@ class RNNLanguageModel(TrainableLM):
                           for i in range(self.cfg.n_layer)]
 
     def loss(self, x: np.ndarray, y: np.ndarray) -> float:
+        with single_blas():  # the recurrence runs in worker threads: keep OpenBLAS's pool idle
+            return self._loss(x, y)
+
+    def _loss(self, x: np.ndarray, y: np.ndarray) -> float:
         ids = np.ascontiguousarray(np.asarray(x).T)                      # (T, B)
         fused = not (self.drop_in.training and self.drop_in.p > 0)
         if fused:   # embedding lookup fused into the first layer's input projection
@@ -133,6 +138,10 @@ class RNNLanguageModel(TrainableLM):
         return loss
 
     def backward(self) -> None:  # type: ignore[override]
+        with single_blas():
+            self._backward()
+
+    def _backward(self) -> None:
         if self._last is None:
             raise RuntimeError("backward() needs a preceding loss() outside no_grad")
         probs, targets, shape, fused = self._last

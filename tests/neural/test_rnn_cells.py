@@ -209,3 +209,78 @@ def test_exp_based_nonlinearities_match_numpy():
 def test_unknown_cell_is_rejected():
     with pytest.raises(ValueError, match="unknown RNN cell"):
         make_cell("transformer", 2, 2)
+
+
+@pytest.fixture
+def threaded(monkeypatch):
+    """Split even tiny batches across worker threads (one row per thread)."""
+    import neural.rnn_threads as rt
+    monkeypatch.setattr(rt, "MIN_ROWS", 1)
+    monkeypatch.setenv("TKIT_THREADS", "2")
+    if rt.workers() < 2:
+        pytest.skip("no per-thread BLAS control: the recurrence stays serial here")
+    return rt
+
+
+def test_rows_really_run_in_worker_threads(threaded):
+    import threading
+    names = []
+    threaded.run_rows(4, lambda lo, hi: names.append((lo, hi, threading.current_thread().name)))
+    assert sorted(n[:2] for n in names) == [(0, 2), (2, 4)]
+    assert all(n[2].startswith("tkit-rnn") for n in names)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_threaded_recurrence_matches_serial_and_gradients(kind, rng, threaded, monkeypatch):
+    cell = _cell(kind, rng)
+    x, state = rng.standard_normal((T, B, E)), _state(cell, rng)
+    g = rng.standard_normal((T, B, H))
+    cell.zero_grad()
+    out = cell(x, *state)
+    din = cell.backward(g)
+    grads = [p.grad.copy() for p in cell.parameters()]
+    monkeypatch.setenv("TKIT_THREADS", "1")
+    cell.zero_grad()
+    ref = cell(x, *state)
+    ref_din = cell.backward(g)
+    for a, b in [*zip(out, ref), *zip(din, ref_din), *zip(grads, [p.grad for p in cell.parameters()])]:
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+    monkeypatch.setenv("TKIT_THREADS", "2")
+    assert_module_grads(cell, x, *state, tol=1e-7)
+
+
+def test_par_matmul_splits_rows_or_columns(threaded, monkeypatch, rng):
+    monkeypatch.setattr(threaded, "PAR_MIN_FLOPS", 0)
+    for shape_a, shape_b in [((9, 5), (5, 3)), ((3, 5), (5, 11))]:   # more rows / more columns
+        a, b = rng.standard_normal(shape_a), rng.standard_normal(shape_b)
+        np.testing.assert_allclose(threaded.par_matmul(a, b), a @ b, rtol=1e-13)
+        out = np.empty((shape_a[0], shape_b[1]))
+        assert threaded.par_matmul(a, b, out=out) is out
+
+
+def test_workspace_never_hands_out_an_array_in_use():
+    from neural.rnn_math import Workspace
+    ws = Workspace()
+    a = ws.empty((3, 4), np.float32)
+    b = ws.empty((3, 4), np.float32)
+    assert a is not b                          # a is still referenced here
+    view = b[1:]
+    del b
+    c = ws.empty((3, 4), np.float32)
+    assert c is not view.base                  # a view keeps its base busy
+    del a, c, view
+    assert ws.empty((3, 4), np.float32) is ws._pool[((3, 4), "<f4")][0]   # free again: reused
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_outputs_of_earlier_windows_survive_later_ones(kind, rng):
+    """Pooled work arrays: an output still held by the caller is never overwritten by the next window."""
+    rnn = RNN(kind, E, H, rng=rng)
+    x1, x2 = (rng.standard_normal((T, B, E)).astype(np.float32) for _ in range(2))
+    with no_grad():
+        rnn.reset_state(B)
+        out1 = rnn(x1)
+        kept = out1.copy()
+        rnn(x2)
+        rnn(x2)
+    np.testing.assert_array_equal(out1, kept)
