@@ -224,12 +224,21 @@ class RNNLanguageModel(TrainableLM):
                 out[lo:lo + h.shape[0]] = self._target_logprobs(h[:, 0], ids[lo + 1:lo + 1 + h.shape[0]])
                 lo += h.shape[0]
             return out
+        with single_blas():  # the rows run in worker threads: keep OpenBLAS's pool idle
+            self._segments_logprobs(ids, out)
+        return out
+
+    def _segments_logprobs(self, ids: np.ndarray, out: np.ndarray) -> None:
+        """The long-stream path of `sequence_logprobs` (fills `out`)."""
+        n = ids.size - 1
         n_seg = min(MAX_SEGMENTS, max(2, n // max(SEGMENT_MIN, WARMUP)))  # length >= WARMUP
         length = -(-n // n_seg)
         # pos[τ, k]: the input position segment k reads at step τ (negative or >= n: padding)
         pos = np.arange(WARMUP + length)[:, None] + (np.arange(n_seg) * length - WARMUP)[None, :]
         grid = ids[np.clip(pos, 0, n - 1)]
-        chunk = max(16, min(STREAM_CHUNK, (1 << 22) // (n_seg * self.vocab_size)))  # bounds (t, S, V) logits
+        gates = self.rnn.layers[0].n_gates * self.cfg.hidden_size
+        # bound the (t, S, V) logits and the (t, S, G*H) gate arrays to 8 M floats (32 MB)
+        chunk = max(16, min(STREAM_CHUNK, (1 << 23) // (n_seg * max(self.vocab_size, gates))))
         state = self.rnn.init_state(n_seg)
         for _, state in self._run(grid[:WARMUP], state, chunk):
             pass
@@ -240,7 +249,6 @@ class RNNLanguageModel(TrainableLM):
             keep = (p >= 0) & (p < n)
             out[p[keep]] = self._target_logprobs(h[keep], ids[p[keep] + 1])
             lo += h.shape[0]
-        return out
 
     def _target_logprobs(self, h: np.ndarray, targets: np.ndarray) -> np.ndarray:
         return target_logprobs(h @ self.head.weight.data + self.head.bias.data, targets)
