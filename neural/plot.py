@@ -13,6 +13,7 @@ from tokenizers_kit.atomic import atomic_open
 
 W, H = 720, 420
 LEFT, RIGHT, TOP, BOTTOM = 64, 20, 36, 48
+MAX_POINTS = 1500  # per polyline; longer runs are thinned
 
 
 def nice_ticks(lo: float, hi: float, n: int = 8) -> list[float]:
@@ -75,8 +76,10 @@ def loss_curve_svg(steps: Sequence[int], train: Sequence[float], val_steps: Sequ
     out.append(f'<text x="16" y="{(TOP + H - BOTTOM) / 2}" text-anchor="middle" '
                f'transform="rotate(-90 16 {(TOP + H - BOTTOM) / 2})">loss (nats/token)</text>')
     if tr.size:
-        out.append(polyline(s, tr, 'stroke="#9ecae1" stroke-width="0.8"'))
-        out.append(polyline(s, moving_average(tr, max(1, tr.size // 50)), 'stroke="#2171b5" stroke-width="1.8"'))
+        smooth = moving_average(tr, max(1, tr.size // 50))
+        keep = slice(None, None, max(1, tr.size // MAX_POINTS))  # a few thousand points are plenty on screen
+        out.append(polyline(s[keep], tr[keep], 'stroke="#9ecae1" stroke-width="0.8"'))
+        out.append(polyline(s[keep], smooth[keep], 'stroke="#2171b5" stroke-width="1.8"'))
     if vl.size:
         out.append(polyline(vs, vl, 'stroke="#d94801" stroke-width="1.8"'))
         out.extend(f'<circle cx="{a:.1f}" cy="{b:.1f}" r="3" fill="#d94801"/>' for a, b in zip(px(vs), py(vl)))
