@@ -30,7 +30,7 @@ from neural.layers import (
 )
 from neural.module import Module, grad_enabled, no_grad
 from neural.rnn import CELLS, RNN, State
-from neural.rnn_threads import single_blas
+from neural.rnn_threads import par_matmul, single_blas
 from neural.trainable import TrainableLM
 from ngram.lm import DecodeState
 from ngram.vocab import Vocabulary
@@ -131,10 +131,12 @@ class RNNLanguageModel(TrainableLM):
             h = self.rnn(self.drop_in(self.wte(ids)))
         h = self.drop_out(h)                                            # (T, B, H)
         t, b, hid = h.shape
-        logits = self.head(h.reshape(t * b, hid))                       # (T·B, V)
+        h2 = h.reshape(t * b, hid)
+        logits = par_matmul(h2, self.head.weight.data)                  # (T·B, V): the head, split
+        logits += self.head.bias.data                                   # across the worker threads
         targets = np.asarray(y).T.reshape(-1)
         loss, probs = softmax_cross_entropy(logits, targets, overwrite=True)
-        self._last = (probs, targets, h.shape, fused) if grad_enabled() else None
+        self._last = (h2, probs, targets, h.shape, fused) if grad_enabled() else None
         return loss
 
     def backward(self) -> None:  # type: ignore[override]
@@ -144,9 +146,12 @@ class RNNLanguageModel(TrainableLM):
     def _backward(self) -> None:
         if self._last is None:
             raise RuntimeError("backward() needs a preceding loss() outside no_grad")
-        probs, targets, shape, fused = self._last
+        h2, probs, targets, shape, fused = self._last
         self._last = None
-        g = self.head.backward(softmax_cross_entropy_backward(probs, targets)).reshape(shape)
+        dlogits = softmax_cross_entropy_backward(probs, targets)       # (T·B, V)
+        self.head.weight.grad += par_matmul(h2.T, dlogits)
+        self.head.bias.grad += dlogits.sum(axis=0)
+        g = par_matmul(dlogits, self.head.weight.data.T).reshape(shape)
         g = self.rnn.backward(self.drop_out.backward(g))
         if not fused:
             self.wte.backward(self.drop_in.backward(g))
