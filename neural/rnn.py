@@ -6,7 +6,9 @@ the whole window with the time loop inside (`neural.rnn_math`), so it is ONE cal
 module protocol directly (one cache per call):
 
     cell.forward(x, h0[, c0]) -> (hs, h_T[, c_T])
-    cell.backward(dhs | (dhs, dh_T[, dc_T])) -> (dx, dh0[, dc0])
+    cell.forward_ids(table, ids, h0[, c0])     the same on x = table.data[ids], the lookup fused into the
+                                               input projection (the first layer of a language model)
+    cell.backward(dhs | (dhs, dh_T[, dc_T])) -> (dx, dh0[, dc0])      dx is None after forward_ids
 
 Weights are stored (in, out) and biases follow PyTorch's equations, so a parity test can copy weights across:
 `w_ih = weight_ih_l0.T`, `w_hh = weight_hh_l0.T`; the LSTM and Elman keep one bias (torch's b_ih + b_hh sum),
