@@ -206,3 +206,32 @@ def test_short_training_run_learns_the_text(kind):
         model.backward()
         opt.step()
     assert losses[0] > 2.5 and np.mean(losses[-5:]) < 1.2, losses[::10]
+
+
+def test_checkpoint_resume_gives_the_uninterrupted_loss_curve(tmp_path):
+    """The trainer checkpoints the carried hidden state (`hidden_state_arrays`) with everything else, so a
+    run stopped at step 8 and resumed equals a run that never stopped (dropout on, 2 layers)."""
+    from neural.checkpoint import load_checkpoint
+    from neural.data import split_stream
+    from neural.trainer import TrainConfig, Trainer
+
+    probe = _model()
+    ids = probe.encode_text(TEXT * 8)
+    train, val = split_stream(ids, 0.1)
+    cfg = {"cell": "lstm", "embedding_size": 4, "hidden_size": 8, "n_layer": 2, "block_size": 5,
+           "dropout": 0.1, "seed": 3}
+
+    def trainer(steps, path=None):
+        tc = TrainConfig.from_dict({"steps": steps, "decay_steps": 12, "batch_size": 3, "lr": 3e-3,
+                                    "optimizer": "adam", "weight_decay": 0, "val_every": 4, "eval_batches": 2,
+                                    "warmup": 0, "grad_clip": 5.0})
+        return Trainer(RNNLanguageModel.from_config(cfg, probe.vocab, CharTokenizer()), train, val, tc, path)
+
+    whole = trainer(12)
+    whole.run()
+    ckpt = tmp_path / "run.ckpt.npz"
+    trainer(8, ckpt).run()
+    resumed = Trainer.resume(load_checkpoint(ckpt), train, val, steps=12)
+    resumed.run()
+    curve = [(r["train_loss"], r["val_loss"]) for r in whole.history]
+    assert [(r["train_loss"], r["val_loss"]) for r in resumed.history] == curve
