@@ -70,3 +70,22 @@ def check_type(data: Any, expected: str) -> None:
     found = data.get("type", expected)
     if found != expected:
         raise ModelFileError(f"expected a {expected} model, found type {found!r}: load it with the matching model")
+
+
+class DictVocab:
+    """The vocabulary lookups of models whose vocabulary is a token -> id dict (`self.vocab`, `self.vocab_r`)."""
+
+    vocab: dict[str, int]
+    vocab_r: dict[int, str]
+
+    def token_to_id(self, token: str) -> int | None:
+        return self.vocab.get(token)
+
+    def id_to_token(self, token_id: int) -> str | None:
+        return self.vocab_r.get(token_id)
+
+    def get_vocab(self) -> dict[str, int]:
+        return dict(self.vocab)
+
+    def get_vocab_size(self) -> int:
+        return len(self.vocab)

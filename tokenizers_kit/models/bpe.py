@@ -13,7 +13,7 @@ import random
 from collections.abc import Iterable
 
 from tokenizers_kit.errors import ModelFileError, TkitError
-from tokenizers_kit.models.base import Token, check_type, check_vocab, optional_str
+from tokenizers_kit.models.base import DictVocab, Token, check_type, check_vocab, optional_str
 
 LONG_CHUNK = 48  # symbols; above this the heap path beats the O(n^2) scan (measured crossover ~45)
 CACHE_MAX_CHARS = 256  # HF caches words shorter than 256 bytes; longer chunks are rare and costly to key
@@ -25,7 +25,7 @@ def byte_token(b: int) -> str:
     return f"<0x{b:02X}>"
 
 
-class BPEModel:
+class BPEModel(DictVocab):
     """Byte-pair encoding with HF `tokenizers` semantics and its tokenizer.json "model" layout."""
 
     def __init__(
@@ -107,18 +107,6 @@ class BPEModel:
                 self._ids_cache.clear()
             self._ids_cache[chunk] = ids
         return ids
-
-    def token_to_id(self, token: str) -> int | None:
-        return self.vocab.get(token)
-
-    def id_to_token(self, token_id: int) -> str | None:
-        return self.vocab_r.get(token_id)
-
-    def get_vocab(self) -> dict[str, int]:
-        return dict(self.vocab)
-
-    def get_vocab_size(self) -> int:
-        return len(self.vocab)
 
     def to_dict(self) -> dict:
         return {

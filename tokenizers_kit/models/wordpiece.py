@@ -7,13 +7,13 @@ when not at the start), then continue after it. If some position has no match, o
 from __future__ import annotations
 
 from tokenizers_kit.errors import ModelFileError, TkitError
-from tokenizers_kit.models.base import Token, check_type, check_vocab, optional_str
+from tokenizers_kit.models.base import DictVocab, Token, check_type, check_vocab, optional_str
 
 CACHE_MAX_CHARS = 256
 DEFAULT_CACHE_CAPACITY = 1 << 17
 
 
-class WordPieceModel:
+class WordPieceModel(DictVocab):
     def __init__(
         self,
         vocab: dict[str, int],
@@ -71,18 +71,6 @@ class WordPieceModel:
                 return self._unk(chunk)
             start = end
         return out
-
-    def token_to_id(self, token: str) -> int | None:
-        return self.vocab.get(token)
-
-    def id_to_token(self, token_id: int) -> str | None:
-        return self.vocab_r.get(token_id)
-
-    def get_vocab(self) -> dict[str, int]:
-        return dict(self.vocab)
-
-    def get_vocab_size(self) -> int:
-        return len(self.vocab)
 
     def to_dict(self) -> dict:
         return {
