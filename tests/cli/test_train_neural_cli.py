@@ -86,3 +86,28 @@ def test_resume_with_the_wrong_command(tmp_path, corpus):
     assert run_tkit("train", "transformer", str(corpus), *TINY, "--steps", "2", "-o", str(out)).code == 0
     assert_one_line_error(run_tkit("train", "rnn", str(corpus), "--resume", str(ckpt), "-o", str(out)),
                           "tkit-transformer")
+
+
+def test_ctrl_c_saves_checkpoint_and_exits_with_one_line(tmp_path, corpus):
+    """A real SIGINT to a real `tkit` process: a loadable checkpoint, a one-line message, exit 1."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out, ckpt = tmp_path / "m.npz", tmp_path / "m.ckpt.npz"
+    log = tmp_path / "loss.csv"
+    proc = subprocess.Popen([sys.executable, "-m", "cli.main", "train", "transformer", str(corpus), *TINY,
+                             "--steps", "100000", "--log", str(log), "-o", str(out)],
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 60
+    while not log.exists() and time.time() < deadline:  # the first checkpoint (step 250) writes the log
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    lines = [x for x in err.splitlines() if x.strip()]
+    assert proc.returncode == 1 and len(lines) == 1, err
+    assert lines[0].startswith("tkit: error: interrupted at step") and "--resume" in lines[0]
+    assert not out.exists()
+    model = load_model(ckpt)  # the checkpoint opens as a model too
+    assert model.config["n_embd"] == 16
