@@ -148,7 +148,9 @@ def register(app: click.Group, train: click.Group) -> None:
 
         B parallel streams of the text are read window after window, carrying the hidden state across
         windows. Defaults: LSTM, embedding 64, hidden 256, windows of 64, batch 32, Adam 2e-3 with cosine
-        decay to 2e-4, gradient norm clipped at 5. The last 10% of the token stream is validation.
+        decay to 2e-4, gradient norm clipped at 5. Characters are the tokens unless -t/--tokenizer says
+        otherwise; the last 10% of the token stream is validation. Ctrl-C saves a checkpoint; --resume
+        continues it exactly (data cursor and hidden state included).
         """
         from neural.rnn_lm import RNNConfig, RNNLanguageModel
 
