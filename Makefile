@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-test
 
-.PHONY: demo test bench peers clean data
+.PHONY: demo test fuzz bench peers clean data
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,10 @@ demo: $(VENV)/.installed-base
 
 test: $(STAMP)
 	$(PY) -m pytest
+
+# The property tests with fresh random examples (`make test` is derandomized so CI is reproducible).
+fuzz: $(STAMP)
+	for i in 1 2 3 4 5; do TKIT_HYPOTHESIS_PROFILE=explore $(PY) -m pytest -p no:cacheprovider -x -k "not torch" || exit 1; done
 
 # Peers for benchmarks and parity tests; torch==2.13.0 is the CPU wheel (see README).
 $(VENV)/.installed-peers: pyproject.toml $(STAMP)
