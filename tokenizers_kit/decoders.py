@@ -5,31 +5,21 @@
 """
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 from tokenizers_kit.bytes_map import symbols_to_bytes, unicode_to_bytes
 from tokenizers_kit.errors import ModelFileError, TkitError
+from tokenizers_kit.json_fields import JsonComponent, component_type, field, items, metaspace_scheme
 from tokenizers_kit.normalizers import _pattern_regex
 from tokenizers_kit.pre_tokenizers import PREPEND_SCHEMES
 
 
-class Decoder:
-    type: ClassVar[str] = ""
-
+class Decoder(JsonComponent):
     def decode_chain(self, tokens: list[str]) -> list[str]:
         raise NotImplementedError
 
     def decode(self, tokens: list[str]) -> str:
         return "".join(self.decode_chain(list(tokens)))
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"type": self.type}
-
-    def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and other.to_dict() == self.to_dict()
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.to_dict()})"
 
 
 _SYMBOL_BYTES = unicode_to_bytes()
@@ -241,45 +231,33 @@ class Sequence(Decoder):
         return {"type": self.type, "decoders": [d.to_dict() for d in self.decoders]}
 
 
-def _get(data: dict, key: str, kind: type, default: Any, where: str) -> Any:
-    value = data.get(key, default)
-    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        raise ModelFileError(f"{where} decoder: {key!r} must be {kind.__name__}, not {value!r}: the file is corrupt")
-    return value
-
-
 def decoder_from_dict(data: Any) -> Decoder | None:
     """HF tokenizer.json "decoder" object -> Decoder (None for null)."""
-    if data is None:
+    kind = component_type(data, "decoder")
+    if kind is None:
         return None
-    if not isinstance(data, dict) or not isinstance(data.get("type"), str):
-        raise ModelFileError(f"decoder must be an object with a \"type\", not {data!r}: the file is corrupt")
-    kind = data["type"]
+    where = f"{kind} decoder"
     if kind == "ByteLevel":
-        return ByteLevel(_get(data, "add_prefix_space", bool, True, kind), _get(data, "trim_offsets", bool, True,
-                         kind), _get(data, "use_regex", bool, True, kind))
+        return ByteLevel(field(data, "add_prefix_space", bool, True, where),
+                         field(data, "trim_offsets", bool, True, where), field(data, "use_regex", bool, True, where))
     if kind == "WordPiece":
-        return WordPiece(_get(data, "prefix", str, "##", kind), _get(data, "cleanup", bool, True, kind))
+        return WordPiece(field(data, "prefix", str, "##", where), field(data, "cleanup", bool, True, where))
     if kind == "Metaspace":
-        scheme = data.get("prepend_scheme")
-        if scheme is None:
-            scheme = "always" if data.get("add_prefix_space", True) else "never"
-        return Metaspace(_get(data, "replacement", str, "▁", kind), scheme, _get(data, "split", bool, True, kind))
+        return Metaspace(field(data, "replacement", str, "▁", where), metaspace_scheme(data),
+                         field(data, "split", bool, True, where))
     if kind == "ByteFallback":
         return ByteFallback()
     if kind == "Fuse":
         return Fuse()
     if kind == "Strip":
-        return Strip(_get(data, "content", str, " ", kind), _get(data, "start", int, 0, kind),
-                     _get(data, "stop", int, 0, kind))
+        return Strip(field(data, "content", str, " ", where), field(data, "start", int, 0, where),
+                     field(data, "stop", int, 0, where))
     if kind == "Replace":
-        return Replace(data.get("pattern"), _get(data, "content", str, "", kind))
+        return Replace(data.get("pattern"), field(data, "content", str, "", where))
     if kind == "BPEDecoder":
-        return BPEDecoder(_get(data, "suffix", str, "</w>", kind))
+        return BPEDecoder(field(data, "suffix", str, "</w>", where))
     if kind == "Sequence":
-        items = data.get("decoders")
-        if not isinstance(items, list):
-            raise ModelFileError("Sequence decoder: 'decoders' must be a list: the file is corrupt")
-        return Sequence([d for d in map(decoder_from_dict, items) if d is not None])
+        parts = items(data, "decoders", where)
+        return Sequence([d for d in map(decoder_from_dict, parts) if d is not None])
     raise ModelFileError(f"unsupported decoder type {kind!r}: tkit reads ByteLevel, WordPiece, Metaspace, "
                          "ByteFallback, Fuse, Strip, Replace, BPEDecoder and Sequence")

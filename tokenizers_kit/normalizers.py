@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 import regex
 
 from tokenizers_kit.errors import ModelFileError
+from tokenizers_kit.json_fields import JsonComponent, component_type, field, items
 
 Span = tuple[int, int]  # (start, end) character offsets in the original text
 Spans = list[Span]
@@ -103,10 +104,9 @@ def _coarse(whole: str, spans: Spans) -> tuple[str, Spans]:
     return whole, [joined] * len(whole)
 
 
-class Normalizer:
+class Normalizer(JsonComponent):
     """Base class. Subclasses set `type` (the JSON tag) and implement `normalize_str`."""
 
-    type: ClassVar[str] = ""
     char_local: ClassVar[bool] = False  # True: output = concat of normalize_str(c) for each char c
 
     def normalize_str(self, text: str) -> str:
@@ -116,15 +116,6 @@ class Normalizer:
         if self.char_local:
             return per_char_aligned(text, spans, self.normalize_str)
         raise NotImplementedError
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"type": self.type}
-
-    def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and other.to_dict() == self.to_dict()
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.to_dict()})"
 
 
 class _UnicodeForm(Normalizer):
@@ -375,45 +366,29 @@ class Sequence(Normalizer):
         return {"type": self.type, "normalizers": [n.to_dict() for n in self.normalizers]}
 
 
-def _bool(data: dict, key: str, default: bool | None, where: str) -> Any:
-    value = data.get(key, default)
-    if value is not None and not isinstance(value, bool):
-        raise ModelFileError(f"{where}: {key!r} must be true or false, not {value!r}: the file is corrupt")
-    return value
-
-
-def _str(data: dict, key: str, where: str, default: str | None = None) -> str:
-    value = data.get(key, default)
-    if not isinstance(value, str):
-        raise ModelFileError(f"{where}: {key!r} must be a string, not {value!r}: the file is corrupt")
-    return value
-
-
 def normalizer_from_dict(data: Any) -> Normalizer | None:
     """HF tokenizer.json "normalizer" object -> Normalizer (None for null)."""
-    if data is None:
+    kind = component_type(data, "normalizer")
+    if kind is None:
         return None
-    if not isinstance(data, dict) or not isinstance(data.get("type"), str):
-        raise ModelFileError(f"normalizer must be an object with a \"type\", not {data!r}: the file is corrupt")
-    kind = data["type"]
+    where = f"{kind} normalizer"
     simple = {"NFC": NFC, "NFD": NFD, "NFKC": NFKC, "NFKD": NFKD, "Lowercase": Lowercase,
               "StripAccents": StripAccents, "Nmt": Nmt}
     if kind in simple:
         return simple[kind]()
     if kind == "Replace":
-        return Replace(data.get("pattern"), _str(data, "content", "Replace normalizer"))
+        return Replace(data.get("pattern"), field(data, "content", str, None, where))
     if kind == "Strip":
-        return Strip(_bool(data, "strip_left", True, "Strip"), _bool(data, "strip_right", True, "Strip"))
+        return Strip(field(data, "strip_left", bool, True, where), field(data, "strip_right", bool, True, where))
     if kind == "Prepend":
-        return Prepend(_str(data, "prepend", "Prepend normalizer"))
+        return Prepend(field(data, "prepend", str, None, where))
     if kind == "BertNormalizer":
-        w = "BertNormalizer"
-        return BertNormalizer(_bool(data, "clean_text", True, w), _bool(data, "handle_chinese_chars", True, w),
-                              _bool(data, "strip_accents", None, w), _bool(data, "lowercase", True, w))
+        return BertNormalizer(field(data, "clean_text", bool, True, where),
+                              field(data, "handle_chinese_chars", bool, True, where),
+                              field(data, "strip_accents", bool, None, where, nullable=True),
+                              field(data, "lowercase", bool, True, where))
     if kind == "Sequence":
-        items = data.get("normalizers")
-        if not isinstance(items, list):
-            raise ModelFileError("Sequence normalizer: 'normalizers' must be a list: the file is corrupt")
-        return Sequence([n for n in map(normalizer_from_dict, items) if n is not None])
+        parts = items(data, "normalizers", where)
+        return Sequence([n for n in map(normalizer_from_dict, parts) if n is not None])
     raise ModelFileError(f"unsupported normalizer type {kind!r}: tkit reads NFC, NFD, NFKC, NFKD, Lowercase, "
                          "StripAccents, Replace, Strip, Prepend, BertNormalizer, Nmt and Sequence")

@@ -10,7 +10,7 @@ Every pre-tokenizer offers:
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import Any
 
 import re as stdlib_re
 
@@ -18,6 +18,7 @@ import regex
 
 from tokenizers_kit.bytes_map import bytes_to_unicode, text_to_symbols
 from tokenizers_kit.errors import ModelFileError
+from tokenizers_kit.json_fields import JsonComponent, component_type, field, items, metaspace_scheme
 from tokenizers_kit.normalizers import WHITESPACE, Spans, _pattern_regex
 
 # GPT-2's split pattern (HF ByteLevel use_regex) and GPT-4's cl100k_base pattern (tiktoken_ext/openai_public.py).
@@ -102,10 +103,8 @@ def split_spans(pieces: list[Split_], behavior: str) -> list[tuple[int, int]]:
     return [(s, e) for s, e in acc if s != e]
 
 
-class PreTokenizer:
+class PreTokenizer(JsonComponent):
     """Base class. Subclasses set `type` and implement `spans` (or override split/split_aligned)."""
-
-    type: ClassVar[str] = ""
 
     def spans(self, text: str, first: bool = True) -> list[tuple[int, int]]:
         """(start, end) of each chunk in `text` (for pre-tokenizers that only cut the text)."""
@@ -127,15 +126,6 @@ class PreTokenizer:
 
     def split_aligned(self, text: str, spans: Spans, first: bool = True) -> list[tuple[str, Spans]]:
         return [(text[s:e], spans[s:e]) for s, e in self.spans(text, first)]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"type": self.type}
-
-    def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and other.to_dict() == self.to_dict()
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.to_dict()})"
 
 
 class _FindAll(PreTokenizer):
@@ -408,21 +398,12 @@ class Sequence(PreTokenizer):
         return {"type": self.type, "pretokenizers": [p.to_dict() for p in self.pretokenizers]}
 
 
-def _field(data: dict, key: str, kind: type, default: Any, where: str) -> Any:
-    value = data.get(key, default)
-    if not isinstance(value, kind):
-        raise ModelFileError(f"{where} pre-tokenizer: {key!r} must be {kind.__name__}, not {value!r}: "
-                             "the file is corrupt")
-    return value
-
-
 def pre_tokenizer_from_dict(data: Any) -> PreTokenizer | None:
     """HF tokenizer.json "pre_tokenizer" object -> PreTokenizer (None for null)."""
-    if data is None:
+    kind = component_type(data, "pre_tokenizer")
+    if kind is None:
         return None
-    if not isinstance(data, dict) or not isinstance(data.get("type"), str):
-        raise ModelFileError(f"pre_tokenizer must be an object with a \"type\", not {data!r}: the file is corrupt")
-    kind = data["type"]
+    where = f"{kind} pre-tokenizer"
     if kind == "Whitespace":
         return Whitespace()
     if kind == "WhitespaceSplit":
@@ -430,27 +411,23 @@ def pre_tokenizer_from_dict(data: Any) -> PreTokenizer | None:
     if kind == "BertPreTokenizer":
         return BertPreTokenizer()
     if kind == "ByteLevel":
-        return ByteLevel(_field(data, "add_prefix_space", bool, True, kind), _field(data, "trim_offsets", bool,
-                         True, kind), _field(data, "use_regex", bool, True, kind))
+        return ByteLevel(field(data, "add_prefix_space", bool, True, where),
+                         field(data, "trim_offsets", bool, True, where), field(data, "use_regex", bool, True, where))
     if kind == "Metaspace":
-        scheme = data.get("prepend_scheme")
-        if scheme is None:  # files before tokenizers 0.15 have add_prefix_space instead
-            scheme = "always" if data.get("add_prefix_space", True) else "never"
-        return Metaspace(_field(data, "replacement", str, "▁", kind), scheme, _field(data, "split", bool, True, kind))
+        return Metaspace(field(data, "replacement", str, "▁", where), metaspace_scheme(data),
+                         field(data, "split", bool, True, where))
     if kind == "Split":
-        return Split(data.get("pattern"), _field(data, "behavior", str, "Isolated", kind),
-                     _field(data, "invert", bool, False, kind))
+        return Split(data.get("pattern"), field(data, "behavior", str, "Isolated", where),
+                     field(data, "invert", bool, False, where))
     if kind == "Digits":
-        return Digits(_field(data, "individual_digits", bool, False, kind))
+        return Digits(field(data, "individual_digits", bool, False, where))
     if kind == "Punctuation":
-        return Punctuation(_field(data, "behavior", str, "Isolated", kind))
+        return Punctuation(field(data, "behavior", str, "Isolated", where))
     if kind == "CharDelimiterSplit":
-        return CharDelimiterSplit(_field(data, "delimiter", str, " ", kind))
+        return CharDelimiterSplit(field(data, "delimiter", str, " ", where))
     if kind == "Sequence":
-        items = data.get("pretokenizers")
-        if not isinstance(items, list):
-            raise ModelFileError("Sequence pre-tokenizer: 'pretokenizers' must be a list: the file is corrupt")
-        return Sequence([p for p in map(pre_tokenizer_from_dict, items) if p is not None])
+        parts = items(data, "pretokenizers", where)
+        return Sequence([p for p in map(pre_tokenizer_from_dict, parts) if p is not None])
     raise ModelFileError(f"unsupported pre_tokenizer type {kind!r}: tkit reads ByteLevel, Split, Whitespace, "
                          "WhitespaceSplit, BertPreTokenizer, Metaspace, Digits, Punctuation, CharDelimiterSplit "
                          "and Sequence")

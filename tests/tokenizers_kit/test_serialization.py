@@ -65,6 +65,16 @@ def _bpe_json() -> dict:
     (lambda d: d.pop("model"), "no \"model\""),
     (lambda d: d.update(added_tokens=[{"id": 0, "content": "Ġthe", "special": True}]), "Ġthe"),
     (lambda d: d.update(added_tokens=[{"id": "x", "content": "<x>"}]), "<x>"),
+    (lambda d: d.update(normalizer=[]), "normalizer must be an object"),
+    (lambda d: d.update(normalizer={"type": "Strip", "strip_left": "yes"}), "Strip normalizer: 'strip_left' must be "
+                                                                            "true or false, not 'yes'"),
+    (lambda d: d.update(normalizer={"type": "BertNormalizer", "strip_accents": 1}), "'strip_accents' must be true"),
+    (lambda d: d.update(normalizer={"type": "Sequence", "normalizers": {}}), "'normalizers' must be a list"),
+    (lambda d: d["pre_tokenizer"].update(add_prefix_space=None), "ByteLevel pre-tokenizer: 'add_prefix_space'"),
+    (lambda d: d.update(pre_tokenizer={"type": "Metaspace", "replacement": 9}), "'replacement' must be a string"),
+    (lambda d: d.update(decoder={"type": "Strip", "content": " ", "start": True}), "Strip decoder: 'start' must be "
+                                                                                  "an integer, not True"),
+    (lambda d: d.update(decoder={"type": "Sequence"}), "Sequence decoder: 'decoders' must be a list"),
 ])
 def test_corrupt_tokenizer_json_is_a_one_line_model_file_error(mutate, message, tmp_path):
     data = _bpe_json()
