@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -28,13 +28,12 @@ from neural.layers import (
     softmax_cross_entropy,
     softmax_cross_entropy_backward,
 )
-from neural.module import Module, grad_enabled, no_grad
+from neural.module import grad_enabled, no_grad
 from neural.rnn import CELLS, RNN, State
 from neural.rnn_threads import par_matmul, single_blas
-from neural.trainable import TrainableLM
+from neural.trainable import TrainableLM, config_from_dict
 from ngram.lm import DecodeState
 from ngram.vocab import Vocabulary
-from tokenizers_kit.errors import ModelFileError
 from tokenizers_kit.simple import TextTokenizer
 
 STREAM_CHUNK = 1024   # steps per forward call when scoring a stream (bounds the (T, V) logits)
@@ -58,8 +57,7 @@ class RNNConfig:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> RNNConfig:
-        known = {f.name for f in fields(cls)}
-        cfg = cls(**{k: v for k, v in d.items() if k in known})
+        cfg = config_from_dict(cls, d)
         if cfg.cell not in CELLS:
             raise ValueError(f"unknown RNN cell {cfg.cell!r}: choose {', '.join(CELLS)}")
         return cfg
@@ -69,15 +67,11 @@ class RNNLanguageModel(TrainableLM):
     """Embedding -> stacked RNN -> Linear head; see the module docstring."""
 
     FORMAT = "tkit-rnn"
+    Config = RNNConfig
     stateful = True
 
     def __init__(self, cfg: RNNConfig, vocab: Vocabulary, tokenizer: TextTokenizer) -> None:
-        Module.__init__(self)
-        if cfg.vocab_size != len(vocab):
-            raise ModelFileError(f"config says {cfg.vocab_size} tokens but the vocabulary has {len(vocab)}: "
-                                 "the model file is corrupt")
-        self.cfg, self.vocab, self.tokenizer = cfg, vocab, tokenizer
-        self.config = asdict(cfg)
+        self._setup(cfg, vocab, tokenizer)
         rng = np.random.default_rng(cfg.seed)
         drop_rng = np.random.default_rng([cfg.seed, 1])
         # PyTorch's defaults: N(0, 1) embeddings, U(±1/sqrt(H)) recurrent weights, head std 1/sqrt(H)
@@ -89,10 +83,6 @@ class RNNLanguageModel(TrainableLM):
         self.head = Linear(cfg.hidden_size, cfg.vocab_size, rng=rng, std=1.0 / math.sqrt(cfg.hidden_size))
         self._last: tuple | None = None
 
-    @classmethod
-    def from_config(cls, config: dict[str, Any], vocab: Vocabulary,
-                    tokenizer: TextTokenizer) -> RNNLanguageModel:
-        return cls(RNNConfig.from_dict({**config, "vocab_size": len(vocab)}), vocab, tokenizer)
 
     @property
     def name(self) -> str:

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import os
 from abc import abstractmethod
-from typing import Any, ClassVar
+from dataclasses import asdict, fields
+from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 
@@ -32,11 +33,20 @@ from tokenizers_kit.simple import TextTokenizer
 
 WEIGHT_PREFIX = "w:"  # array names in the .npz: "w:" + parameter name
 
+C = TypeVar("C")
+
+
+def config_from_dict(cls: type[C], d: dict[str, Any]) -> C:
+    """A config dataclass from a file's dict, ignoring keys it does not know."""
+    known = {f.name for f in fields(cls)}  # type: ignore[arg-type]
+    return cls(**{k: v for k, v in d.items() if k in known})
+
 
 class TrainableLM(LanguageModel, Module):
     """A LanguageModel made of Modules that `neural.trainer` can train."""
 
     FORMAT: ClassVar[str] = ""
+    Config: ClassVar[Any]  # the hyper-parameter dataclass, with a `from_dict` and a `vocab_size` field
     stateful: ClassVar[bool] = False
     sentence_mode: ClassVar[bool] = False
     config: dict[str, Any]
@@ -72,10 +82,19 @@ class TrainableLM(LanguageModel, Module):
             p.data[...] = arr.astype(p.data.dtype)
 
     # ---- construction and persistence --------------------------------------------------------------------
+    def _setup(self, cfg: Any, vocab: Vocabulary, tokenizer: TextTokenizer) -> None:
+        """The first steps of every model's __init__: the config must fit the vocabulary it comes with."""
+        Module.__init__(self)
+        if cfg.vocab_size != len(vocab):
+            raise ModelFileError(f"config says {cfg.vocab_size} tokens but the vocabulary has {len(vocab)}: "
+                                 "the model file is corrupt")
+        self.cfg, self.vocab, self.tokenizer = cfg, vocab, tokenizer
+        self.config = asdict(cfg)
+
     @classmethod
-    @abstractmethod
     def from_config(cls, config: dict[str, Any], vocab: Vocabulary, tokenizer: TextTokenizer) -> TrainableLM:
         """A freshly initialised model (config holds every hyper-parameter, including the seed)."""
+        return cls(cls.Config.from_dict({**config, "vocab_size": len(vocab)}), vocab, tokenizer)  # type: ignore[call-arg]
 
     def file_meta(self) -> dict[str, Any]:
         return {"format": self.FORMAT, "config": self.config, "tokenizer": self.tokenizer.to_spec(),

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -30,10 +30,9 @@ from neural.layers import (
 )
 from neural.module import Module, grad_enabled, no_grad
 from neural.positional import make_positional
-from neural.trainable import TrainableLM
+from neural.trainable import TrainableLM, config_from_dict
 from ngram.lm import DecodeState
 from ngram.vocab import Vocabulary
-from tokenizers_kit.errors import ModelFileError
 from tokenizers_kit.simple import TextTokenizer
 
 
@@ -51,8 +50,7 @@ class TransformerConfig:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> TransformerConfig:
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in d.items() if k in known})
+        return config_from_dict(cls, d)
 
 
 class MLP(Module):
@@ -105,15 +103,11 @@ class TransformerLM(TrainableLM):
     """GPT-style character/subword language model; see the module docstring."""
 
     FORMAT = "tkit-transformer"
+    Config = TransformerConfig
     stateful = False
 
     def __init__(self, cfg: TransformerConfig, vocab: Vocabulary, tokenizer: TextTokenizer) -> None:
-        Module.__init__(self)
-        if cfg.vocab_size != len(vocab):
-            raise ModelFileError(f"config says {cfg.vocab_size} tokens but the vocabulary has {len(vocab)}: "
-                                 "the model file is corrupt")
-        self.cfg, self.vocab, self.tokenizer = cfg, vocab, tokenizer
-        self.config = asdict(cfg)
+        self._setup(cfg, vocab, tokenizer)
         rng = np.random.default_rng(cfg.seed)
         self.dropout_rng = np.random.default_rng([cfg.seed, 1])
         self.wte = Embedding(cfg.vocab_size, cfg.n_embd, rng)
@@ -123,9 +117,6 @@ class TransformerLM(TrainableLM):
         self.ln_f = LayerNorm(cfg.n_embd, bias=cfg.bias)
         self._last: tuple | None = None
 
-    @classmethod
-    def from_config(cls, config: dict[str, Any], vocab: Vocabulary, tokenizer: TextTokenizer) -> TransformerLM:
-        return cls(TransformerConfig.from_dict({**config, "vocab_size": len(vocab)}), vocab, tokenizer)
 
     @property
     def name(self) -> str:
