@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from neural.alloc import keep_freed_memory
 from neural.attention import CausalSelfAttention
 from neural.layers import (
     GELU,
@@ -30,6 +31,7 @@ from neural.layers import (
 )
 from neural.module import Module, grad_enabled, no_grad
 from neural.positional import make_positional
+from neural.rnn_threads import run_rows
 from neural.trainable import TrainableLM, config_from_dict
 from ngram.lm import DecodeState
 from ngram.vocab import Vocabulary
@@ -243,7 +245,16 @@ class TransformerLM(TrainableLM):
         while starts[-1] + bs < n - 1:
             starts.append(starts[-1] + stride)
         group_size = max(1, min(64, (1 << 22) // (bs * self.vocab_size)))  # caps the (G, T, V) logits
-        with no_grad(), _eval_mode(self):
+        keep_freed_memory()  # the same big temporaries every group: no page faults after the first
+
+        def score_windows(group: list[int], width: int, idx: np.ndarray) -> None:
+            logits = self.logits(idx)                                      # (G, W, V)
+            for r, s in enumerate(group):
+                length = min(width, n - 1 - s)
+                pos = np.arange(0 if s == 0 else bs - stride, length)      # predicts ids[s + pos + 1]
+                out[s + pos] = target_logprobs(logits[r, pos], ids[s + pos + 1])
+
+        with no_grad(), _eval_mode(self):  # forward keeps no state under no_grad: safe in threads
             for lo in range(0, len(starts), group_size):
                 group = starts[lo:lo + group_size]
                 width = min(bs, n - 1 - group[0])
@@ -251,11 +262,9 @@ class TransformerLM(TrainableLM):
                 for r, s in enumerate(group):
                     seg = ids[s:s + min(width, n - 1 - s)]
                     idx[r, :seg.size] = seg
-                logits = self.logits(idx)                                  # (G, W, V)
-                for r, s in enumerate(group):
-                    length = min(width, n - 1 - s)
-                    pos = np.arange(0 if s == 0 else bs - stride, length)  # predicts ids[s + pos + 1]
-                    out[s + pos] = target_logprobs(logits[r, pos], ids[s + pos + 1])
+                # windows split across the cores, each thread with one BLAS thread: the element-wise
+                # work (GELU, softmax, LayerNorm) runs in parallel too
+                run_rows(len(group), lambda a, b: score_windows(group[a:b], width, idx[a:b]))
         return out
 
 
