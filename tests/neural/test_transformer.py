@@ -152,3 +152,17 @@ def test_eval_mode_disables_dropout():
     np.testing.assert_array_equal(a, b)
     assert model.training  # restored after inference
     np.testing.assert_allclose(np.exp(log_softmax(a)).sum(), 1, rtol=1e-9)
+
+
+def test_sequence_logprobs_threaded_windows_match_serial(monkeypatch):
+    """Enough windows for the eval to split them across threads: same scores as one thread, and as
+    next_logprobs over each window's context."""
+    model = tiny_transformer()  # block 6, stride 3: 300 tokens give ~100 windows
+    ids = np.random.default_rng(4).integers(0, 8, 300)
+    threaded = model.sequence_logprobs(ids)
+    monkeypatch.setenv("TKIT_THREADS", "1")
+    serial = model.sequence_logprobs(ids)
+    np.testing.assert_allclose(threaded, serial, rtol=1e-9, atol=1e-12)
+    for i in (150, 151, 152, 299):
+        s = 3 * ((i - 6 + 2) // 3)
+        np.testing.assert_allclose(threaded[i - 1], model.next_logprobs(ids[s:i])[ids[i]], rtol=1e-9)
