@@ -17,6 +17,7 @@ from tokenizers_kit.parallel import (
     PARALLEL_MIN_BYTES,
     PIECE_CHARS,
     BlockEncoder,
+    PoolUsage,
     block_lines,
     default_format,
     map_blocks,
@@ -79,8 +80,10 @@ def register(app: click.Group, train: click.Group) -> None:
         processes, start_after = _processes(jobs, size)
         watch = console.Stopwatch()
         lines = tokens = done = 0
+        usage = PoolUsage()
         with _output(output) as write, console.progress("tokenizing", size or None) as bar:
-            for text, n_lines, n_tokens, n_chars in map_blocks(encoder, iter_text_blocks(file), processes, start_after):
+            for text, n_lines, n_tokens, n_chars in map_blocks(encoder, iter_text_blocks(file), processes,
+                                                               start_after, usage):
                 write(text)
                 lines += n_lines
                 tokens += n_tokens
@@ -90,8 +93,8 @@ def register(app: click.Group, train: click.Group) -> None:
         nbytes = size or 0
         rate = f", {nbytes / max(seconds, 1e-9) / 1e6:.1f} MB/s" if nbytes else ""
         console.info(f"tokenized {console.human_bytes(nbytes) + ' ' if nbytes else ''}({lines:,} lines, "
-                     f"{tokens:,} tokens) in {seconds:.2f} s{rate}, {processes} process"
-                     f"{'es' if processes > 1 else ''}")
+                     f"{tokens:,} tokens) in {seconds:.2f} s{rate}, {usage.processes} process"
+                     f"{'es' if usage.processes > 1 else ''}")
 
     @app.command("detokenize")
     @tokenizer_options

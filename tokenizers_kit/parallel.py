@@ -11,6 +11,7 @@ import multiprocessing as mp
 import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from itertools import chain
 
 from tokenizers_kit.errors import TkitError
@@ -105,8 +106,15 @@ def usable_cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
+@dataclass
+class PoolUsage:
+    """How many processes a `map_blocks` run actually used (1 until it starts its pool)."""
+
+    processes: int = 1
+
+
 def map_blocks(fn: Callable[[str], BlockResult], blocks: Iterable[str], processes: int = 1,
-               start_after: int = 0) -> Iterator[BlockResult]:
+               start_after: int = 0, usage: PoolUsage | None = None) -> Iterator[BlockResult]:
     """fn over the blocks' pieces, results in input order. With processes > 1, the first `start_after` chars
     are encoded here (an input of unknown size may be small), the rest by a forked pool with at most
     2 * processes pieces in flight (constant memory). Without `fork` everything runs in this process."""
@@ -117,6 +125,8 @@ def map_blocks(fn: Callable[[str], BlockResult], blocks: Iterable[str], processe
     seen = 0
     for piece in pieces:
         if seen >= start_after:
+            if usage is not None:
+                usage.processes = processes
             yield from _pool_map(fn, chain([piece], pieces), processes)
             return
         seen += len(piece)

@@ -109,8 +109,12 @@ def test_parallel_equals_serial_and_is_ordered(tmp_path, monkeypatch):
     pooled = list(map_blocks(encoder, [text[:cut], text[cut:]], processes=2))
     assert len(pooled) > 10
     assert "".join(r[0] for r in pooled) == serial
-    lazily = "".join(r[0] for r in map_blocks(encoder, [text], processes=2, start_after=20000))
-    assert lazily == serial
+    usage = parallel.PoolUsage()
+    lazily = "".join(r[0] for r in map_blocks(encoder, [text], processes=2, start_after=20000, usage=usage))
+    assert lazily == serial and usage.processes == 2
+    small = parallel.PoolUsage()  # an input smaller than start_after never starts the pool
+    assert "".join(r[0] for r in map_blocks(encoder, [text], 2, len(text) + 1, small)) == serial
+    assert small.processes == 1
     src = tmp_path / "in.txt"
     src.write_text(text, encoding="utf-8")
     cli = run_tkit("tokenize", "-t", str(trained_path("bpe")), str(src), "-j", "2")
