@@ -18,7 +18,7 @@ lexicographic order (see `ngram.tables`).
 """
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from itertools import chain, count, islice, repeat
@@ -63,7 +63,12 @@ class CorpusEncoder:
 
     @property
     def vocab(self) -> Vocabulary:
-        return Vocabulary(self.tokens)
+        if self.fixed:
+            return Vocabulary(self.tokens, self.index)
+        index = dict(self._ids)  # the lookup dict is the vocabulary's index, but for the reserved entries
+        del index[""], index[LINE_END]
+        index[BOS], index[EOS] = BOS_ID, EOS_ID
+        return Vocabulary(self.tokens, index)
 
     def _tokens_of_block(self, text: str) -> list[str]:
         """The block's tokens with LINE_END after every line (a last line without newline included)."""
@@ -89,18 +94,26 @@ class CorpusEncoder:
             toks.append(LINE_END)
         return toks
 
+    def _lookup(self, toks: list[str]) -> np.ndarray:
+        """Ids of tokens (int32): reserved ones negative, LINE_END `</s>`; new words join the vocabulary."""
+        if self.fixed:
+            local = {t: self.index.get(t, UNK_ID) for t in dict.fromkeys(toks)}
+            local.update(self._reserved)
+            return np.fromiter(map(local.__getitem__, toks), dtype=np.int32, count=len(toks))
+        # one C-level pass: unseen tokens get the next id from the defaultdict's factory
+        seen = len(self._ids)
+        ids = np.fromiter(map(self._ids.__getitem__, toks), dtype=np.int32, count=len(toks))
+        self.tokens.extend(islice(self._ids, seen, None))
+        return ids
+
     def encode_tokens(self, toks: list[str]) -> np.ndarray:
         """Ids of a token list whose sentences end in LINE_END -> the `<s> ... </s>` stream (int32)."""
         if not toks:
             return np.empty(0, dtype=np.int32)
-        if self.fixed:
-            local = {t: self.index.get(t, UNK_ID) for t in dict.fromkeys(toks)}
-            local.update(self._reserved)
-            ids = np.fromiter(map(local.__getitem__, toks), dtype=np.int32, count=len(toks))
-        else:  # one C-level pass: unseen tokens get the next id from the defaultdict's factory
-            seen = len(self._ids)
-            ids = np.fromiter(map(self._ids.__getitem__, toks), dtype=np.int32, count=len(toks))
-            self.tokens.extend(islice(self._ids, seen, None))
+        return self._wrap_lines(self._lookup(toks))
+
+    def _wrap_lines(self, ids: np.ndarray) -> np.ndarray:
+        """Ids whose sentences end in `</s>` -> the stream with `<s>` before each sentence."""
         if ids.min() < 0:
             ids = self._drop_reserved(ids)
         ends = np.flatnonzero(ids == EOS_ID)
@@ -134,8 +147,34 @@ class CorpusEncoder:
         while chunk := list(islice(it, batch)):
             if isinstance(chunk[0], str):
                 raise TypeError("fit() takes sentences as lists of tokens; use fit_text() for raw text")
-            # sentence, [LINE_END], sentence, ... flattened at C speed
-            yield self.encode_tokens(list(chain.from_iterable(chain.from_iterable(zip(chunk, repeat((LINE_END,)))))))
+            yield self.encode_batch(chunk)
+
+    def encode_batch(self, chunk: list[Sequence[str]]) -> np.ndarray:
+        """The stream of some sentences: their words are looked up in one flat pass, then `<s>`/`</s>` are
+        written around each sentence by position (the sentence lengths say where), with no search for them."""
+        try:
+            lengths = np.fromiter(map(len, chunk), dtype=np.int64, count=len(chunk))
+        except TypeError:  # sentences without a length (e.g. generators)
+            chunk = [list(s) for s in chunk]
+            lengths = np.fromiter(map(len, chunk), dtype=np.int64, count=len(chunk))
+        flat: list[str] = []
+        deque(map(flat.extend, chunk), maxlen=0)  # flattened at C speed
+        if len(flat) != int(lengths.sum()):  # a sentence whose len() disagrees with its items
+            return self.encode_tokens(list(chain.from_iterable(chain.from_iterable(zip(chunk, repeat((LINE_END,)))))))
+        ids = self._lookup(flat)
+        ends = np.cumsum(lengths + 2) - 1  # where each sentence's </s> goes
+        if ids.size and (ids.min() < 0 or np.any(ids == EOS_ID)):
+            # a reserved word (refused or dropped) or a LINE_END word (a line break): the general path
+            return self._wrap_lines(np.insert(ids, np.cumsum(lengths), EOS_ID))
+        stream = np.empty(ids.size + 2 * len(chunk), dtype=np.int32)
+        words = np.ones(stream.size, dtype=bool)
+        words[ends] = False
+        words[ends - lengths - 1] = False
+        stream[ends] = EOS_ID
+        stream[ends - lengths - 1] = BOS_ID
+        stream[words] = ids
+        self.lines += len(chunk)
+        return stream
 
 
 @dataclass
@@ -222,50 +261,195 @@ class CountTables:
                            minlength=self.index.size(n)).astype(np.int64)
 
 
-def unique_inverse(keys: np.ndarray, block: int = 1 << 20) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """`np.unique(keys, return_inverse=True, return_counts=True)` for uint64 keys, ~2.5x faster and lighter:
-    when key and position fit in 64 bits together, one `np.sort` of (key << b | position) replaces the
-    argsort, and the inverse is scattered a block at a time (no full-size permutation array).
-    Overwrites `keys`. The inverse is int32 while it fits."""
+BLOCK = 1 << 20  # entries per step of the passes after a sort (bounds their temporaries)
+
+
+def unique_inverse(keys: np.ndarray, block: int = BLOCK) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`np.unique(keys, return_inverse=True, return_counts=True)` for uint64 keys, ~2.5x faster and lighter
+    (see `unique_ngrams`). Overwrites `keys`. The inverse is int32 while it fits."""
+    inv = np.empty(keys.size, dtype=index_dtype(keys.size))
+    uniq, counts, _ = unique_ngrams(keys, np.ones(keys.size, dtype=bool), inv, block=block)
+    return uniq, inv, counts
+
+
+def unique_ngrams(keys: np.ndarray, where: np.ndarray, rank: np.ndarray | None = None,
+                  weights: np.ndarray | None = None, block: int = BLOCK) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The distinct keys of the n-grams ending at the stream positions `np.flatnonzero(where)` (one key each,
+    in position order): (sorted distinct keys, counts, stream position of each key's first occurrence).
+    `rank`, when given, gets rank[j] = index of the key at position j. Counts are the summed `weights` at
+    those positions when given (else occurrences).
+
+    When key and position fit in 64 bits together, one `np.sort` of (key << b | position) replaces
+    `np.unique`'s argsort, and the passes after it go a block at a time (no full-size permutation or
+    inverse array). Overwrites `keys`."""
     size = keys.size
-    pos_bits = max(1, int(size - 1).bit_length())
-    small = index_dtype(size)
-    if size == 0 or int(keys.max()).bit_length() + pos_bits > 64:
-        uniq, inv, cnt = np.unique(keys, return_inverse=True, return_counts=True)
-        return uniq, inv.astype(small), cnt.astype(np.int64)
+    if size == 0:
+        return keys, np.zeros(0, np.int64), np.zeros(0, np.int64)
+    pos_bits = max(1, int(where.size - 1).bit_length())
+    if int(keys.max()).bit_length() + pos_bits > 64:
+        positions = np.flatnonzero(where)
+        uniq, first, inv, counts = np.unique(keys, return_index=True, return_inverse=True, return_counts=True)
+        if rank is not None:
+            rank[positions] = inv
+        if weights is not None:
+            counts = np.bincount(inv, weights=weights[positions], minlength=uniq.size)
+        return uniq, counts.astype(np.int64), positions[first]
     packed = keys
     packed <<= np.uint64(pos_bits)
-    for lo in range(0, size, block):  # positions into the low bits, without a full-size arange
-        packed[lo:lo + block] |= np.arange(lo, min(size, lo + block), dtype=np.uint64)
+    done = 0
+    for lo in range(0, where.size, block):  # positions into the low bits, a block at a time
+        pos = np.flatnonzero(where[lo:lo + block])
+        pos += lo
+        packed[done:done + pos.size] |= pos.view(np.uint64)
+        done += pos.size
     packed.sort()
     shift, mask = np.uint64(pos_bits), np.uint64((1 << pos_bits) - 1)
-    inv = np.empty(size, dtype=small)
-    uniq_parts, first_parts = [], []
-    groups = 0
+    summed = None if weights is None else np.empty(size, dtype=np.int64)
+    uniq_parts, first_parts, pos_parts = [], [], []
+    groups, last = 0, None
     for lo in range(0, size, block):
         hi = min(size, lo + block)
-        sorted_keys = packed[max(lo - 1, 0):hi] >> shift
+        sorted_keys = packed[lo:hi] >> shift
         new = np.empty(hi - lo, dtype=bool)  # a key differs from the one before it
-        if lo == 0:
-            new[0] = True
-            np.not_equal(sorted_keys[1:], sorted_keys[:-1], out=new[1:])
-        else:
-            np.not_equal(sorted_keys[1:], sorted_keys[:-1], out=new)
-            sorted_keys = sorted_keys[1:]
-        group = np.cumsum(new, dtype=small)
-        group += groups - 1
-        groups = int(group[-1]) + 1
-        inv[(packed[lo:hi] & mask).astype(np.intp)] = group
+        new[0] = last is None or sorted_keys[0] != last
+        np.not_equal(sorted_keys[1:], sorted_keys[:-1], out=new[1:])
+        last = sorted_keys[-1]
+        pos = packed[lo:hi]
+        pos &= mask  # in place: the sorted array is not needed past this block
+        pos = pos.view(np.int64)
         firsts = np.flatnonzero(new)
         uniq_parts.append(sorted_keys[firsts])
         first_parts.append(firsts + lo)
+        pos_parts.append(pos[firsts])
+        if rank is not None:
+            group = np.cumsum(new, dtype=rank.dtype)
+            group += groups - 1
+            rank[pos] = group
+        if summed is not None:
+            summed[lo:hi] = weights[pos]
+        groups += firsts.size
     firsts = np.concatenate(first_parts)
-    counts = np.diff(np.append(firsts, size))
-    return np.concatenate(uniq_parts), inv, counts.astype(np.int64)
+    if summed is None:
+        counts = np.diff(firsts, append=size)
+    else:
+        counts = np.add.reduceat(summed, firsts)
+    return np.concatenate(uniq_parts), counts.astype(np.int64, copy=False), np.concatenate(pos_parts)
+
+
+JOINT_MIN = 3  # one sort for several orders pays when it replaces at least two sorts
+
+
+def joint_orders(size: int, order: int, vocab_size: int) -> int:
+    """How many orders (2..m) one sort can count: m word digits (id + 1, 0 for none) and a position must
+    fit in 64 bits."""
+    digit_bits = int(vocab_size).bit_length()
+    pos_bits = max(1, int(size - 1).bit_length())
+    return min(order, size, (64 - pos_bits) // digit_bits)  # no n-gram is longer than the stream
+
+
+@dataclass
+class _JointCounts:
+    """Orders 1..m counted by `_count_joint`: lists indexed like `CountTables.counts` (n = 2..m for keys etc.)."""
+
+    counts: list[np.ndarray]
+    keys: list[np.ndarray]
+    prefixes: list[np.ndarray]
+    suffixes: list[np.ndarray]
+    rank_end: np.ndarray  # index of the m-gram ending at each position (where `valid`), for the orders above
+    valid: np.ndarray
+
+
+def _count_joint(tokens: np.ndarray, reach_back: np.ndarray, m: int, vocab_size: int,
+                 need_rank: bool) -> _JointCounts:
+    """Orders 1..m from ONE sort (unweighted). Position s gets the key of the m words starting there, word k
+    as the digit id + 1, or 0 when the k-gram starting at s would reach past a sentence start or the end.
+    In sorted order, the runs of equal first-n digits are the order-n n-grams, already in the NgramIndex
+    order (a missing word, 0, sorts before every word, so those runs are simply skipped).
+
+    Few full-size temporaries, reused: on a VM a page fault costs ~2 us, so touching fresh memory costs
+    about as much as the sort."""
+    size = tokens.size
+    bits = int(vocab_size).bit_length()
+    pos_bits = max(1, int(size - 1).bit_length())
+    u64 = np.uint64
+    ids = tokens.view(np.uint32)  # ids are >= 0
+    key = np.arange(size, dtype=np.uint64)  # the position, in the low bits
+    work = np.empty(size, dtype=np.uint64)
+    valid = np.ones(size, dtype=bool)  # a k-gram ends at j
+    for k in range(1, m + 1):
+        if k > 1:
+            ends = np.zeros(size, dtype=bool)
+            np.logical_and(valid[:-1], reach_back[1:], out=ends[1:])
+            valid = ends
+        n_starts = size - k + 1  # positions where a k-gram can start
+        digit = work[:n_starts]
+        np.add(ids[k - 1:], u64(1), out=digit)
+        digit *= valid[k - 1:]  # 0 where no k-gram ends at s + k - 1
+        digit <<= u64(bits * (m - k) + pos_bits)
+        key[:n_starts] |= digit
+    key.sort()
+    differ = work[:size - 1]  # entry i vs i-1: the highest differing bit says how many first digits agree
+    np.bitwise_xor(key[1:], key[:-1], out=differ)
+    pos = np.empty(size, dtype=index_dtype(size))
+    np.bitwise_and(key, u64((1 << pos_bits) - 1), out=pos, casting="unsafe")
+    digit_mask = u64((1 << bits) - 1)
+    change = np.empty(size, dtype=bool)
+    change[0] = True
+    out = _JointCounts([np.empty(0, np.int64)], [], [], [], np.empty(0, np.int32), valid)
+    group = rank_start = np.empty(0, dtype=np.int64)  # per sorted entry / per start position: its (n-1)-gram
+    for n in range(1, m + 1):
+        shift = u64(bits * (m - n) + pos_bits)  # below it: digits n+1.. and the position
+        np.greater_equal(differ, u64(1) << shift, out=change[1:])  # the first n digits change here
+        runs = np.flatnonzero(change)
+        last = key[runs]
+        last >>= shift
+        last &= digit_mask  # digit n
+        run_sizes = np.empty(runs.size, dtype=np.int64)
+        np.subtract(runs[1:], runs[:-1], out=run_sizes[:-1])
+        run_sizes[-1] = size - runs[-1]
+        if n == 1:  # every position starts a unigram
+            unigrams = np.zeros(vocab_size, dtype=np.int64)
+            unigrams[last - u64(1)] = run_sizes
+            if vocab_size > BOS_ID:
+                unigrams[BOS_ID] = 0  # <s> is never predicted
+            out.counts.append(unigrams)
+            continue
+        present = last != 0  # runs whose n-th word exists are the n-grams
+        firsts = runs[present]
+        last = last[present]
+        last -= u64(1)
+        if n == 2:
+            head = key[firsts]
+            head >>= shift + u64(bits)
+            head -= u64(1)  # the first word
+        else:
+            head = group[firsts].astype(np.uint64)  # index of the first n-1 words
+        prev_size = vocab_size if n == 2 else out.keys[-1].size
+        out.prefixes.append(head.astype(index_dtype(prev_size)))
+        head *= u64(vocab_size)
+        head += last
+        out.keys.append(head)
+        out.counts.append(run_sizes[present])
+        first_pos = pos[firsts].astype(np.intp)
+        first_pos += 1  # the suffix starts one word later
+        out.suffixes.append((tokens if n == 2 else rank_start)[first_pos].astype(index_dtype(prev_size), copy=False))
+        if n < m or need_rank:
+            mark = change  # reused: its runs are done with
+            mark[:] = False
+            mark[firsts] = True
+            group = np.cumsum(mark, dtype=index_dtype(size), out=group if group.size == size else None)
+            group -= 1  # n-gram index of each entry (garbage where its n-th word is missing: never read)
+            rank_start = np.empty(size, dtype=group.dtype)
+            rank_start[pos] = group
+            change[0] = True
+    if need_rank:
+        out.rank_end = np.full(size, -1, dtype=rank_start.dtype)
+        out.rank_end[m - 1:] = rank_start[:size - m + 1]
+    return out
 
 
 def count_tables(stream: np.ndarray, order: int, vocab_size: int, weights: np.ndarray | None = None,
-                 reset: np.ndarray | None = None) -> CountTables:
+                 reset: np.ndarray | None = None, block: int = BLOCK) -> CountTables:
     """All distinct n-grams of orders 1..`order` in an id stream, with their (weighted) counts.
 
     `reset` marks where sentences start (default: at each `<s>`); n-grams never reach back past one.
@@ -273,42 +457,54 @@ def count_tables(stream: np.ndarray, order: int, vocab_size: int, weights: np.nd
     if order < 1:
         raise TkitError(f"the order must be at least 1, got {order}")
     tokens = np.ascontiguousarray(stream, dtype=np.int32)
-    if reset is None:
-        reset = tokens == BOS_ID
+    bos = tokens == BOS_ID
     w = None if weights is None else np.asarray(weights, dtype=np.int64)
-    scored = tokens != BOS_ID
-    counts: list[np.ndarray] = [np.empty(0, np.int64),
-                                np.bincount(tokens[scored], weights=None if w is None else w[scored],
-                                            minlength=vocab_size).astype(np.int64)]
+    reach_back = ~(bos if reset is None else np.asarray(reset, dtype=bool))  # no sentence starts here
     keys: list[np.ndarray] = []
+    prefixes: list[np.ndarray] = []  # known for the jointly counted orders
     suffixes: list[np.ndarray] = []
-    rank_prev = tokens  # index of the (n-1)-gram ending at each position (unigram index = id)
-    v = np.uint64(vocab_size)
-    starts_here = np.asarray(reset, dtype=bool)
+    rank_prev = tokens  # index of the (n-1)-gram ending at each position (unigram index = id), -1 for none
+    prev_size = vocab_size
     valid = np.ones(tokens.size, dtype=bool)  # an n-gram of the current order ends at each valid position
-    for n in range(2, order + 1):
+    first_order = 2
+    joint = joint_orders(tokens.size, order, vocab_size)
+    if w is None and joint >= JOINT_MIN:
+        done = _count_joint(tokens, reach_back, joint, vocab_size, need_rank=joint < order)
+        counts, keys, prefixes, suffixes = done.counts, done.keys, done.prefixes, done.suffixes
+        rank_prev, valid, prev_size, first_order = done.rank_end, done.valid, keys[-1].size, joint + 1
+        del done
+    elif w is None:
+        unigrams = np.bincount(tokens, minlength=vocab_size).astype(np.int64, copy=False)
+        if unigrams.size > BOS_ID:
+            unigrams[BOS_ID] = 0  # <s> is never predicted
+        counts = [np.empty(0, np.int64), unigrams]
+    else:
+        scored = ~bos
+        counts = [np.empty(0, np.int64),
+                  np.bincount(tokens[scored], weights=w[scored], minlength=vocab_size).astype(np.int64)]
+    v = np.uint64(vocab_size)
+    for n in range(first_order, order + 1):
         # an n-gram ends at j when an (n-1)-gram ends at j-1 and no sentence starts at j
-        valid = np.concatenate(([False], valid[:-1] & ~starts_here[1:]))
-        ends = valid[1:]
-        key = rank_prev[:-1][ends].astype(np.uint64)
+        ends = np.zeros(tokens.size, dtype=bool)
+        np.logical_and(valid[:-1], reach_back[1:], out=ends[1:])
+        valid = ends
+        key = rank_prev[:-1][valid[1:]].astype(np.uint64)  # >= 0: an (n-1)-gram ends at j-1
         key *= v
-        key += tokens[1:][ends].view(np.uint32)  # ids are >= 0; uint32 keeps the sum in uint64
-        uniq, inv, cnt = unique_inverse(key)
+        key += tokens[1:][valid[1:]].view(np.uint32)  # ids are >= 0; uint32 keeps the sum in uint64
+        # the top order needs no rank: nothing extends it
+        rank = np.full(tokens.size, -1, dtype=index_dtype(key.size)) if n < order else None
+        uniq, cnt, first = unique_ngrams(key, valid, rank, w, block)
         del key
-        if w is not None:
-            cnt = np.bincount(inv, weights=w[valid], minlength=uniq.size).astype(np.int64)
-        suffix = np.empty(uniq.size, dtype=index_dtype(keys[-1].size if keys else vocab_size))
-        suffix[inv] = rank_prev[valid]  # the (n-1)-gram ending at the same position
-        rank = np.full(tokens.size, -1, dtype=index_dtype(uniq.size))
-        rank[valid] = inv
+        # the suffix of an n-gram is the (n-1)-gram ending at the same position (any occurrence will do)
+        suffixes.append(rank_prev[first].astype(index_dtype(prev_size), copy=False))
         keys.append(uniq)
-        suffixes.append(suffix)
         counts.append(cnt)
-        rank_prev = rank
-        del inv, ends
+        rank_prev, prev_size = rank, uniq.size
     index = NgramIndex(vocab_size, keys)
     for n, suffix in enumerate(suffixes, start=2):
         index.set_suffix(n, suffix)
+    for n, prefix in enumerate(prefixes, start=2):
+        index.set_prefix(n, prefix)
     return CountTables(index, counts)
 
 

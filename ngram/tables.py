@@ -67,6 +67,9 @@ class NgramIndex:
             return np.arange(self.vocab_size, dtype=np.int64)
         return (self.keys[n] % np.uint64(self.vocab_size)).astype(np.int64)
 
+    def set_prefix(self, n: int, prefix: np.ndarray) -> None:
+        self._prefix[n] = prefix
+
     def set_suffix(self, n: int, suffix: np.ndarray) -> None:
         self._suffix[n] = suffix
 
@@ -103,7 +106,12 @@ class NgramIndex:
         """Which order-n n-grams have at least one extension in order n+1."""
         if n >= self.order:
             return np.zeros(self.size(n), dtype=bool)
-        return np.bincount(self.prefix(n + 1), minlength=self.size(n)) > 0
+        prefix = self.prefix(n + 1)  # non-decreasing: mark each distinct value once
+        context = np.zeros(self.size(n), dtype=bool)
+        if prefix.size:
+            context[prefix[0]] = True
+            context[prefix[1:][prefix[1:] != prefix[:-1]]] = True
+        return context
 
     # ---- lookups ---------------------------------------------------------------------------------------------
     def lookup(self, n: int, prefix: np.ndarray, words: np.ndarray) -> np.ndarray:

@@ -96,7 +96,8 @@ def _train(blocks: Iterable[np.ndarray], encoder: CorpusEncoder, tok: TextTokeni
             corpus = limit_vocabulary(corpus, vocab_size, limit_vocab)
         vocab = corpus.vocab
         tables = count_tables(corpus.stream, order, len(vocab))
-        info.update(sentences=corpus.sentences, tokens=corpus.tokens)
+        sentences = corpus.sentences
+        info.update(sentences=sentences, tokens=int(corpus.stream.size) - 2 * sentences)
         del corpus
     else:
         vocab, tables, runs = _count_chunked(blocks, encoder, order, parse_memory(memory), temp_dir,

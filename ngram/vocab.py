@@ -18,9 +18,10 @@ class Vocabulary:
     in which case encoding an unknown token is an error.
     """
 
-    def __init__(self, tokens: Sequence[str]) -> None:
+    def __init__(self, tokens: Sequence[str], index: dict[str, int] | None = None) -> None:
+        """`index`: the token -> id dict of `tokens` when the caller already has one (taken as is)."""
         self.tokens: list[str] = list(tokens)
-        self.index: dict[str, int] = {t: i for i, t in enumerate(self.tokens)}
+        self.index: dict[str, int] = {t: i for i, t in enumerate(self.tokens)} if index is None else index
         if len(self.index) != len(self.tokens):
             raise ModelFileError("vocabulary has duplicate tokens: the model file is corrupt")
         self.unk_id: int | None = self.index.get(UNK)

@@ -67,9 +67,10 @@ def _log_prob(p: np.ndarray, n: int) -> np.ndarray:
 
 def _log_backoff(index: NgramIndex, n: int, gamma: np.ndarray) -> np.ndarray:
     """log10 gamma for the n-grams that are contexts (gamma 0 gives log 0), 0 for the others."""
+    context = index.is_context(n)
+    bo = np.zeros(gamma.size)
     with np.errstate(divide="ignore"):
-        bo = np.log10(gamma)
-    bo[~index.is_context(n)] = 0.0
+        bo[context] = np.log10(gamma[context])  # only where it is kept
     return bo
 
 

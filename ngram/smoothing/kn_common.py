@@ -25,28 +25,38 @@ def adjusted_counts(tables: CountTables, n: int) -> np.ndarray:
     return np.where(bos_initial, tables.counts[n], continuation)
 
 
+def all_adjusted_counts(tables: CountTables) -> list[np.ndarray | None]:
+    """adjusted_counts of every order (index n; index 0 unused), computed once for the count-of-counts and
+    the estimate."""
+    return [None] + [adjusted_counts(tables, n) for n in range(1, tables.order + 1)]
+
+
 def count_of_counts(a: np.ndarray) -> np.ndarray:
-    """[n0, n1, n2, n3, n4]: how many n-grams have adjusted count k (k = 1..4)."""
-    return np.bincount(np.minimum(a, 5), minlength=6)[:5].astype(np.int64)
+    """[n0, n1, n2, n3, n4]: how many n-grams have adjusted count k (k = 0..4)."""
+    return np.array([np.count_nonzero(a == k) for k in range(5)], dtype=np.int64)  # 5 passes beat a bincount
 
 
-def all_count_of_counts(tables: CountTables) -> list[np.ndarray]:
+def all_count_of_counts(tables: CountTables, adjusted: Sequence[np.ndarray | None] | None = None) -> list[np.ndarray]:
     """count_of_counts of every order (index n), over all n-grams including pruned ones (as lmplz)."""
-    return [np.zeros(5, np.int64)] + [count_of_counts(adjusted_counts(tables, n))
+    return [np.zeros(5, np.int64)] + [count_of_counts(adjusted_counts(tables, n) if adjusted is None else adjusted[n])
                                       for n in range(1, tables.order + 1)]
 
 
-def estimate_kn(tables: CountTables, discounts: Sequence[np.ndarray],
-                cutoffs: Sequence[int] | None = None) -> BackoffScorer:
+def estimate_kn(tables: CountTables, discounts: Sequence[np.ndarray], cutoffs: Sequence[int] | None = None,
+                adjusted: list[np.ndarray | None] | None = None) -> BackoffScorer:
     """Interpolated Kneser-Ney with `discounts[n] = [0, D1, D2, D3+]` for each order n.
 
     u(w|h) = (a(hw) - D(a(hw))) / sum_x a(hx);   gamma(h) = (sum over h's extensions of D(a), or of the whole
-    a for pruned extensions) / sum_x a(hx)   (initial_probabilities.cc)."""
+    a for pruned extensions) / sum_x a(hx)   (initial_probabilities.cc).
+    `adjusted` (from `all_adjusted_counts`) saves computing them again; each order's entry is released once used."""
     index = tables.index
     keep = keep_masks(tables, cutoffs) if cutoffs else None
 
     def terms(n: int) -> tuple[np.ndarray, np.ndarray | float]:
-        a = adjusted_counts(tables, n)
+        if adjusted is None or adjusted[n] is None:
+            a = adjusted_counts(tables, n)
+        else:
+            a, adjusted[n] = adjusted[n], None
         disc = np.asarray(discounts[n], dtype=np.float64)[np.minimum(a, 3)]
         mass = disc if keep is None or n == 1 else np.where(keep[n], disc, a)  # pruned: all mass to gamma
         u = a.astype(np.float64)

@@ -11,7 +11,7 @@ import numpy as np
 
 from ngram.counting import CountTables
 from ngram.smoothing.base import Estimate, Smoothing
-from ngram.smoothing.kn_common import all_count_of_counts, estimate_kn
+from ngram.smoothing.kn_common import all_adjusted_counts, all_count_of_counts, estimate_kn
 from tokenizers_kit.errors import TkitError
 
 FALLBACK_DISCOUNT = 0.75
@@ -29,7 +29,8 @@ class KneserNey(Smoothing):
         return {"discount": self.discount}
 
     def estimate(self, tables: CountTables, prune: Sequence[int] | None = None) -> Estimate:
-        count_of_counts = all_count_of_counts(tables)
+        adjusted = all_adjusted_counts(tables)
+        count_of_counts = all_count_of_counts(tables, adjusted)
         discounts: list[np.ndarray] = [np.zeros(4)]
         warnings: list[str] = []
         for n in range(1, tables.order + 1):
@@ -42,6 +43,6 @@ class KneserNey(Smoothing):
                                     f"is undefined; using {FALLBACK_DISCOUNT}")
                     d = FALLBACK_DISCOUNT
             discounts.append(np.array([0.0, d, d, d]))
-        scorer = estimate_kn(tables, discounts, prune)
+        scorer = estimate_kn(tables, discounts, prune, adjusted)
         info = {"discounts": {n: round(float(discounts[n][1]), 6) for n in range(1, tables.order + 1)}}
         return Estimate(scorer, warnings, info)

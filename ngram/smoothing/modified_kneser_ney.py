@@ -9,7 +9,7 @@ import numpy as np
 
 from ngram.counting import CountTables
 from ngram.smoothing.base import Estimate, Smoothing
-from ngram.smoothing.kn_common import all_count_of_counts, estimate_kn
+from ngram.smoothing.kn_common import all_adjusted_counts, all_count_of_counts, estimate_kn
 from tokenizers_kit.errors import TkitError
 
 DEFAULT_FALLBACK = (0.5, 1.0, 1.5)
@@ -63,7 +63,8 @@ class ModifiedKneserNey(Smoothing):
         return out, warnings
 
     def estimate(self, tables: CountTables, prune: Sequence[int] | None = None) -> Estimate:
-        discounts, warnings = self.discounts(all_count_of_counts(tables), tables.order)
-        scorer = estimate_kn(tables, discounts, prune)
+        adjusted = all_adjusted_counts(tables)
+        discounts, warnings = self.discounts(all_count_of_counts(tables, adjusted), tables.order)
+        scorer = estimate_kn(tables, discounts, prune, adjusted)
         info = {"discounts": {n: [round(float(x), 6) for x in discounts[n][1:]] for n in range(1, tables.order + 1)}}
         return Estimate(scorer, warnings, info)

@@ -165,3 +165,109 @@ def test_chunked_training_with_vocabulary_limit_equals_in_memory(tmp_path):
     counted = count_ngrams([str(path)], 3, WhitespaceTokenizer(), vocab_size=300, memory="1M", temp_dir=tmp_path)
     in_memory = count_ngrams([str(path)], 3, WhitespaceTokenizer(), vocab_size=300)
     assert counted.as_dict() == in_memory.as_dict()
+
+
+# ---- the fast paths against plain Python ----------------------------------------------------------------------
+WORDS = st.sampled_from(["a", "b", "c", "the", "cat", "<unk>", "x" * 40])
+ODD_WORDS = st.sampled_from(["a", "b", "c", "<s>", "</s>", "", "\n", "<unk>"])
+
+
+def reference_encode(sentences, skip_symbols=False, vocab=None):
+    """The `<s> ... </s>` stream and vocabulary of token lists, one token at a time: `<s>`/`</s>` refused (or
+    dropped with skip_symbols), empty tokens dropped, a "\\n" token ends the line, new words get the next id
+    (or `<unk>` with a fixed vocabulary)."""
+    tokens = list(vocab) if vocab else ["<unk>", "<s>", "</s>"]
+    ids = {t: i for i, t in enumerate(tokens)}
+    stream, line = [], [1]
+    for sentence in sentences:
+        for t in [*sentence, "\n"]:
+            if t in ("<s>", "</s>"):
+                if not skip_symbols:
+                    raise CorpusError(t)
+                continue
+            if t == "\n":
+                stream += [*line, 2]
+                line = [1]
+            elif t:
+                if t not in ids and vocab is None:
+                    ids[t] = len(tokens)
+                    tokens.append(t)
+                line.append(ids.get(t, 0))
+    return tokens, stream
+
+
+@given(st.lists(st.lists(ODD_WORDS, max_size=6), min_size=1, max_size=12), st.booleans(), st.integers(1, 4))
+def test_sentence_batches_encode_like_one_token_at_a_time(sentences, skip_symbols, batch):
+    try:
+        ref_tokens, ref_stream = reference_encode(sentences, skip_symbols)
+    except CorpusError:
+        with pytest.raises(CorpusError, match="--skip-symbols"):
+            enc = CorpusEncoder(skip_symbols=skip_symbols)
+            list(enc.encode_sentences(sentences, batch=batch))
+        return
+    for given_as in (list, tuple, iter):  # lists, tuples and sentences without a length
+        enc = CorpusEncoder(skip_symbols=skip_symbols)
+        corpus = encode_corpus(enc.encode_sentences([given_as(s) for s in sentences], batch=batch), enc)
+        assert corpus.vocab.tokens == ref_tokens
+        assert corpus.vocab.index == {t: i for i, t in enumerate(ref_tokens)}
+        assert corpus.stream.tolist() == ref_stream and corpus.stream.dtype == np.int32
+        assert enc.lines == ref_stream.count(1)
+
+
+def test_sentences_with_a_fixed_vocabulary_map_other_words_to_unk():
+    from ngram.vocab import Vocabulary
+
+    vocab = Vocabulary(["<unk>", "<s>", "</s>", "b", "a"])
+    sentences = [["a", "zz", "b"], [], ["q", "<unk>"]]
+    enc = CorpusEncoder(vocab=vocab)
+    corpus = encode_corpus(enc.encode_sentences(sentences), enc)
+    assert corpus.vocab.tokens == vocab.tokens and corpus.vocab.index == vocab.index
+    assert corpus.stream.tolist() == reference_encode(sentences, vocab=vocab.tokens)[1]
+
+
+def _tables_as_arrays(tables):
+    index = tables.index
+    return ([index.keys[n] for n in range(1, tables.order + 1)], tables.counts[1:],
+            [index.prefix(n) for n in range(2, tables.order + 1)], [index.suffix(n) for n in range(2, tables.order + 1)])
+
+
+@given(st.lists(st.lists(WORDS, max_size=7), min_size=1, max_size=15), st.integers(1, 6), st.integers(1, 6))
+@settings(max_examples=60)
+def test_joint_sort_counts_like_one_sort_per_order(sentences, order, joint_cap):
+    """One sort for the first m orders (then one per order) gives the tables of one sort per order, and both
+    give the plain Counter of n-gram occurrences; prefix and suffix links agree."""
+    import ngram.counting as counting
+
+    enc = CorpusEncoder()
+    corpus = encode_corpus(enc.encode_sentences(sentences), enc)
+    v = len(corpus.vocab)
+    real_joint, real_min = counting.joint_orders, counting.JOINT_MIN
+    try:
+        counting.JOINT_MIN = 99
+        per_order = count_tables(corpus.stream, order, v)
+        counting.JOINT_MIN = 2
+        counting.joint_orders = lambda size, order, vocab_size: min(real_joint(size, order, vocab_size), joint_cap)
+        joint = count_tables(corpus.stream, order, v)
+    finally:
+        counting.joint_orders, counting.JOINT_MIN = real_joint, real_min
+    default = count_tables(corpus.stream, order, v)
+    for tables in (joint, default):
+        for mine, ref in zip(_tables_as_arrays(tables), _tables_as_arrays(per_order)):
+            for a, b in zip(mine, ref):
+                assert a.dtype == b.dtype and np.array_equal(a, b)
+    index = joint.index
+    for n in range(1, order + 1):
+        assert table_dict(joint, corpus.vocab, n) == dict(counter_occurrences(sentences, n)), n
+        if n < order:
+            assert np.array_equal(index.is_context(n), np.bincount(index.prefix(n + 1), minlength=index.size(n)) > 0)
+    for n in range(2, order + 1):
+        assert np.array_equal(index.prefix(n), index.keys[n] // np.uint64(v))
+        assert np.array_equal(index.word(n - 1)[index.suffix(n)], index.word(n))
+
+
+def test_joint_sort_is_used_where_it_fits():
+    from ngram.counting import joint_orders
+
+    assert joint_orders(375_000, 3, 14_500) == 3  # 3 x 14 bits of words + 19 bits of position
+    assert joint_orders(1_460_000, 5, 27_000) == 2  # 15-bit words, 21-bit positions: one sort per order
+    assert joint_orders(2, 5, 10) == 2  # no n-gram longer than the stream
