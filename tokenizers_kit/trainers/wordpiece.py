@@ -22,7 +22,7 @@ findable under that. Ties go to the smallest (left_id, right_id).
 from __future__ import annotations
 
 import heapq
-from math import log, log1p
+from math import inf, log, log1p
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 
@@ -338,6 +338,10 @@ class _GainQueue:
     stays an upper bound while the count stays >= the floor). Only when c_s drops below floor[s] are s's
     pairs rekeyed (with a new floor 3/4 of the count: O(log) times per symbol). Keys computed from the true
     counts ("exact", for pairs that reached the top) are rekeyed on every fall of c_a or c_b.
+    A pair far below the top (its ceiling, the gain at c_a = c_b = k, is at most `cold`, half the last best
+    gain) gets the ceiling as its key instead: a bound whatever c_a and c_b do, so it is never rekeyed when
+    they fall, nor when its own k falls (the ceiling rises with k); such pairs are `ceiled` and left out of
+    `of_sym`, which lists only the pairs whose keys depend on floors.
     `pending` holds each pair's highest queued key, so pushes that would not raise it are skipped.
     """
 
@@ -355,22 +359,25 @@ class _GainQueue:
         self.exact_of: defaultdict[str, set[str]] = defaultdict(set)  # symbol -> pairs that may have exact keys
         self.exact: set[str] = set()  # pairs whose pending key came from the true counts
         self.self_k: dict[str, int] = {}  # self pair (a, a) -> non-overlapping weighted count, cached
+        self.cold = -inf
+        self.ceiled: set[str] = set()  # pairs whose queued key is >= their ceiling: bounds whatever counts do
         for pair in pc:
             self._index(pair)
+            self.of_sym[pair[0]].add(pair)
+            self.of_sym[pair[1]].add(pair)
         self.pending: dict[str, float] = {p: self.gain(p, self.floor) for p, c in pc.items() if c >= self.min_count}
         self.heap = [(-g, p) for p, g in self.pending.items()]
         heapq.heapify(self.heap)
 
+    COLD_SHARE = 0.5
     FLOOR_SHARE = 4  # floor = count - count // FLOOR_SHARE (tests use 10**9: floor = count, every fall rekeys)
 
     def _floor(self, c: int) -> int:
         return c - c // self.FLOOR_SHARE
 
     def _index(self, pair: str) -> None:
-        u, v = pair
-        self.of_sym[u].add(pair)
-        self.of_sym[v].add(pair)
         if pair not in self.makes:
+            u, v = pair
             token = self.id2w[ord(u)] + self.id2w[ord(v)][self.plen :]
             self.makes[pair] = token
             self.makers[token].add(pair)
@@ -390,16 +397,29 @@ class _GainQueue:
         m = self.count[t] if t is not None else 0
         if u == v:
             k = self._self_count(pair)
-            cu = max(count[ord(u)], 2 * k)
+            cu = 2 * k if count is None else max(count[ord(u)], 2 * k)
             return likelihood_gain(cu, cu, k, m, self.n, True)
         k = self.pc[pair]
+        if count is None:
+            return likelihood_gain(k, k, k, m, self.n)
         return likelihood_gain(max(count[ord(u)], k), max(count[ord(v)], k), k, m, self.n)
 
     def _push(self, pair: str) -> None:
         if self.pc[pair] < self.min_count:
             return
-        key = self.gain(pair, self.floor)
         old = self.pending.get(pair)
+        ceiling = self.gain(pair, None)
+        if old is not None and old >= ceiling:
+            self.ceiled.add(pair)
+            return
+        if ceiling <= self.cold:
+            key = ceiling
+            self.ceiled.add(pair)
+        else:
+            self.ceiled.discard(pair)
+            key = self.gain(pair, self.floor)
+            self.of_sym[pair[0]].add(pair)
+            self.of_sym[pair[1]].add(pair)
         if old is None or key > old:
             self.pending[pair] = key
             heapq.heappush(self.heap, (-key, pair))
@@ -420,9 +440,11 @@ class _GainQueue:
         self.floor[ord(cn)] = max(self.floor[ord(cn)], self._floor(c))  # a higher floor is still <= the count
         for sym in {pair[0], pair[1], cn}:
             self.self_k.pop(sym + sym, None)  # runs of these symbols changed
-        makes = self.makes
+        makes, ceiled = self.makes, self.ceiled
         for p in lost:
-            if p in makes:  # (otherwise it is new, one of the gained pairs `add` pushes)
+            # (not in makes: it is new, one of the gained pairs `add` pushes; in ceiled: k fell, and the ceiling
+            # rises with k: d/dk = log((m + k)(N - k) / k^2) > 0 for 2k <= N)
+            if p in makes and (p not in ceiled or p[0] == p[1]):
                 self._push(p)
         pc = self.pc
         makers = self.makers[self.makes[pair]]
@@ -441,8 +463,8 @@ class _GainQueue:
         pc, exact = self.pc, self.exact
         if c < self.floor[ord(sym)]:  # keys from the old floor are no longer bounds: rekey all of sym's pairs
             self.floor[ord(sym)] = self._floor(c)
-            pairs = self.of_sym[sym]
-            pairs.difference_update([p for p in pairs if pc[p] <= 0])
+            pairs = self.of_sym.pop(sym, set())
+            pairs.update(p for p in self.exact_of[sym] if p in exact)
         else:  # floor keys stay bounds; only keys from the true counts must rise
             pairs = {p for p in self.exact_of[sym] if p in exact}
         self.exact_of[sym].clear()
@@ -467,8 +489,10 @@ class _GainQueue:
             g = self.gain(pair, self.count)
             if g == -neg:
                 self.exact.discard(pair)
+                self.cold = g * self.COLD_SHARE if g > 0 else -inf
                 return pair
             # a bound above the true gain: requeue at the true gain, rekeyed when c_a or c_b falls
+            self.ceiled.discard(pair)
             pending[pair] = g
             heapq.heappush(heap, (-g, pair))
             self.exact.add(pair)
