@@ -273,11 +273,12 @@ def unique_inverse(keys: np.ndarray, block: int = BLOCK) -> tuple[np.ndarray, np
 
 
 def unique_ngrams(keys: np.ndarray, where: np.ndarray, rank: np.ndarray | None = None,
-                  weights: np.ndarray | None = None, block: int = BLOCK) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                  weights: np.ndarray | None = None, block: int = BLOCK,
+                  at: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The distinct keys of the n-grams ending at the stream positions `np.flatnonzero(where)` (one key each,
-    in position order): (sorted distinct keys, counts, stream position of each key's first occurrence).
-    `rank`, when given, gets rank[j] = index of the key at position j. Counts are the summed `weights` at
-    those positions when given (else occurrences).
+    in position order): (sorted distinct keys, counts, `at[j]` for the stream position j of each key's first
+    occurrence — or j itself when `at` is None). `rank`, when given, gets rank[j] = index of the key at
+    position j. Counts are the summed `weights` at those positions when given (else occurrences).
 
     When key and position fit in 64 bits together, one `np.sort` of (key << b | position) replaces
     `np.unique`'s argsort, and the passes after it go a block at a time (no full-size permutation or
@@ -293,7 +294,8 @@ def unique_ngrams(keys: np.ndarray, where: np.ndarray, rank: np.ndarray | None =
             rank[positions] = inv
         if weights is not None:
             counts = np.bincount(inv, weights=weights[positions], minlength=uniq.size)
-        return uniq, counts.astype(np.int64), positions[first]
+        first = positions[first]
+        return uniq, counts.astype(np.int64), first if at is None else at[first]
     packed = keys
     packed <<= np.uint64(pos_bits)
     done = 0
@@ -320,7 +322,7 @@ def unique_ngrams(keys: np.ndarray, where: np.ndarray, rank: np.ndarray | None =
         firsts = np.flatnonzero(new)
         uniq_parts.append(sorted_keys[firsts])
         first_parts.append(firsts + lo)
-        pos_parts.append(pos[firsts])
+        pos_parts.append(pos[firsts] if at is None else at[pos[firsts]])
         if rank is not None:
             group = np.cumsum(new, dtype=rank.dtype)
             group += groups - 1
@@ -493,10 +495,10 @@ def count_tables(stream: np.ndarray, order: int, vocab_size: int, weights: np.nd
         key += tokens[1:][valid[1:]].view(np.uint32)  # ids are >= 0; uint32 keeps the sum in uint64
         # the top order needs no rank: nothing extends it
         rank = np.full(tokens.size, -1, dtype=index_dtype(key.size)) if n < order else None
-        uniq, cnt, first = unique_ngrams(key, valid, rank, w, block)
-        del key
         # the suffix of an n-gram is the (n-1)-gram ending at the same position (any occurrence will do)
-        suffixes.append(rank_prev[first].astype(index_dtype(prev_size), copy=False))
+        uniq, cnt, suffix = unique_ngrams(key, valid, rank, w, block, at=rank_prev)
+        del key
+        suffixes.append(suffix.astype(index_dtype(prev_size), copy=False))
         keys.append(uniq)
         counts.append(cnt)
         rank_prev, prev_size = rank, uniq.size

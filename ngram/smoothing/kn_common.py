@@ -25,9 +25,15 @@ def adjusted_counts(tables: CountTables, n: int) -> np.ndarray:
     return np.where(bos_initial, tables.counts[n], continuation)
 
 
-def all_adjusted_counts(tables: CountTables) -> list[np.ndarray | None]:
+KEEP_ADJUSTED_MAX = 1 << 20  # n-grams below the top order
+
+
+def all_adjusted_counts(tables: CountTables) -> list[np.ndarray | None] | None:
     """adjusted_counts of every order (index n; index 0 unused), computed once for the count-of-counts and
-    the estimate."""
+    the estimate — for small tables only: on big ones, holding every order's array at once raises the
+    memory peak more than the second bincount per order costs (None: compute them where needed)."""
+    if sum(tables.index.sizes()[:-1]) > KEEP_ADJUSTED_MAX:
+        return None
     return [None] + [adjusted_counts(tables, n) for n in range(1, tables.order + 1)]
 
 
