@@ -405,10 +405,22 @@ class _GainQueue:
         return likelihood_gain(max(count[ord(u)], k), max(count[ord(v)], k), k, m, self.n)
 
     def _push(self, pair: str) -> None:
-        if self.pc[pair] < self.min_count:
+        """Queue a key that bounds the pair's gain: its ceiling if that is a bound already or cold, else the
+        gain at the floors (both as in `gain`, with k and m looked up once)."""
+        pc = self.pc
+        if pc[pair] < self.min_count:
             return
+        u, v = pair
+        t = self.w2id.get(self.makes[pair])
+        m = self.count[t] if t is not None else 0
+        n = self.n
+        if u == v:
+            k = self._self_count(pair)
+            ceiling = likelihood_gain(2 * k, 2 * k, k, m, n, True)
+        else:
+            k = pc[pair]
+            ceiling = likelihood_gain(k, k, k, m, n)
         old = self.pending.get(pair)
-        ceiling = self.gain(pair, None)
         if old is not None and old >= ceiling:
             self.ceiled.add(pair)
             return
@@ -417,9 +429,14 @@ class _GainQueue:
             self.ceiled.add(pair)
         else:
             self.ceiled.discard(pair)
-            key = self.gain(pair, self.floor)
-            self.of_sym[pair[0]].add(pair)
-            self.of_sym[pair[1]].add(pair)
+            floor = self.floor
+            if u == v:
+                cu = max(floor[ord(u)], 2 * k)
+                key = likelihood_gain(cu, cu, k, m, n, True)
+            else:
+                key = likelihood_gain(max(floor[ord(u)], k), max(floor[ord(v)], k), k, m, n)
+            self.of_sym[u].add(pair)
+            self.of_sym[v].add(pair)
         if old is None or key > old:
             self.pending[pair] = key
             heapq.heappush(self.heap, (-key, pair))
