@@ -320,9 +320,10 @@ def unique_ngrams(keys: np.ndarray, where: np.ndarray, rank: np.ndarray | None =
         pos &= mask  # in place: the sorted array is not needed past this block
         pos = pos.view(np.int64)
         firsts = np.flatnonzero(new)
-        uniq_parts.append(sorted_keys[firsts])
+        uniq_parts.append(np.take(sorted_keys, firsts))
         first_parts.append(firsts + lo)
-        pos_parts.append(pos[firsts] if at is None else at[pos[firsts]])
+        first_pos = np.take(pos, firsts)
+        pos_parts.append(first_pos if at is None else np.take(at, first_pos))
         if rank is not None:
             group = np.cumsum(new, dtype=rank.dtype)
             group += groups - 1
@@ -403,7 +404,7 @@ def _count_joint(tokens: np.ndarray, reach_back: np.ndarray, m: int, vocab_size:
         shift = u64(bits * (m - n) + pos_bits)  # below it: digits n+1.. and the position
         np.greater_equal(differ, u64(1) << shift, out=change[1:])  # the first n digits change here
         runs = np.flatnonzero(change)
-        last = key[runs]
+        last = np.take(key, runs)
         last >>= shift
         last &= digit_mask  # digit n
         run_sizes = np.empty(runs.size, dtype=np.int64)
@@ -417,24 +418,25 @@ def _count_joint(tokens: np.ndarray, reach_back: np.ndarray, m: int, vocab_size:
             out.counts.append(unigrams)
             continue
         present = last != 0  # runs whose n-th word exists are the n-grams
-        firsts = runs[present]
-        last = last[present]
+        firsts = np.compress(present, runs)
+        last = np.compress(present, last)
         last -= u64(1)
         if n == 2:
-            head = key[firsts]
+            head = np.take(key, firsts)
             head >>= shift + u64(bits)
             head -= u64(1)  # the first word
         else:
-            head = group[firsts].astype(np.uint64)  # index of the first n-1 words
+            head = np.take(group, firsts).astype(np.uint64)  # index of the first n-1 words
         prev_size = vocab_size if n == 2 else out.keys[-1].size
         out.prefixes.append(head.astype(index_dtype(prev_size)))
         head *= u64(vocab_size)
         head += last
         out.keys.append(head)
-        out.counts.append(run_sizes[present])
-        first_pos = pos[firsts].astype(np.intp)
+        out.counts.append(np.compress(present, run_sizes))
+        first_pos = np.take(pos, firsts).astype(np.intp)
         first_pos += 1  # the suffix starts one word later
-        out.suffixes.append((tokens if n == 2 else rank_start)[first_pos].astype(index_dtype(prev_size), copy=False))
+        out.suffixes.append(np.take(tokens if n == 2 else rank_start, first_pos).astype(index_dtype(prev_size),
+                                                                                     copy=False))
         if n < m or need_rank:
             mark = change  # reused: its runs are done with
             mark[:] = False
@@ -490,9 +492,9 @@ def count_tables(stream: np.ndarray, order: int, vocab_size: int, weights: np.nd
         ends = np.zeros(tokens.size, dtype=bool)
         np.logical_and(valid[:-1], reach_back[1:], out=ends[1:])
         valid = ends
-        key = rank_prev[:-1][valid[1:]].astype(np.uint64)  # >= 0: an (n-1)-gram ends at j-1
+        key = np.compress(valid[1:], rank_prev[:-1]).astype(np.uint64)  # >= 0: an (n-1)-gram ends at j-1
         key *= v
-        key += tokens[1:][valid[1:]].view(np.uint32)  # ids are >= 0; uint32 keeps the sum in uint64
+        key += np.compress(valid[1:], tokens[1:]).view(np.uint32)  # ids >= 0; uint32 keeps the sum in uint64
         # the top order needs no rank: nothing extends it
         rank = np.full(tokens.size, -1, dtype=index_dtype(key.size)) if n < order else None
         # the suffix of an n-gram is the (n-1)-gram ending at the same position (any occurrence will do)

@@ -99,7 +99,7 @@ class NgramIndex:
         key = (n, word)
         if key not in self._starts:
             self._starts[key] = (np.arange(self.vocab_size) == word) if n == 1 \
-                else self.starts_with(n - 1, word)[self.prefix(n)]
+                else np.take(self.starts_with(n - 1, word), self.prefix(n))
         return self._starts[key]
 
     def is_context(self, n: int) -> np.ndarray:
@@ -110,7 +110,7 @@ class NgramIndex:
         context = np.zeros(self.size(n), dtype=bool)
         if prefix.size:
             context[prefix[0]] = True
-            context[prefix[1:][prefix[1:] != prefix[:-1]]] = True
+            context[np.compress(prefix[1:] != prefix[:-1], prefix[1:])] = True
         return context
 
     # ---- lookups ---------------------------------------------------------------------------------------------

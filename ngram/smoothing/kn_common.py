@@ -63,7 +63,7 @@ def estimate_kn(tables: CountTables, discounts: Sequence[np.ndarray], cutoffs: S
             a = adjusted_counts(tables, n)
         else:
             a, adjusted[n] = adjusted[n], None
-        disc = np.asarray(discounts[n], dtype=np.float64)[np.minimum(a, 3)]
+        disc = np.take(np.asarray(discounts[n], dtype=np.float64), np.minimum(a, 3))
         mass = disc if keep is None or n == 1 else np.where(keep[n], disc, a)  # pruned: all mass to gamma
         u = a.astype(np.float64)
         u -= disc
@@ -73,7 +73,7 @@ def estimate_kn(tables: CountTables, discounts: Sequence[np.ndarray], cutoffs: S
         den = context_sums(index, n, a.astype(np.float64))
         gamma = context_sums(index, n, mass)
         np.divide(gamma, den, out=gamma, where=den > 0)
-        u /= den[index.prefix(n)]
+        u /= np.take(den, index.prefix(n))
         return u, gamma
 
     return interpolate_to_backoff(index, terms, keep)
