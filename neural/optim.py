@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from neural.module import Parameter
+from neural.rnn_threads import run_parallel, split_bounds, workers
 
 ParamList = Sequence[Parameter] | Sequence[tuple[str, Parameter]]
 
@@ -37,6 +38,7 @@ def clip_grad_norm(params: Sequence[Parameter], max_norm: float) -> float:
     return norm
 
 
+PAR_MIN_ELEMENTS = 1 << 17  # smaller updates stay in the calling thread
 ALIGN = 16  # elements: each parameter starts on a 64-byte boundary of the flat buffer (float32)
 
 
@@ -180,24 +182,43 @@ class AdamW(Optimizer):
         b1, b2 = self.beta1, self.beta2
         bc1 = 1.0 - b1 ** self.t
         bc2 = 1.0 - b2 ** self.t
-        w, g, m, v, tmp = self.flat, self.flat_grad, self.m, self.v, self._tmp
-        dt = w.dtype.type
-        if self.weight_decay:
-            w[:self.n_decay] *= dt(1.0 - self.lr * self.weight_decay)  # decoupled, 2-D weights only
-        m *= dt(b1)
-        np.multiply(g, dt(1 - b1), out=tmp)
-        m += tmp
-        v *= dt(b2)
-        np.multiply(g, g, out=tmp)
-        tmp *= dt(1 - b2)
-        v += tmp
-        # denom = sqrt(v) / sqrt(bc2) + eps   (torch's order of operations)
-        np.sqrt(v, out=tmp)
-        tmp *= dt(1.0 / math.sqrt(bc2))
-        tmp += dt(self.eps)
-        np.divide(m, tmp, out=tmp)
-        tmp *= dt(self.lr / bc1)
-        w -= tmp
+        decay = 1.0 - self.lr * self.weight_decay
+        n = self.flat.size
+
+        def update(lo: int, hi: int) -> None:
+            d = max(0, min(self.n_decay, hi) - lo)  # the decaying prefix of this slice
+            adamw_update(self.flat[lo:hi], self.flat_grad[lo:hi], self.m[lo:hi], self.v[lo:hi],
+                         self._tmp[lo:hi], d, decay, b1, b2, bc1, bc2, self.lr, self.eps)
+
+        k = workers() if n >= PAR_MIN_ELEMENTS else 1
+        if k < 2:
+            update(0, n)
+            return
+        # element-wise, so slices are independent: both cores, and bit-identical to one pass
+        chunks = [(lo * ALIGN, min(n, hi * ALIGN)) for lo, hi in split_bounds(-(-n // ALIGN), k)]
+        run_parallel([lambda lo=lo, hi=hi: update(lo, hi) for lo, hi in chunks])
+
+
+def adamw_update(w: np.ndarray, g: np.ndarray, m: np.ndarray, v: np.ndarray, tmp: np.ndarray, n_decay: int,
+                 decay: float, b1: float, b2: float, bc1: float, bc2: float, lr: float, eps: float) -> None:
+    """One AdamW update in place on flat slices; w[:n_decay] gets the decoupled weight decay."""
+    dt = w.dtype.type
+    if n_decay and decay != 1.0:
+        w[:n_decay] *= dt(decay)
+    m *= dt(b1)
+    np.multiply(g, dt(1 - b1), out=tmp)
+    m += tmp
+    v *= dt(b2)
+    np.multiply(g, g, out=tmp)
+    tmp *= dt(1 - b2)
+    v += tmp
+    # denom = sqrt(v) / sqrt(bc2) + eps   (torch's order of operations)
+    np.sqrt(v, out=tmp)
+    tmp *= dt(1.0 / math.sqrt(bc2))
+    tmp += dt(eps)
+    np.divide(m, tmp, out=tmp)
+    tmp *= dt(lr / bc1)
+    w -= tmp
 
 
 class Adam(AdamW):

@@ -99,12 +99,24 @@ def par_matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> n
     return out
 
 
-def _run_chunks(size: int, k: int, fn: Callable[[int, int], object]) -> None:
+def split_bounds(size: int, k: int) -> list[tuple[int, int]]:
+    """k contiguous (lo, hi) ranges covering [0, size), as equal as can be."""
     bounds = np.linspace(0, size, k + 1).round().astype(int)
+    return [(int(lo), int(hi)) for lo, hi in zip(bounds[:-1], bounds[1:])]
+
+
+def run_parallel(tasks: list[Callable[[], object]]) -> list[object]:
+    """Run the tasks in the worker threads (single-threaded BLAS each) and return their results in order;
+    the first exception raised by a task is re-raised here, after all of them have finished."""
     pool = _get_pool()
-    futures = [pool.submit(fn, int(lo), int(hi)) for lo, hi in zip(bounds[:-1], bounds[1:])]
+    futures = [pool.submit(task) for task in tasks]
     for f in futures:
-        f.result()
+        f.exception()  # wait for every task before raising, so no worker still uses shared arrays
+    return [f.result() for f in futures]
+
+
+def _run_chunks(size: int, k: int, fn: Callable[[int, int], object]) -> None:
+    run_parallel([lambda lo=lo, hi=hi: fn(lo, hi) for lo, hi in split_bounds(size, k)])
 
 
 @contextlib.contextmanager

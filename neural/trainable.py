@@ -60,6 +60,13 @@ class TrainableLM(LanguageModel, Module):
     def backward(self) -> None:  # type: ignore[override]
         """Back-propagate the last `loss`, accumulating into every Parameter.grad."""
 
+    def loss_and_backward(self, x: np.ndarray, y: np.ndarray) -> float:
+        """One training step's loss and gradients: `loss` then `backward` (models may split the batch
+        across the cores)."""
+        loss = self.loss(x, y)
+        self.backward()
+        return loss
+
     def reset_state(self, batch_size: int) -> None:
         """Stateful models zero their carried hidden state; stateless models ignore this."""
 

@@ -155,8 +155,7 @@ class Trainer:
         self.optimizer.lr = lr
         x, y = self._batch()
         self.optimizer.zero_grad()
-        loss = self.model.loss(x, y)
-        self.model.backward()
+        loss = self.model.loss_and_backward(x, y)
         if self.cfg.grad_clip > 0:
             self.optimizer.clip_grad_norm(self.cfg.grad_clip)
         self.optimizer.step()

@@ -18,6 +18,7 @@ import numpy as np
 
 from neural.alloc import keep_freed_memory
 from neural.attention import CausalSelfAttention
+from neural.data_parallel import DataParallelStep
 from neural.layers import (
     GELU,
     INIT_STD,
@@ -118,7 +119,7 @@ class TransformerLM(TrainableLM):
         self.blocks = [Block(cfg, rng, self.dropout_rng) for _ in range(cfg.n_layer)]
         self.ln_f = LayerNorm(cfg.n_embd, bias=cfg.bias)
         self._last: tuple | None = None
-
+        self._parallel: DataParallelStep | None = None
 
     @property
     def name(self) -> str:
@@ -162,15 +163,23 @@ class TransformerLM(TrainableLM):
         self._last = (h2, probs, y.reshape(-1), (b, t, c)) if grad_enabled() else None
         return loss
 
-    def backward(self) -> None:  # type: ignore[override]
+    def backward(self, weight: float = 1.0) -> None:  # type: ignore[override]
+        """Back-propagate `weight` times the last loss (a batch slice's share, in a data-parallel step)."""
         if self._last is None:
             raise RuntimeError("backward() needs a preceding loss() outside no_grad")
         h2, probs, targets, shape = self._last
         self._last = None
-        dlogits = softmax_cross_entropy_backward(probs, targets)         # (N, V)
+        dlogits = softmax_cross_entropy_backward(probs, targets, weight)  # (N, V)
         w = self.wte.weight
         w.grad += dlogits.T @ h2                                         # tied lm_head part of d wte
         self.hidden_backward((dlogits @ w.data).reshape(shape))
+
+    def loss_and_backward(self, x: np.ndarray, y: np.ndarray) -> float:
+        """The training step's loss and gradients, the batch rows split across the cores (see
+        `neural.data_parallel`)."""
+        if self._parallel is None:
+            self._parallel = DataParallelStep(self, self.dropout_rng)
+        return self._parallel.run(x, y, _slice_loss_and_backward)
 
     def clear_caches(self) -> None:
         super().clear_caches()
@@ -266,6 +275,12 @@ class TransformerLM(TrainableLM):
                 # work (GELU, softmax, LayerNorm) runs in parallel too
                 run_rows(len(group), lambda a, b: score_windows(group[a:b], width, idx[a:b]))
         return out
+
+
+def _slice_loss_and_backward(model: TransformerLM, x: np.ndarray, y: np.ndarray, weight: float) -> float:
+    loss = model.loss(x, y)
+    model.backward(weight)
+    return loss
 
 
 def target_logprobs(logits: np.ndarray, targets: np.ndarray) -> np.ndarray:

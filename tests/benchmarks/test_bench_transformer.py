@@ -54,8 +54,7 @@ def tkit_step() -> Callable[[], float]:
         x, y = batches[it[0] % len(batches)]
         it[0] += 1
         opt.zero_grad()
-        loss = model.loss(x, y)
-        model.backward()
+        loss = model.loss_and_backward(x, y)
         opt.clip_grad_norm(1.0)
         opt.step()
         return loss
