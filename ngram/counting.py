@@ -380,45 +380,56 @@ def _count_joint(tokens: np.ndarray, reach_back: np.ndarray, m: int, vocab_size:
     work = np.empty(size, dtype=np.uint64)
     valid = np.ones(size, dtype=bool)  # a k-gram ends at j
     for k in range(1, m + 1):
-        if k > 1:
-            ends = np.zeros(size, dtype=bool)
-            np.logical_and(valid[:-1], reach_back[1:], out=ends[1:])
-            valid = ends
         n_starts = size - k + 1  # positions where a k-gram can start
         digit = work[:n_starts]
         np.add(ids[k - 1:], u64(1), out=digit)
-        digit *= valid[k - 1:]  # 0 where no k-gram ends at s + k - 1
+        if k > 1:  # every unigram exists
+            ends = np.zeros(size, dtype=bool)
+            np.logical_and(valid[:-1], reach_back[1:], out=ends[1:])
+            valid = ends
+            digit *= valid[k - 1:]  # 0 where no k-gram ends at s + k - 1
         digit <<= u64(bits * (m - k) + pos_bits)
         key[:n_starts] |= digit
     key.sort()
-    differ = work[:size - 1]  # entry i vs i-1: the highest differing bit says how many first digits agree
+    # agree[i]: how many first digits entry i shares with entry i-1 (the highest differing bit says); then the
+    # u64 buffer is free for the per-entry n-gram indices below (no fresh full-size arrays for them)
+    differ = work[:size - 1]
     np.bitwise_xor(key[1:], key[:-1], out=differ)
+    agree = np.zeros(size, dtype=np.uint8)
+    below = np.empty(size - 1, dtype=bool)
+    for n in range(1, m + 1):
+        np.less(differ, u64(1) << u64(bits * (m - n) + pos_bits), out=below)
+        agree[1:] += below.view(np.uint8)
+    del differ, below
     pos = np.empty(size, dtype=index_dtype(size))
     np.bitwise_and(key, u64((1 << pos_bits) - 1), out=pos, casting="unsafe")
     digit_mask = u64((1 << bits) - 1)
-    change = np.empty(size, dtype=bool)
-    change[0] = True
+    change = np.empty(size + 1, dtype=bool)  # the first n digits change at entry i; change[size] ends the last run
+    change[0] = change[size] = True
     out = _JointCounts([np.empty(0, np.int64)], [], [], [], np.empty(0, np.int32), valid)
-    group = rank_start = np.empty(0, dtype=np.int64)  # per sorted entry / per start position: its (n-1)-gram
+    idx = index_dtype(size)
+    group = work.view(idx)[:size]  # per sorted entry: index of its (n-1)-gram
+    rank_start = work.view(idx)[size:2 * size] if idx is np.int32 else np.empty(size, dtype=idx)  # per position
     for n in range(1, m + 1):
         shift = u64(bits * (m - n) + pos_bits)  # below it: digits n+1.. and the position
-        np.greater_equal(differ, u64(1) << shift, out=change[1:])  # the first n digits change here
-        runs = np.flatnonzero(change)
-        last = np.take(key, runs)
+        np.less(agree[1:], n, out=change[1:size])
+        bounds = np.flatnonzero(change)  # run starts, then size: runs [bounds[i], bounds[i + 1])
+        starts = bounds[:-1]
+        last = np.take(key, starts)
         last >>= shift
         last &= digit_mask  # digit n
-        run_sizes = np.empty(runs.size, dtype=np.int64)
-        np.subtract(runs[1:], runs[:-1], out=run_sizes[:-1])
-        run_sizes[-1] = size - runs[-1]
         if n == 1:  # every position starts a unigram
             unigrams = np.zeros(vocab_size, dtype=np.int64)
-            unigrams[last - u64(1)] = run_sizes
+            unigrams[last - u64(1)] = np.diff(bounds)
             if vocab_size > BOS_ID:
                 unigrams[BOS_ID] = 0  # <s> is never predicted
             out.counts.append(unigrams)
             continue
         present = last != 0  # runs whose n-th word exists are the n-grams
-        firsts = np.compress(present, runs)
+        firsts = np.compress(present, starts)
+        counts = np.compress(present, bounds[1:])
+        counts -= firsts  # run sizes
+        del bounds, starts
         last = np.compress(present, last)
         last -= u64(1)
         if n == 2:
@@ -432,18 +443,17 @@ def _count_joint(tokens: np.ndarray, reach_back: np.ndarray, m: int, vocab_size:
         head *= u64(vocab_size)
         head += last
         out.keys.append(head)
-        out.counts.append(np.compress(present, run_sizes))
-        first_pos = np.take(pos, firsts).astype(np.intp)
+        out.counts.append(counts)
+        first_pos = np.take(pos, firsts)
         first_pos += 1  # the suffix starts one word later
         out.suffixes.append(np.take(tokens if n == 2 else rank_start, first_pos).astype(index_dtype(prev_size),
                                                                                      copy=False))
         if n < m or need_rank:
-            mark = change  # reused: its runs are done with
+            mark = change[:size]  # reused: its runs are done with
             mark[:] = False
             mark[firsts] = True
-            group = np.cumsum(mark, dtype=index_dtype(size), out=group if group.size == size else None)
+            np.cumsum(mark, dtype=idx, out=group)
             group -= 1  # n-gram index of each entry (garbage where its n-th word is missing: never read)
-            rank_start = np.empty(size, dtype=group.dtype)
             rank_start[pos] = group
             change[0] = True
     if need_rank:
