@@ -33,6 +33,8 @@ from tokenizers_kit.simple import CharTokenizer, TextTokenizer, WhitespaceTokeni
 
 UNK_ID, BOS_ID, EOS_ID = 0, 1, 2
 SUB_BLOCK = 1 << 20  # characters tokenized at once
+FIRST_BATCH = 8192  # sentences in the first batch of `encode_sentences`
+BATCH_TOKENS = 1 << 20  # words per later batch (a list of that many strings: 8 MB)
 LINE_END = "\n"  # marks the end of a sentence in a token list; no tokenizer emits it inside a line
 
 
@@ -103,7 +105,8 @@ class CorpusEncoder:
         # one C-level pass: unseen tokens get the next id from the defaultdict's factory
         seen = len(self._ids)
         ids = np.fromiter(map(self._ids.__getitem__, toks), dtype=np.int32, count=len(toks))
-        self.tokens.extend(islice(self._ids, seen, None))
+        if len(self._ids) > seen:  # the new words are the dict's last entries: read them from the end
+            self.tokens.extend(reversed(list(islice(reversed(self._ids), len(self._ids) - seen))))
         return ids
 
     def encode_tokens(self, toks: list[str]) -> np.ndarray:
@@ -141,13 +144,18 @@ class CorpusEncoder:
                 if on_bytes:
                     on_bytes(len(block.encode("utf-8")))
 
-    def encode_sentences(self, sentences: Iterable[Sequence[str]], batch: int = 8192) -> Iterable[np.ndarray]:
-        """Yield the id stream of token lists (one list = one sentence), in batches."""
+    def encode_sentences(self, sentences: Iterable[Sequence[str]], batch: int | None = None) -> Iterable[np.ndarray]:
+        """Yield the id stream of token lists (one list = one sentence), `batch` sentences at a time; by default
+        about BATCH_TOKENS words at a time (the first FIRST_BATCH sentences tell how many sentences that is)."""
         it = iter(sentences)
-        while chunk := list(islice(it, batch)):
+        size = batch or FIRST_BATCH
+        while chunk := list(islice(it, size)):
             if isinstance(chunk[0], str):
                 raise TypeError("fit() takes sentences as lists of tokens; use fit_text() for raw text")
-            yield self.encode_batch(chunk)
+            stream = self.encode_batch(chunk)
+            if batch is None:  # each batch costs ~0.3 ms beyond its words (fresh lists and arrays): few, large ones
+                size = max(FIRST_BATCH, BATCH_TOKENS * len(chunk) // max(1, stream.size))
+            yield stream
 
     def encode_batch(self, chunk: list[Sequence[str]]) -> np.ndarray:
         """The stream of some sentences: their words are looked up in one flat pass, then `<s>`/`</s>` are
