@@ -22,7 +22,7 @@ findable under that. Ties go to the smallest (left_id, right_id).
 from __future__ import annotations
 
 import heapq
-from math import inf, log, log1p
+from math import inf, log, log1p, nextafter
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 
@@ -145,13 +145,14 @@ class WordPieceTrainer:
             a, b = ord(key[0]), ord(key[1])
             token = id2w[a] + id2w[b][plen:]  # b is never word-initial, so it always has the prefix
             new = w2id.get(token)
+            fresh = new is None
             if new is None:
                 new = w2id[token] = len(id2w)
                 id2w.append(token)
             cn = chr(new)
             lost: list[str] = []
             before = sym_count[new]
-            gained = _merge_exact(words, counts, where.pop(key), key, cn, pc, sym_count, lost)
+            gained = _merge_exact(words, counts, where.pop(key), key, cn, pc, sym_count, lost, fresh)
             for gkey, gpos in gained.items():
                 where[gkey].extend(gpos)
             # count(a) and count(b) fell (and count(new) rose): rescore what that raises.
@@ -341,7 +342,9 @@ class _GainQueue:
     A pair far below the top (its ceiling, the gain at c_a = c_b = k, is at most `cold`, half the last best
     gain) gets the ceiling as its key instead: a bound whatever c_a and c_b do, so it is never rekeyed when
     they fall, nor when its own k falls (the ceiling rises with k); such pairs are `ceiled` and left out of
-    `of_sym`, which lists only the pairs whose keys depend on floors.
+    `of_sym`, which lists only the pairs whose keys depend on floors. New cold pairs that make no existing unit
+    (most new pairs: counts of a few) share one heap entry per count k (`_pool`): the heap stays about half as
+    big, and a pool whose ceiling reaches the top is flushed into floor keys at once.
     `pending` holds each pair's highest queued key, so pushes that would not raise it are skipped.
     """
 
@@ -360,6 +363,10 @@ class _GainQueue:
         self.exact: set[str] = set()  # pairs whose pending key came from the true counts
         self.self_k: dict[str, int] = {}  # self pair (a, a) -> non-overlapping weighted count, cached
         self.cold = -inf
+        self.pools: dict[str, list[str]] = {}  # pool marker -> pairs pooled there (some may have left)
+        self.pool_key: dict[str, float] = {}  # pool marker -> the key of its heap entry
+        self.pooled: dict[str, str] = {}  # pair -> its pool marker, while it has no heap entry of its own
+        self.ceiling_at: dict[int, float] = {}  # k -> ceiling at m = 0 and the current N
         self.ceiled: set[str] = set()  # pairs whose queued key is >= their ceiling: bounds whatever counts do
         for pair in pc:
             self._index(pair)
@@ -406,9 +413,10 @@ class _GainQueue:
 
     def _push(self, pair: str) -> None:
         """Queue a key that bounds the pair's gain: its ceiling if that is a bound already or cold, else the
-        gain at the floors (both as in `gain`, with k and m looked up once)."""
-        pc = self.pc
-        if pc[pair] < self.min_count:
+        gain at the floors (both as in `gain`, with k and m looked up once). Hot path: the non-self case is
+        `likelihood_gain` inlined, term for term (the same floats), sharing its N term between the two keys."""
+        k = self.pc.get(pair, 0)
+        if k < self.min_count:
             return
         u, v = pair
         t = self.w2id.get(self.makes[pair])
@@ -418,9 +426,14 @@ class _GainQueue:
             k = self._self_count(pair)
             ceiling = likelihood_gain(2 * k, 2 * k, k, m, n, True)
         else:
-            k = pc[pair]
-            ceiling = likelihood_gain(k, k, k, m, n)
-        old = self.pending.get(pair)
+            tail = (n - k) * log1p(-k / n)
+            if m:
+                mterm = m * log1p(k / m)
+                ceiling = k * log((m + k) * n / (k * k)) - tail + mterm
+            else:
+                ceiling = k * log(k * n / (k * k)) - tail
+        pending = self.pending
+        old = pending.get(pair)
         if old is not None and old >= ceiling:
             self.ceiled.add(pair)
             return
@@ -434,25 +447,79 @@ class _GainQueue:
                 cu = max(floor[ord(u)], 2 * k)
                 key = likelihood_gain(cu, cu, k, m, n, True)
             else:
-                key = likelihood_gain(max(floor[ord(u)], k), max(floor[ord(v)], k), k, m, n)
+                ca = floor[ord(u)]
+                cb = floor[ord(v)]
+                if ca < k:
+                    ca = k
+                if cb < k:
+                    cb = k
+                key = k * log((m + k) * n / (ca * cb)) - tail
+                if m:
+                    key += mterm
+                if ca > k:
+                    key += (ca - k) * log1p(-k / ca)
+                if cb > k:
+                    key += (cb - k) * log1p(-k / cb)
             self.of_sym[u].add(pair)
             self.of_sym[v].add(pair)
         if old is None or key > old:
-            self.pending[pair] = key
+            pending[pair] = key
             heapq.heappush(self.heap, (-key, pair))
             self.exact.discard(pair)
+            self.pooled.pop(pair, None)
         # else: the queued key is higher, and it stays valid as long as this one would (floors only fall)
 
     def add(self, pair: str) -> None:
-        """The pair's count rose (or it is new)."""
+        """The pair's count rose (or it is new). A new pair that is cold by its ceiling (most are: counts of a
+        few) and makes no existing unit goes to the pool of its count instead of the heap."""
         self._index(pair)
-        if pair[0] == pair[1]:
+        u, v = pair
+        if u == v:
             self.self_k.pop(pair, None)
+        elif pair not in self.pending:
+            k = self.pc.get(pair, 0)
+            t = self.w2id.get(self.makes[pair])
+            if k >= self.min_count and (t is None or not self.count[t]):
+                ceiling = self.ceiling_at.get(k)
+                if ceiling is None:
+                    n = self.n
+                    ceiling = self.ceiling_at[k] = k * log(k * n / (k * k)) - (n - k) * log1p(-k / n)
+                if ceiling <= self.cold:
+                    self._pool(pair, k, ceiling)
+                    return
         self._push(pair)
+
+    def _pool(self, pair: str, k: int, ceiling: float) -> None:
+        """Queue a pair of count k and m = 0 under one heap entry for all such pairs: the ceiling at count k
+        bounds them (it only falls with N, and with their counts; a pair whose count rises or whose m rises is
+        pushed on its own). The entry's key is one ulp above the ceiling, so the pool is flushed before any
+        pair of equal gain is taken (ties stay exact)."""
+        marker = "pool" + str(k)  # never a pair: pairs are 2 chars
+        members = self.pools.get(marker)
+        if members is None:
+            self.pools[marker] = [pair]
+            key = self.pool_key[marker] = nextafter(ceiling, inf)
+            heapq.heappush(self.heap, (-key, marker))
+        else:
+            members.append(pair)
+        self.pooled[pair] = marker
+        self.pending[pair] = ceiling
+        self.ceiled.add(pair)
+
+    def _flush(self, marker: str) -> None:
+        """A pool's entry reached the top: queue its members on their own."""
+        del self.pool_key[marker]
+        pooled, pending = self.pooled, self.pending
+        for p in self.pools.pop(marker):
+            if pooled.get(p) == marker:
+                del pooled[p]
+                pending.pop(p, None)
+                self._push(p)
 
     def merged(self, pair: str, cn: str, k: int, lost: list[str]) -> None:
         """`pair` merged k times into `cn`: N fell by k; counts of pair's symbols fell, cn's rose."""
         self.n -= k
+        self.ceiling_at.clear()  # ceilings depend on N
         c = self.count[ord(cn)]
         self.floor[ord(cn)] = max(self.floor[ord(cn)], self._floor(c))  # a higher floor is still <= the count
         for sym in {pair[0], pair[1], cn}:
@@ -489,13 +556,18 @@ class _GainQueue:
             self._push(p)
         exact.difference_update(pairs)  # pushed with floor keys, or covered by a higher key: bounds till floors drop
         if len(self.heap) > 4 * len(self.pending) + 1024:  # mostly superseded entries: rebuild
-            self.heap = [(-g, p) for p, g in self.pending.items()]
+            pooled = self.pooled
+            self.heap = [(-g, p) for p, g in self.pending.items() if p not in pooled]
+            self.heap += [(-g, marker) for marker, g in self.pool_key.items()]
             heapq.heapify(self.heap)
 
     def pop_best(self, min_freq: int) -> str | None:
         heap, pending, pc = self.heap, self.pending, self.pc
         while heap:
             neg, pair = heapq.heappop(heap)
+            if len(pair) != 2:
+                self._flush(pair)
+                continue
             if pending.get(pair) == -neg:
                 del pending[pair]
             elif pair in pending:
@@ -510,6 +582,7 @@ class _GainQueue:
                 return pair
             # a bound above the true gain: requeue at the true gain, rekeyed when c_a or c_b falls
             self.ceiled.discard(pair)
+            self.pooled.pop(pair, None)
             pending[pair] = g
             heapq.heappush(heap, (-g, pair))
             self.exact.add(pair)
@@ -527,12 +600,14 @@ def _merge_exact(
     pc: defaultdict[str, int],
     sym_count: list[int],
     lost: list[str] | None = None,
+    fresh: bool = False,
 ) -> dict[str, list[int]]:
     """Merge `pair` into `cn` in the words at `pos` (left to right, no overlap), keeping pair and symbol
     counts exact: per occurrence in a word of count n, (prev,a)-n (prev,new)+n (b,next)-n (new,next)+n
     and (a,b)-n, where `next` is the symbol after the pair before the merge. Word indices are filed under
     their neighbour per occurrence and summed per neighbour afterwards. Returns the pairs that gained
-    occurrences -> the words where they did; appends the pairs that lost occurrences to `lost`."""
+    occurrences -> the words where they did; appends the pairs that lost occurrences to `lost`. `fresh`: `cn` was
+    just added to the vocabulary, so no word holds it yet (no scan for it)."""
     ca, cb = pair
     by_left: defaultdict[str, list[int]] = defaultdict(list)
     by_right: defaultdict[str, list[int]] = defaultdict(list)
@@ -543,7 +618,7 @@ def _merge_exact(
         if j < 0:
             continue  # merged already (the word was listed twice), or the pair left it
         n = counts[wi]
-        pre_existing = cn in w
+        pre_existing = not fresh and cn in w
         nw = words[wi] = _scan_merge(w, ca, cb, cn) if pre_existing else w.replace(pair, cn)
         size = len(w)
         k = size - len(nw)  # occurrences merged here
