@@ -59,7 +59,7 @@ class RecurrentCell(Module):
     # ---- a window: the module protocol -----------------------------------------------------------------
     def forward(self, x: np.ndarray, *state: np.ndarray) -> tuple[np.ndarray, ...]:
         """x (T, B, In), state (h0[, c0]) -> (hs (T, B, H), h_T[, c_T])."""
-        out, cache = self._recur(K.project(x, self.w_ih.data, self.b.data, self._scale()), *state)
+        out, cache = self._recur(K.project(x, self.w_ih.data, self.b.data, self._layout()), *state)
         self.save(("x", x, cache))
         return out
 
@@ -67,7 +67,7 @@ class RecurrentCell(Module):
         """`forward(table.data[ids], *state)` fused with the embedding lookup (ids (T, B)): the table is
         projected instead of every row of x, and backward adds d table into `table.grad` (returning None
         in place of dx)."""
-        pre = K.project_ids(table.data, ids, self.w_ih.data, self.b.data, self._scale())
+        pre = K.project_ids(table.data, ids, self.w_ih.data, self.b.data, self._layout())
         out, cache = self._recur(pre, *state)
         self.save(("ids", (table, ids), cache))
         return out
@@ -79,18 +79,19 @@ class RecurrentCell(Module):
         grads += (None,) * (1 + self.n_state - len(grads))
         dpre, dstate = self._recur_backward(grads[0], cache, *grads[1:])
         if mode == "x":
-            dx, dw_ih, db = K.project_backward(inputs, dpre, self.w_ih.data)
+            dx, dw_ih, db = K.project_backward(inputs, dpre, self.w_ih.data, self._layout())
         else:
             table, ids = inputs
             dx = None
-            dw_ih, db = K.project_ids_backward(table.data, ids, dpre, self.w_ih.data, table.grad)
+            dw_ih, db = K.project_ids_backward(table.data, ids, dpre, self.w_ih.data, table.grad,
+                                               self._layout())
         self.w_ih.grad += dw_ih
         self.b.grad += db
         return (dx, *dstate)
 
     # ---- what each cell defines ----------------------------------------------------------------------
-    def _scale(self) -> np.ndarray | None:
-        """The factor the kernel wants on its input pre-activations (only the LSTM's has one)."""
+    def _layout(self) -> K.GateMajor | None:
+        """The layout the kernel wants its input pre-activations in (None: (T, B, G*H) as PyTorch)."""
         return None
 
     def _recur(self, pre: np.ndarray, *state: np.ndarray) -> tuple[tuple[np.ndarray, ...], Any]:
@@ -141,8 +142,8 @@ class LSTMCell(RecurrentCell):
         super().__init__(input_size, hidden_size, rng, dtype)
         self.b.data[hidden_size:2 * hidden_size] += forget_bias
 
-    def _scale(self) -> np.ndarray:
-        return K.lstm_scale(self.hidden_size, self.w_hh.data.dtype)
+    def _layout(self) -> K.GateMajor:
+        return K.LSTM_LAYOUT
 
     def _recur(self, pre: np.ndarray, h0: np.ndarray, c0: np.ndarray) -> tuple[tuple[np.ndarray, ...], Any]:
         hs, c_last, cache = K.lstm_forward(pre, self.w_hh.data, h0, c0)

@@ -11,22 +11,27 @@ A layer is split in two, so that the input-side work happens once per window, ou
 
 Layout follows PyTorch (`torch.nn.LSTM`/`GRU`/`RNN`, gate order i,f,g,o and r,z,n) with weights stored
 (in, out) so `x @ w_ih` needs no transpose: w_ih (In, G*H), w_hh (H, G*H), biases (G*H,), G = 4, 3 or 1.
-Shapes: x (T, B, In), pre (T, B, G*H), hs (T, B, H), states (B, H).
+Shapes: x (T, B, In), pre (T, B, G*H), hs (T, B, H), states (B, H). The LSTM kernel keeps its
+pre-activations gate-major instead, (4, T, B, H) (`GateMajor`, `LSTM_LAYOUT`): every gate of a step is then
+a contiguous (B, H) block; the weights' gradients still come back in PyTorch's layout.
 
 The time loops run on slices of the batch in parallel threads (`neural.rnn_threads`): every `_*_rows`
-function works on views [:, lo:hi] of arrays the caller allocated.
+function works on views [:, lo:hi] of arrays the caller allocated. The per-step product h @ w_hh goes
+through `block_matmul` (OpenBLAS's small-matrix path, no packing of w_hh every step).
 
-Non-linearities use exp (≈2x faster than np.tanh in float32): σ(a) = 1/(1+e^-a), tanh(a) = 2σ(2a) - 1.
-The LSTM kernel takes its pre-activations scaled by `lstm_scale` (-1 on i, f, o and -2 on g), so that one
-exp / +1 / reciprocal over the whole gate row yields every gate. exp overflowing to inf is harmless here
-(1/(1+inf) = 0) and silenced.
+Non-linearities: the LSTM uses np.tanh (NumPy 2's SIMD tanh is faster than np.exp in float32 here: 1.3
+vs 1.7 us for 16 x 256) and σ(a) = (1 + tanh(a/2)) / 2 (its sigmoid gates' pre-activations come halved).
+The Elman and GRU kernels use exp: σ(a) = 1/(1+e^-a), tanh(a) = 2σ(2a) - 1 (exp overflowing to inf is
+harmless, 1/(1+inf) = 0, and silenced).
 """
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass
 
 import numpy as np
 
+from neural import rnn_threads
 from neural.rnn_threads import par_matmul, run_rows
 
 
@@ -84,7 +89,7 @@ SMALL_GEMM = 1_000_000  # M·N·K up to which OpenBLAS (SkylakeX+ kernels) multi
 
 
 def column_blocks(w: np.ndarray, rows: int) -> np.ndarray:
-    """w (K, N) -> contiguous (N/nb, K, nb) column blocks for `block_matmul` of `rows` rows at a time.
+    """w (..., K, N) -> contiguous (..., N/nb, K, nb) column blocks for `block_matmul` of `rows` rows.
 
     Why: a step's product is small in M (B/threads rows) and big in K·N, so a plain GEMM spends much of its
     time packing w, every step. With nb columns a block (the largest power of two dividing N such that
@@ -92,20 +97,22 @@ def column_blocks(w: np.ndarray, rows: int) -> np.ndarray:
     one stacked np.matmul over the blocks (the loop over blocks runs in C). Measured for 16 rows, H 256
     (float32, one thread): (16, 256) @ (256, 1024) 96 -> 64 us, (16, 1024) @ w_hhᵀ (1024, 256) 175 -> 72 us
     (the transposed view was the slow part). nb = N (one block) when no smaller block fits."""
-    k_dim, n = w.shape
+    k_dim, n = w.shape[-2:]
     nb = n & -n                                               # largest power of two dividing N
     while nb > 8 and rows * k_dim * nb > SMALL_GEMM:
         nb //= 2
     if nb < 8 or rows * k_dim * nb > SMALL_GEMM:
         nb = n
-    return np.ascontiguousarray(w.reshape(k_dim, n // nb, nb).transpose(1, 0, 2))
+    blocks = w.reshape(*w.shape[:-1], n // nb, nb)            # (..., K, k, nb)
+    return np.ascontiguousarray(np.moveaxis(blocks, -2, -3))
 
 
 def block_matmul(a: np.ndarray, blocks: np.ndarray, out: np.ndarray) -> np.ndarray:
-    """out = a @ w for blocks = column_blocks(w, ...): a (M, K), out (M, N) with unit column stride."""
-    k, _, nb = blocks.shape
-    view = np.reshape(out, (out.shape[0], k, nb), copy=False)  # (M, k, nb), raises rather than copy
-    np.matmul(a, blocks, out=view.transpose(1, 0, 2))
+    """out = a @ w for blocks = column_blocks(w, ...): a (M, K), or a stack (G, M, K) times w (G, K, N);
+    out (M, N) or (G, M, N), each row contiguous."""
+    k, nb = blocks.shape[-3], blocks.shape[-1]
+    view = np.reshape(out, (*out.shape[:-1], k, nb), copy=False)  # (..., M, k, nb), raises rather than copy
+    np.matmul(a[..., None, :, :], blocks, out=np.moveaxis(view, -2, -3))
     return out
 
 
@@ -114,57 +121,136 @@ def _flat(a: np.ndarray) -> np.ndarray:
     return a.reshape(-1, a.shape[-1])
 
 
+# ---- gate-major layout ----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class GateMajor:
+    """Pre-activations stored gate-major, (G, T, B, H): block j holds PyTorch's gate `order[j]` times
+    `scale[j]`. A step's gates are then G contiguous (B, H) blocks, so its elementwise ops run on whole
+    contiguous arrays (a (B, H) slice of a (B, G·H) row costs 2-3x the time per element here) and each
+    gate's weights are a (K, H) block of their own."""
+
+    order: tuple[int, ...]
+    scale: tuple[float, ...]
+
+    def blocks(self, w: np.ndarray, scaled: bool = True) -> np.ndarray:
+        """w (..., G·H) in PyTorch's column order -> (G, ..., H) in this order (times the scales): a fresh
+        contiguous array (fancy indexing copies)."""
+        g = len(self.order)
+        out = np.ascontiguousarray(np.moveaxis(w.reshape(*w.shape[:-1], g, -1), -2, 0)[list(self.order)])
+        if scaled:
+            out *= np.array(self.scale, dtype=w.dtype).reshape(g, *[1] * (out.ndim - 1))
+        return out
+
+    def unblocks(self, blocks: np.ndarray) -> np.ndarray:
+        """Inverse of `blocks(..., scaled=False)`: (G, ..., H) -> (..., G·H) in PyTorch's order."""
+        torch_order = np.empty_like(blocks)
+        torch_order[list(self.order)] = blocks
+        return np.moveaxis(torch_order, 0, -2).reshape(*blocks.shape[1:-1], -1)
+
+
+def _stacked_matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """out[j] = a @ b[j] for a (M, K), b (G, K, N), out (G, M, N): the rows of a split across the workers
+    when the product is big enough to pay for it."""
+    if a.shape[0] * b.size < rnn_threads.PAR_MIN_FLOPS:
+        return np.matmul(a, b, out=out)
+    run_rows(a.shape[0], lambda lo, hi: np.matmul(a[lo:hi], b, out=out[:, lo:hi]))
+    return out
+
+
+def _stacked_sum_matmul(d: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """sum_j d[j] @ w[j]ᵀ for d (G, M, H), w (G, K, H) -> (M, K): d x of a gate-major d pre."""
+    out = par_matmul(d[0], w[0].T)
+    for j in range(1, d.shape[0]):
+        out += par_matmul(d[j], w[j].T)
+    return out
+
+
 # ---- input projections, hoisted out of the time loop ------------------------------------------------------
-def project(x: np.ndarray, w_ih: np.ndarray, b: np.ndarray, scale: np.ndarray | None = None) -> np.ndarray:
-    """pre = x @ w_ih + b for all T steps in one GEMM (times `scale` if given): (T, B, In) -> (T, B, G*H)."""
-    if scale is not None:
-        w_ih, b = w_ih * scale, b * scale
-    out = WORKSPACE.empty((*x.shape[:2], w_ih.shape[1]), np.result_type(x, w_ih))
-    par_matmul(_flat(x), w_ih, out=_flat(out))
-    out += b
+def project(x: np.ndarray, w_ih: np.ndarray, b: np.ndarray, layout: GateMajor | None = None) -> np.ndarray:
+    """pre = x @ w_ih + b for all T steps in one GEMM: (T, B, In) -> (T, B, G*H), or (G, T, B, H) in
+    `layout` (one stacked GEMM)."""
+    dtype = np.result_type(x, w_ih)
+    if layout is None:
+        out = WORKSPACE.empty((*x.shape[:2], w_ih.shape[1]), dtype)
+        par_matmul(_flat(x), w_ih, out=_flat(out))
+        out += b
+        return out
+    w3, b3 = layout.blocks(w_ih), layout.blocks(b)            # (G, In, H), (G, H)
+    out = WORKSPACE.empty((w3.shape[0], *x.shape[:2], w3.shape[2]), dtype)
+    _stacked_matmul(_flat(x), w3, out.reshape(w3.shape[0], -1, w3.shape[2]))
+    out += b3[:, None, None, :]
     return out
 
 
 def project_ids(table: np.ndarray, ids: np.ndarray, w_ih: np.ndarray, b: np.ndarray,
-                scale: np.ndarray | None = None) -> np.ndarray:
+                layout: GateMajor | None = None) -> np.ndarray:
     """`project(table[ids], ...)`; with fewer table rows than ids, the (V, E) table is projected once and
     its rows gathered (V·E·G multiply-adds instead of T·B·E·G)."""
     if table.shape[0] >= ids.size:
-        return project(table[ids], w_ih, b, scale)
+        return project(table[ids], w_ih, b, layout)
     if ids.size and (ids.min() < 0 or ids.max() >= table.shape[0]):
         raise IndexError(f"token ids must be in [0, {table.shape[0]})")
-    if scale is not None:
-        w_ih, b = w_ih * scale, b * scale
-    proj = table @ w_ih
-    proj += b
-    out = WORKSPACE.empty((*ids.shape, proj.shape[1]), proj.dtype)
-    return np.take(proj, ids, axis=0, out=out, mode="clip")  # ids checked above; "clip" writes unbuffered
+    if layout is None:
+        proj = table @ w_ih                                   # (V, G·H)
+        proj += b
+        axis, shape = 0, (*ids.shape, proj.shape[1])
+    else:
+        proj = np.matmul(table, layout.blocks(w_ih))          # (G, V, H)
+        proj += layout.blocks(b)[:, None, :]
+        axis, shape = 1, (proj.shape[0], *ids.shape, proj.shape[2])
+    out = WORKSPACE.empty(shape, proj.dtype)
+    return np.take(proj, ids, axis=axis, out=out, mode="clip")  # ids checked above; "clip": unbuffered
 
 
-def project_backward(x: np.ndarray, dpre: np.ndarray, w_ih: np.ndarray) -> tuple[np.ndarray, ...]:
-    """-> dx (T, B, In), dw_ih, db from the pre-activation gradients of all steps (two GEMMs)."""
-    dpre2 = _flat(dpre)
-    return par_matmul(dpre2, w_ih.T).reshape(x.shape), par_matmul(_flat(x).T, dpre2), dpre2.sum(0)
+def project_backward(x: np.ndarray, dpre: np.ndarray, w_ih: np.ndarray,
+                     layout: GateMajor | None = None) -> tuple[np.ndarray, ...]:
+    """-> dx (T, B, In), dw_ih, db from the pre-activation gradients of all steps (two GEMMs, or two
+    stacks of them in `layout`; dw_ih and db come back in PyTorch's order either way)."""
+    if layout is None:
+        dpre2 = _flat(dpre)
+        return par_matmul(dpre2, w_ih.T).reshape(x.shape), par_matmul(_flat(x).T, dpre2), dpre2.sum(0)
+    d3 = dpre.reshape(dpre.shape[0], -1, dpre.shape[-1])       # (G, T·B, H)
+    dx = _stacked_sum_matmul(d3, layout.blocks(w_ih, scaled=False)).reshape(x.shape)
+    x2t = _flat(x).T
+    dw = _stacked_matmul(x2t, d3, np.empty((d3.shape[0], x2t.shape[0], d3.shape[2]), d3.dtype))
+    return dx, layout.unblocks(dw), layout.unblocks(d3.sum(axis=1))
 
 
 def project_ids_backward(table: np.ndarray, ids: np.ndarray, dpre: np.ndarray, w_ih: np.ndarray,
-                         dtable: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+                         dtable: np.ndarray, layout: GateMajor | None = None) -> tuple[np.ndarray, np.ndarray]:
     """-> dw_ih, db; adds d table into `dtable` (repeated ids add up).
 
     A small table (V <= 2E) first sums d pre per id, S = onehot(ids) @ d pre (V, G): one GEMM instead of
     the two of `project_backward`; dtable += S w_ihᵀ and dw_ih = tableᵀ S are then tiny."""
-    dpre2 = _flat(dpre)
     v, e = table.shape
     flat_ids = ids.reshape(-1)
+    if layout is None:
+        dpre2 = _flat(dpre)
+        if v <= 2 * e:
+            s = par_matmul(_onehot(flat_ids, v, dpre.dtype), dpre2)    # (V, G·H)
+            dtable += s @ w_ih.T
+            return table.T @ s, s.sum(0)
+        np.add.at(dtable, flat_ids, par_matmul(dpre2, w_ih.T))
+        return par_matmul(table[flat_ids].T, dpre2), dpre2.sum(0)
+    d3 = dpre.reshape(dpre.shape[0], -1, dpre.shape[-1])       # (G, T·B, H)
+    w3 = layout.blocks(w_ih, scaled=False)                    # (G, E, H)
     if v <= 2 * e:
-        onehot = WORKSPACE.empty((v, flat_ids.size), dpre.dtype)
-        onehot.fill(0)
-        onehot[flat_ids, np.arange(flat_ids.size)] = 1
-        s = par_matmul(onehot, dpre2)                         # (V, G)
-        dtable += s @ w_ih.T
-        return table.T @ s, s.sum(0)
-    np.add.at(dtable, flat_ids, par_matmul(dpre2, w_ih.T))
-    return par_matmul(table[flat_ids].T, dpre2), dpre2.sum(0)
+        s = _stacked_matmul(_onehot(flat_ids, v, dpre.dtype), d3,
+                            np.empty((d3.shape[0], v, d3.shape[2]), d3.dtype))   # (G, V, H)
+        dtable += np.matmul(s, w3.transpose(0, 2, 1)).sum(0)
+        return layout.unblocks(np.matmul(table.T, s)), layout.unblocks(s.sum(axis=1))
+    np.add.at(dtable, flat_ids, _stacked_sum_matmul(d3, w3))
+    rows_t = table[flat_ids].T
+    dw = _stacked_matmul(rows_t, d3, np.empty((d3.shape[0], e, d3.shape[2]), d3.dtype))
+    return layout.unblocks(dw), layout.unblocks(d3.sum(axis=1))
+
+
+def _onehot(flat_ids: np.ndarray, v: int, dtype: np.dtype) -> np.ndarray:
+    """(V, N) with a 1 at [id, position] (pooled: it is consumed right away)."""
+    onehot = WORKSPACE.empty((v, flat_ids.size), dtype)
+    onehot.fill(0)
+    onehot[flat_ids, np.arange(flat_ids.size)] = 1
+    return onehot
 
 
 # ---- Elman (tanh) ---------------------------------------------------------------------------------------
@@ -212,100 +298,111 @@ def _elman_backward_rows(dhs: np.ndarray, dpre: np.ndarray, w_hh_t: np.ndarray, 
 
 # ---- LSTM (PyTorch gate order i, f, g, o) --------------------------------------------------------------
 # i,f,o = σ(·), g = tanh(·) of x_t W_ih + b + h_{t-1} W_hh;  c_t = f c_{t-1} + i g;  h_t = o tanh(c_t)
-
-def lstm_scale(H: int, dtype: np.dtype) -> np.ndarray:
-    """(4H,): -1 on the sigmoid gates, -2 on g: one exp/+1/reciprocal of the row gives σ(a), σ(2a)."""
-    s = np.full(4 * H, -1.0, dtype=dtype)
-    s[2 * H:3 * H] = -2.0
-    return s
+#
+# Inside the kernel the gates are gate-major in the order o, i, f, g: the sigmoid gates o, i, f are one
+# contiguous block for the forward's σ(a) = (1 + tanh(a/2)) / 2 (their pre-activations come halved), and
+# i, f, g are one block for the backward's d pre = dc * (local derivative).
+LSTM_LAYOUT = GateMajor(order=(3, 0, 1, 2), scale=(0.5, 0.5, 0.5, 1.0))
+_O, _I, _F, _G = 0, 1, 2, 3
+LSTM_CHUNK = 16  # backward: steps whose local derivatives are computed together (one op per chunk)
 
 
 def lstm_forward(pre: np.ndarray, w_hh: np.ndarray, h0: np.ndarray,
                  c0: np.ndarray) -> tuple[np.ndarray, np.ndarray, tuple]:
-    """-> hs (T, B, H), c_T (B, H), cache. `pre` must be scaled by `lstm_scale` (`project(..., scale)`)
+    """-> hs (T, B, H), c_T (B, H), cache. `pre` (4, T, B, H) is in LSTM_LAYOUT (`project(..., LSTM_LAYOUT)`)
     and is consumed: it becomes the gate activations."""
-    T, B = pre.shape[:2]
-    H = w_hh.shape[0]
-    gates = pre                                               # (T, B, 4H): -pre on i, f, o; -2 pre on g
-    w = w_hh * lstm_scale(H, w_hh.dtype)
+    _, T, B, H = pre.shape
+    gates = pre
+    w = LSTM_LAYOUT.blocks(w_hh)                              # (4, H, H), halved on o, i, f
     hs = WORKSPACE.empty((T + 1, B, H), w_hh.dtype)
     cs = WORKSPACE.empty((T + 1, B, H), w_hh.dtype)
     tcs = WORKSPACE.empty((T, B, H), w_hh.dtype)             # tanh(c_t)
     hs[0], cs[0] = h0, c0
-    run_rows(B, lambda lo, hi: _lstm_forward_rows(gates[:, lo:hi], w, hs[:, lo:hi], cs[:, lo:hi],
+    run_rows(B, lambda lo, hi: _lstm_forward_rows(gates[:, :, lo:hi], w, hs[:, lo:hi], cs[:, lo:hi],
                                                   tcs[:, lo:hi]))
     return hs[1:], cs[T], (gates, cs, tcs, hs)
 
 
 def _lstm_forward_rows(gates: np.ndarray, w: np.ndarray, hs: np.ndarray, cs: np.ndarray,
                        tcs: np.ndarray) -> None:
-    T, B, H4 = gates.shape
-    H = H4 // 4
-    tmp = np.empty((B, H4), dtype=gates.dtype)
+    """Ten NumPy calls a step, each on whole contiguous (B, H) blocks (or the (4, B, H) stack)."""
+    _, T, B, H = gates.shape
+    tmp = np.empty((4, B, H), dtype=gates.dtype)
     ig = np.empty((B, H), dtype=gates.dtype)
     wb = column_blocks(w, B)
-    with np.errstate(over="ignore"):
-        for t in range(T):
-            a = gates[t]
-            block_matmul(hs[t], wb, tmp)
-            a += tmp
-            np.exp(a, out=a)
-            a += 1
-            np.reciprocal(a, out=a)                           # σ(pre) on i, f, o; σ(2 pre) on g
-            g = a[:, 2 * H:3 * H]
-            g *= 2
-            g -= 1                                            # tanh(pre) = 2σ(2 pre) - 1
-            np.multiply(a[:, H:2 * H], cs[t], out=cs[t + 1])
-            np.multiply(a[:, :H], g, out=ig)
-            cs[t + 1] += ig
-            tanh_(cs[t + 1], out=tcs[t])
-            np.multiply(a[:, 3 * H:], tcs[t], out=hs[t + 1])
+    for t in range(T):
+        a = gates[:, t]                                       # (4, B, H): o, i, f, g
+        block_matmul(hs[t], wb, tmp)
+        a += tmp
+        np.tanh(a, out=a)                                     # tanh(pre/2) on o, i, f; tanh(pre) on g
+        sig = a[:_G]
+        sig *= 0.5
+        sig += 0.5                                            # σ(pre) = (1 + tanh(pre/2)) / 2
+        c = cs[t + 1]
+        np.multiply(a[_F], cs[t], out=c)
+        np.multiply(a[_I], a[_G], out=ig)
+        c += ig
+        np.tanh(c, out=tcs[t])
+        np.multiply(a[_O], tcs[t], out=hs[t + 1])
 
 
 def lstm_backward(dhs: np.ndarray, cache: tuple, w_hh: np.ndarray, dh_last: np.ndarray | None = None,
                   dc_last: np.ndarray | None = None) -> tuple[np.ndarray, ...]:
-    """-> dpre (of the unscaled pre-activations), dw_hh, dh0, dc0. Consumes the cache: the gate activations
-    are overwritten with the pre-activation gradients, step by step while they are hot in cache."""
+    """-> dpre (4, T, B, H) in LSTM_LAYOUT (of the unscaled pre-activations), dw_hh (H, 4H) in PyTorch's
+    order, dh0, dc0. Consumes the cache: the gate activations are overwritten with the pre-activation
+    gradients, step by step while they are hot in cache."""
     gates, cs, tcs, hs = cache
+    H = hs.shape[-1]
     dh0 = np.zeros_like(hs[0]) if dh_last is None else np.array(dh_last, dtype=hs.dtype)
     dc0 = np.zeros_like(hs[0]) if dc_last is None else np.array(dc_last, dtype=hs.dtype)
+    w_t = LSTM_LAYOUT.blocks(w_hh, scaled=False).transpose(0, 2, 1)   # (4, H, H): W_gateᵀ
     run_rows(dh0.shape[0], lambda lo, hi: _lstm_backward_rows(
-        dhs[:, lo:hi], gates[:, lo:hi], cs[:, lo:hi], tcs[:, lo:hi], w_hh.T, dh0[lo:hi], dc0[lo:hi]))
-    return gates, par_matmul(_flat(hs[:-1]).T, _flat(gates)), dh0, dc0
+        dhs[:, lo:hi], gates[:, :, lo:hi], cs[:, lo:hi], tcs[:, lo:hi], w_t, dh0[lo:hi], dc0[lo:hi]))
+    d3 = gates.reshape(4, -1, H)                              # (4, T·B, H)
+    dw = _stacked_matmul(_flat(hs[:-1]).T, d3, np.empty((4, H, H), dtype=hs.dtype))
+    return gates, LSTM_LAYOUT.unblocks(dw), dh0, dc0
 
 
 def _lstm_backward_rows(dhs: np.ndarray, gates: np.ndarray, cs: np.ndarray, tcs: np.ndarray,
-                        w_hh_t: np.ndarray, dh_next: np.ndarray, dc_next: np.ndarray) -> None:
-    """dh_next, dc_next: the gradients flowing into the last step, updated in place to dh0, dc0."""
-    T, B, H4 = gates.shape
-    H = H4 // 4
+                        w_t: np.ndarray, dh_next: np.ndarray, dc_next: np.ndarray) -> None:
+    """dh_next, dc_next: the gradients flowing into the last step, updated in place to dh0, dc0.
+
+    The local derivatives (d pre / dc for i, f, g; d pre / dh for o; dc / dh) depend on no gradient, so
+    they are computed for LSTM_CHUNK steps at a time (a dozen calls per chunk instead of per step);
+    the step loop is then seven calls and the product with W_hhᵀ."""
+    _, T, B, H = gates.shape
     dt = gates.dtype
-    dh, dc, p = np.empty_like(dh_next), np.empty_like(dh_next), np.empty_like(dh_next)
-    u = np.empty((B, 4, H), dtype=dt)                         # local derivatives d pre / d(c or h)
-    u2 = u.reshape(B, 4 * H)
-    wb = column_blocks(w_hh_t, B)
-    for t in range(T - 1, -1, -1):
-        a = gates[t]                                          # (B, 4H): i, f, g, o
-        a4 = a.reshape(B, 4, H)
-        i, f, g, o = a4[:, 0], a4[:, 1], a4[:, 2], a4[:, 3]
-        np.add(dhs[t], dh_next, out=dh)
-        np.multiply(tcs[t], tcs[t], out=p)
-        np.subtract(1, p, out=p)
-        p *= o                                                # dh -> dc: o (1 - tanh²(c))
-        np.multiply(dh, p, out=dc)
-        dc += dc_next
-        np.multiply(dc, f, out=dc_next)                       # dc_{t-1}
-        np.subtract(1, a, out=u2)
-        u2 *= a                                               # σ' of i, f, o (g's block replaced below)
-        u[:, 0] *= g                                          # dc -> d pre_i: g σ'(i)
-        u[:, 1] *= cs[t]                                      # dc -> d pre_f: c_{t-1} σ'(f)
-        np.multiply(g, g, out=u[:, 2])
-        np.subtract(1, u[:, 2], out=u[:, 2])
-        u[:, 2] *= i                                          # dc -> d pre_g: i (1 - g²)
-        np.multiply(u[:, 3], tcs[t], out=o)
-        o *= dh                                               # d pre_o = dh tanh(c) σ'(o)
-        np.multiply(u[:, :3], dc[:, None, :], out=a4[:, :3])  # d pre_{i,f,g} = dc * local
-        block_matmul(a, wb, dh_next)
+    n_max = min(LSTM_CHUNK, T)
+    dh, dc = np.empty_like(dh_next), np.empty_like(dh_next)
+    loc = np.empty((4, n_max, B, H), dtype=dt)               # o: tanh(c) σ'(o); i: g σ'(i); f: c_{t-1} σ'(f);
+    p = np.empty((n_max, B, H), dtype=dt)                     # g: i (1 - g²).   p: dc/dh = o (1 - tanh²(c))
+    tmp = np.empty((4, B, H), dtype=dt)
+    wb = column_blocks(w_t, B)
+    for end in range(T, 0, -n_max):
+        start = max(0, end - n_max)
+        a, tc, lc, pc = gates[:, start:end], tcs[start:end], loc[:, :end - start], p[:end - start]
+        np.subtract(1, a[:_G], out=lc[:_G])
+        lc[:_G] *= a[:_G]                                     # σ' of o, i, f
+        lc[_O] *= tc
+        lc[_I] *= a[_G]
+        lc[_F] *= cs[start:end]
+        np.multiply(a[_G], a[_G], out=lc[_G])
+        np.subtract(1, lc[_G], out=lc[_G])
+        lc[_G] *= a[_I]
+        np.multiply(tc, tc, out=pc)
+        np.subtract(1, pc, out=pc)
+        pc *= a[_O]
+        for t in range(end - 1, start - 1, -1):
+            j = t - start
+            a = gates[:, t]                                   # (4, B, H) -> d pre
+            np.add(dhs[t], dh_next, out=dh)
+            np.multiply(dh, pc[j], out=dc)
+            dc += dc_next
+            np.multiply(dc, a[_F], out=dc_next)               # dc_{t-1}
+            np.multiply(lc[_I:, j], dc, out=a[_I:])           # d pre_{i,f,g}
+            np.multiply(lc[_O, j], dh, out=a[_O])             # d pre_o
+            block_matmul(a, wb, tmp)                          # (4, B, H): d pre_gate W_gateᵀ
+            np.add.reduce(tmp, axis=0, out=dh_next)
 
 
 # ---- GRU (PyTorch's equations, gate order r, z, n) -------------------------------------------------------
