@@ -176,6 +176,13 @@ def test_compression_vs_peers(tmp_path):
                                    model_type="unigram", num_threads=2, minloglevel=2)
     sp = spm.SentencePieceProcessor(model_file=str(tmp_path / "sp.model"))
     report["unigram tokens sentencepiece"] = sum(map(len, sp.encode(held)))
+    # tkit's SentencePiece-style is lossless: repeated and leading spaces stay (as pieces), where
+    # sentencepiece's default collapses them; like for like is sentencepiece keeping them too
+    spm.SentencePieceTrainer.train(input=str(train), model_prefix=str(tmp_path / "spk"), vocab_size=8000,
+                                   model_type="unigram", num_threads=2, minloglevel=2,
+                                   remove_extra_whitespaces=False)
+    spk = spm.SentencePieceProcessor(model_file=str(tmp_path / "spk.model"))
+    report["unigram tokens sentencepiece keeping whitespace"] = sum(map(len, spk.encode(held)))
     print("\n" + "\n".join(f"{k}: {v:.4f}" if isinstance(v, float) else f"{k}: {v}" for k, v in report.items()))
     assert abs(ours_n - hf_n) / hf_n < 0.01  # BPE: within 1% of HF trained alike
 
