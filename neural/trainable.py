@@ -2,7 +2,8 @@
 
 `neural.trainer.Trainer` only talks to this interface:
 
-    model.zero_grad(); loss = model.loss(x, y); model.backward()   # x, y: (B, T) int ids
+    model.zero_grad(); loss = model.loss_and_backward(x, y)        # x, y: (B, T) int ids
+    # (= model.loss(x, y); model.backward(), which the Transformer splits across the cores)
     optimizer.step()                                                 # over model.parameters()
 
 Stateful models (RNNs, `stateful = True`) are fed B parallel contiguous streams and carry their hidden state

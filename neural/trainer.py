@@ -2,7 +2,7 @@
 
 One step (nanoGPT's train.py, without its globals):
 
-    lr = schedule(step); x, y = batch(); zero_grad(); loss(x, y); backward(); clip(); optimizer.step()
+    lr = schedule(step); x, y = batch(); zero_grad(); loss_and_backward(x, y); clip(); optimizer.step()
 
 Resuming restores the weights, the optimizer slots, every random stream (batch sampling and dropout, as
 JSON Generator states), the data cursor and the carried RNN state, so an interrupted run followed by a
