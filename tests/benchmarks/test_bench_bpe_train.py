@@ -89,8 +89,9 @@ def train_bpe_hf():
     return tok
 
 
-def train_wordpiece_ours():
-    return WordPieceTrainer(VOCAB_SIZE, special_tokens=["[UNK]"]).train(whitespace_word_counts(read_corpus()))
+def train_wordpiece_ours(score: str = "likelihood"):
+    return WordPieceTrainer(VOCAB_SIZE, special_tokens=["[UNK]"], score=score).train(
+        whitespace_word_counts(read_corpus()))
 
 
 def train_wordpiece_hf():
@@ -126,8 +127,9 @@ def test_whitespace_counts_split_first_match_the_regex_on_the_corpus() -> None:
 
 
 @pytest.mark.benchmark(group="train WordPiece 8192 (read + pre-tokenize + count + train)")
-def test_wordpiece_train_ours(benchmark) -> None:
-    model = benchmark.pedantic(train_wordpiece_ours, rounds=3, iterations=1, warmup_rounds=0)
+@pytest.mark.parametrize("score", ["likelihood", "ratio"])
+def test_wordpiece_train_ours(benchmark, score: str) -> None:
+    model = benchmark.pedantic(train_wordpiece_ours, args=(score,), rounds=3, iterations=1, warmup_rounds=0)
     assert model.get_vocab_size() == VOCAB_SIZE
 
 
@@ -216,14 +218,16 @@ def test_timing_summary() -> None:
     """The README figures in one line (pytest -s shows it): ours and HF interleaved, best of 3 each, so
     both see the same machine load."""
     jobs = {"BPE ours": train_bpe_ours, "BPE HF": train_bpe_hf,
-            "WordPiece ours": train_wordpiece_ours, "WordPiece HF": train_wordpiece_hf}
+            "WordPiece ours": train_wordpiece_ours, "WordPiece ours (ratio score)": lambda: train_wordpiece_ours("ratio"),
+            "WordPiece HF": train_wordpiece_hf}
     best = {name: float("inf") for name in jobs}
     for _ in range(3):
         for name, fn in jobs.items():
             best[name] = min(best[name], _timed(fn))
     print("\n" + "; ".join(f"{name}: {t:.2f} s" for name, t in best.items()))
     print(f"BPE ours/HF = {best['BPE ours'] / best['BPE HF']:.2f}; "
-          f"WordPiece ours/HF = {best['WordPiece ours'] / best['WordPiece HF']:.2f}")
+          f"WordPiece ours/HF = {best['WordPiece ours'] / best['WordPiece HF']:.2f} (likelihood), "
+          f"{best['WordPiece ours (ratio score)'] / best['WordPiece HF']:.2f} (ratio)")
 
 
 def _timed(fn) -> float:
