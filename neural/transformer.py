@@ -32,7 +32,7 @@ from neural.layers import (
 )
 from neural.module import Module, grad_enabled, no_grad
 from neural.positional import make_positional
-from neural.rnn_threads import run_rows
+from neural.rnn_threads import run_rows, single_blas
 from neural.trainable import TrainableLM, config_from_dict
 from ngram.lm import DecodeState
 from ngram.vocab import Vocabulary
@@ -204,16 +204,19 @@ class TransformerLM(TrainableLM):
         for i, c in enumerate(crops):
             idx[i, :len(c)] = c
         last = np.array([len(c) - 1 for c in crops])
-        with no_grad(), _eval_mode(self):
+        with no_grad(), _eval_mode(self), single_blas():
             h = self.hidden(idx)[np.arange(len(crops)), last]
             return log_softmax((h @ self.wte.weight.data.T).astype(np.float64))
 
+    # Decoding multiplies one row (or one window) at a time: OpenBLAS's thread pool only adds wake-up latency
+    # there, and when the other core is busy each tiny GEMM can wait milliseconds for it (measured: 200
+    # tokens in 41 s instead of under a second), so the decoding paths run with single-threaded BLAS.
     def start(self, context: Sequence[int]) -> DecodeState:
         ids = tuple(self._crop(context))
         return self._recompute(tuple(int(i) for i in context), ids)
 
     def _recompute(self, all_ids: tuple[int, ...], window: Sequence[int]) -> DecodeState:
-        with no_grad(), _eval_mode(self):
+        with no_grad(), _eval_mode(self), single_blas():
             x = self.wte.weight.data[np.asarray(window)][None] + self.wpe(0, len(window))
             cache = []
             for block in self.blocks:
@@ -229,7 +232,7 @@ class TransformerLM(TrainableLM):
         if past is None or pos >= self.cfg.block_size:
             # the window is full: slide it (recompute on the last block_size tokens, as next_logprobs does)
             return self._recompute(ids, ids[-self.cfg.block_size:])
-        with no_grad(), _eval_mode(self):
+        with no_grad(), _eval_mode(self), single_blas():
             x = self.wte.weight.data[[int(token)]][None] + self.wpe(pos, 1)
             cache = []
             for block, kv in zip(self.blocks, past):
