@@ -149,11 +149,14 @@ class GateMajor:
 
 
 def _stacked_matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> np.ndarray:
-    """out[j] = a @ b[j] for a (M, K), b (G, K, N), out (G, M, N): the rows of a split across the workers
-    when the product is big enough to pay for it."""
-    if a.shape[0] * b.size < rnn_threads.PAR_MIN_FLOPS:
+    """out[j] = a @ b[j] for a (M, K), b (G, K, N), out (G, M, N): the G products split across the workers
+    when they are big enough to pay for it (whole products per worker: for dw_hh, 3.75 ms vs 4.2 ms with
+    the rows of a split)."""
+    g = b.shape[0]
+    if g < 2 or a.shape[0] * b.size < rnn_threads.PAR_MIN_FLOPS:
         return np.matmul(a, b, out=out)
-    run_rows(a.shape[0], lambda lo, hi: np.matmul(a[lo:hi], b, out=out[:, lo:hi]))
+    unit = rnn_threads.MIN_ROWS            # run_rows splits rows, at least MIN_ROWS a worker: g items of unit
+    run_rows(g * unit, lambda lo, hi: np.matmul(a, b[lo // unit:hi // unit], out=out[lo // unit:hi // unit]))
     return out
 
 
