@@ -30,6 +30,7 @@ from neural.layers import (
 )
 from neural.module import grad_enabled, no_grad
 from neural.rnn import CELLS, RNN, State
+from neural.rnn_math import WORKSPACE
 from neural.rnn_threads import par_matmul, single_blas
 from neural.trainable import TrainableLM, config_from_dict
 from ngram.lm import DecodeState
@@ -141,7 +142,8 @@ class RNNLanguageModel(TrainableLM):
         dlogits = softmax_cross_entropy_backward(probs, targets)       # (T·B, V)
         self.head.weight.grad += par_matmul(h2.T, dlogits)
         self.head.bias.grad += dlogits.sum(axis=0)
-        g = par_matmul(dlogits, self.head.weight.data.T).reshape(shape)
+        g = par_matmul(dlogits, self.head.weight.data.T,                 # pooled: the recurrence's
+                       out=WORKSPACE.empty((dlogits.shape[0], shape[-1]), dlogits.dtype)).reshape(shape)  # helpers read it
         g = self.rnn.backward(self.drop_out.backward(g))
         if not fused:
             self.wte.backward(self.drop_in.backward(g))

@@ -31,7 +31,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from neural import rnn_threads
+from neural import row_procs, rnn_threads
+from neural.row_procs import run_rows_shared
 from neural.rnn_threads import par_matmul, run_rows
 
 
@@ -74,11 +75,29 @@ class Workspace:
         for arr in arrays:
             if sys.getrefcount(arr) <= 3:  # the list, `arr` and getrefcount's argument: unused
                 return arr
-        arr = np.empty(shape, dtype)
-        if arr.nbytes <= self.MAX_ARRAY and self._bytes + arr.nbytes <= self.MAX_TOTAL:
-            arrays.append(arr)
-            self._bytes += arr.nbytes
+        nbytes = int(np.prod(shape, dtype=np.int64)) * np.dtype(dtype).itemsize
+        if nbytes > self.MAX_ARRAY or self._bytes + nbytes > self.MAX_TOTAL:
+            return np.empty(shape, dtype)
+        # pooled arrays live in shared memory when the recurrences run in helper processes
+        arr = row_procs.shared_empty(shape, dtype) if row_procs.available() else np.empty(shape, dtype)
+        arrays.append(arr)
+        self._bytes += nbytes
         return arr
+
+    def copy(self, a: np.ndarray) -> np.ndarray:
+        """A pooled copy of a (so helper processes can read it)."""
+        out = self.empty(a.shape, a.dtype)
+        out[...] = a
+        return out
+
+    def zeros_or_copy(self, like: np.ndarray, a: np.ndarray | None) -> np.ndarray:
+        """A pooled array shaped as `like`: a copy of `a` (cast to like's dtype), or zeros if a is None."""
+        out = self.empty(like.shape, like.dtype)
+        if a is None:
+            out.fill(0)
+        else:
+            out[...] = a
+        return out
 
 
 WORKSPACE = Workspace()
@@ -274,7 +293,7 @@ def elman_forward(pre: np.ndarray, w_hh: np.ndarray, h0: np.ndarray) -> tuple[np
     T, B = pre.shape[:2]
     hs = WORKSPACE.empty((T + 1, B, w_hh.shape[0]), w_hh.dtype)
     hs[0] = h0
-    run_rows(B, lambda lo, hi: _elman_forward_rows(pre[:, lo:hi], w_hh, hs[:, lo:hi]))
+    run_rows_shared(_elman_forward_rows, B, [(pre, 1), (WORKSPACE.copy(w_hh), None), (hs, 1)])
     return hs[1:], (hs,)
 
 
@@ -294,9 +313,9 @@ def elman_backward(dhs: np.ndarray, cache: tuple, w_hh: np.ndarray,
     (hs,) = cache
     dpre = hs[1:] * hs[1:]
     np.subtract(1, dpre, out=dpre)                            # tanh' = 1 - h², later times dh
-    dh0 = np.zeros_like(hs[0]) if dh_last is None else np.array(dh_last, dtype=hs.dtype)
-    run_rows(dh0.shape[0], lambda lo, hi: _elman_backward_rows(dhs[:, lo:hi], dpre[:, lo:hi], w_hh.T,
-                                                               dh0[lo:hi]))
+    dh0 = WORKSPACE.zeros_or_copy(hs[0], dh_last)
+    run_rows_shared(_elman_backward_rows, dh0.shape[0],
+                    [(dhs, 1), (dpre, 1), (WORKSPACE.copy(w_hh).T, None), (dh0, 0)])
     return dpre, par_matmul(_flat(hs[:-1]).T, _flat(dpre)), dh0
 
 
@@ -326,13 +345,12 @@ def lstm_forward(pre: np.ndarray, w_hh: np.ndarray, h0: np.ndarray,
     and is consumed: it becomes the gate activations."""
     _, T, B, H = pre.shape
     gates = pre
-    w = LSTM_LAYOUT.blocks(w_hh)                              # (4, H, H), halved on o, i, f
+    w = WORKSPACE.copy(LSTM_LAYOUT.blocks(w_hh))              # (4, H, H), halved on o, i, f
     hs = WORKSPACE.empty((T + 1, B, H), w_hh.dtype)
     cs = WORKSPACE.empty((T + 1, B, H), w_hh.dtype)
     tcs = WORKSPACE.empty((T, B, H), w_hh.dtype)             # tanh(c_t)
     hs[0], cs[0] = h0, c0
-    run_rows(B, lambda lo, hi: _lstm_forward_rows(gates[:, :, lo:hi], w, hs[:, lo:hi], cs[:, lo:hi],
-                                                  tcs[:, lo:hi]))
+    run_rows_shared(_lstm_forward_rows, B, [(gates, 2), (w, None), (hs, 1), (cs, 1), (tcs, 1)])
     return hs[1:], cs[T], (gates, cs, tcs, hs)
 
 
@@ -366,11 +384,11 @@ def lstm_backward(dhs: np.ndarray, cache: tuple, w_hh: np.ndarray, dh_last: np.n
     gradients, step by step while they are hot in cache."""
     gates, cs, tcs, hs = cache
     H = hs.shape[-1]
-    dh0 = np.zeros_like(hs[0]) if dh_last is None else np.array(dh_last, dtype=hs.dtype)
-    dc0 = np.zeros_like(hs[0]) if dc_last is None else np.array(dc_last, dtype=hs.dtype)
-    w_t = LSTM_LAYOUT.blocks(w_hh, scaled=False).transpose(0, 2, 1)   # (4, H, H): W_gateᵀ
-    run_rows(dh0.shape[0], lambda lo, hi: _lstm_backward_rows(
-        dhs[:, lo:hi], gates[:, :, lo:hi], cs[:, lo:hi], tcs[:, lo:hi], w_t, dh0[lo:hi], dc0[lo:hi]))
+    dh0 = WORKSPACE.zeros_or_copy(hs[0], dh_last)
+    dc0 = WORKSPACE.zeros_or_copy(hs[0], dc_last)
+    w_t = WORKSPACE.copy(LSTM_LAYOUT.blocks(w_hh, scaled=False)).transpose(0, 2, 1)   # (4, H, H): W_gateᵀ
+    run_rows_shared(_lstm_backward_rows, dh0.shape[0], [(dhs, 1), (gates, 2), (cs, 1), (tcs, 1), (w_t, None),
+                                                        (dh0, 0), (dc0, 0)])
     d3 = gates.reshape(4, -1, H)                              # (4, T·B, H)
     dw = _stacked_matmul(_flat(hs[:-1]).T, d3, np.empty((4, H, H), dtype=hs.dtype))
     return gates, LSTM_LAYOUT.unblocks(dw), dh0, dc0
@@ -430,7 +448,8 @@ def gru_forward(pre: np.ndarray, w_hh: np.ndarray, b_hh: np.ndarray,
     hp = WORKSPACE.empty(act.shape, act.dtype)                # h W_hh + b_hh (its n part is kept)
     hs = WORKSPACE.empty((T + 1, B, w_hh.shape[0]), w_hh.dtype)
     hs[0] = h0
-    run_rows(B, lambda lo, hi: _gru_forward_rows(act[:, lo:hi], hp[:, lo:hi], w_hh, b_hh, hs[:, lo:hi]))
+    run_rows_shared(_gru_forward_rows, B, [(act, 1), (hp, 1), (WORKSPACE.copy(w_hh), None),
+                                           (WORKSPACE.copy(b_hh), None), (hs, 1)])
     return hs[1:], (act, hp, hs)
 
 
@@ -462,9 +481,9 @@ def gru_backward(dhs: np.ndarray, cache: tuple, w_hh: np.ndarray,
     """-> dpre (input side), dw_hh, db_hh, dh0. Consumes the cache: r, z, n become the input-side
     pre-activation gradients and h W_hh + b_hh the hidden-side ones, step by step."""
     act, hp, hs = cache
-    dh0 = np.zeros_like(hs[0]) if dh_last is None else np.array(dh_last, dtype=hs.dtype)
-    run_rows(dh0.shape[0], lambda lo, hi: _gru_backward_rows(dhs[:, lo:hi], act[:, lo:hi], hp[:, lo:hi],
-                                                             hs[:, lo:hi], w_hh.T, dh0[lo:hi]))
+    dh0 = WORKSPACE.zeros_or_copy(hs[0], dh_last)
+    run_rows_shared(_gru_backward_rows, dh0.shape[0], [(dhs, 1), (act, 1), (hp, 1), (hs, 1),
+                                                       (WORKSPACE.copy(w_hh).T, None), (dh0, 0)])
     dhp2 = _flat(hp)
     return act, par_matmul(_flat(hs[:-1]).T, dhp2), dhp2.sum(0), dh0
 
