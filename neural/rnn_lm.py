@@ -142,8 +142,8 @@ class RNNLanguageModel(TrainableLM):
         dlogits = softmax_cross_entropy_backward(probs, targets)       # (T·B, V)
         self.head.weight.grad += par_matmul(h2.T, dlogits)
         self.head.bias.grad += dlogits.sum(axis=0)
-        g = par_matmul(dlogits, self.head.weight.data.T,                 # pooled: the recurrence's
-                       out=WORKSPACE.empty((dlogits.shape[0], shape[-1]), dlogits.dtype)).reshape(shape)  # helpers read it
+        g = WORKSPACE.empty((dlogits.shape[0], shape[-1]), dlogits.dtype)  # pooled: the recurrence's
+        g = par_matmul(dlogits, self.head.weight.data.T, out=g).reshape(shape)  # helper processes read it
         g = self.rnn.backward(self.drop_out.backward(g))
         if not fused:
             self.wte.backward(self.drop_in.backward(g))

@@ -15,8 +15,10 @@ Shapes: x (T, B, In), pre (T, B, G*H), hs (T, B, H), states (B, H). The LSTM ker
 pre-activations gate-major instead, (4, T, B, H) (`GateMajor`, `LSTM_LAYOUT`): every gate of a step is then
 a contiguous (B, H) block; the weights' gradients still come back in PyTorch's layout.
 
-The time loops run on slices of the batch in parallel threads (`neural.rnn_threads`): every `_*_rows`
-function works on views [:, lo:hi] of arrays the caller allocated. The per-step product h @ w_hh goes
+The time loops run on slices of the batch in parallel: the first slice in the calling thread, the others in
+helper processes on shared-memory arrays (`neural.row_procs`; threads, `neural.rnn_threads`, where that
+can't be used). Every `_*_rows` function works on views [:, lo:hi] of arrays the caller allocated from
+`WORKSPACE` (so, in shared memory). The per-step product h @ w_hh goes
 through `StepProduct` (OpenBLAS's small-matrix path, no packing of w_hh every step).
 
 Non-linearities: the LSTM uses np.tanh (NumPy 2's SIMD tanh is faster than np.exp in float32 here: 1.3
@@ -89,6 +91,12 @@ class Workspace:
         out = self.empty(a.shape, a.dtype)
         out[...] = a
         return out
+
+    def shareable(self, a: np.ndarray) -> np.ndarray:
+        """a itself if helper processes can read it (or none are in use), else a pooled copy."""
+        if not row_procs.available() or row_procs.in_shared_memory(a):
+            return a
+        return self.copy(a)
 
     def zeros_or_copy(self, like: np.ndarray, a: np.ndarray | None) -> np.ndarray:
         """A pooled array shaped as `like`: a copy of `a` (cast to like's dtype), or zeros if a is None."""
@@ -311,11 +319,12 @@ def elman_backward(dhs: np.ndarray, cache: tuple, w_hh: np.ndarray,
                    dh_last: np.ndarray | None = None) -> tuple[np.ndarray, ...]:
     """-> dpre, dw_hh, dh0."""
     (hs,) = cache
-    dpre = hs[1:] * hs[1:]
+    dpre = WORKSPACE.empty(hs[1:].shape, hs.dtype)
+    np.multiply(hs[1:], hs[1:], out=dpre)
     np.subtract(1, dpre, out=dpre)                            # tanh' = 1 - h², later times dh
     dh0 = WORKSPACE.zeros_or_copy(hs[0], dh_last)
     run_rows_shared(_elman_backward_rows, dh0.shape[0],
-                    [(dhs, 1), (dpre, 1), (WORKSPACE.copy(w_hh).T, None), (dh0, 0)])
+                    [(WORKSPACE.shareable(dhs), 1), (dpre, 1), (WORKSPACE.copy(w_hh).T, None), (dh0, 0)])
     return dpre, par_matmul(_flat(hs[:-1]).T, _flat(dpre)), dh0
 
 
@@ -387,8 +396,8 @@ def lstm_backward(dhs: np.ndarray, cache: tuple, w_hh: np.ndarray, dh_last: np.n
     dh0 = WORKSPACE.zeros_or_copy(hs[0], dh_last)
     dc0 = WORKSPACE.zeros_or_copy(hs[0], dc_last)
     w_t = WORKSPACE.copy(LSTM_LAYOUT.blocks(w_hh, scaled=False)).transpose(0, 2, 1)   # (4, H, H): W_gateᵀ
-    run_rows_shared(_lstm_backward_rows, dh0.shape[0], [(dhs, 1), (gates, 2), (cs, 1), (tcs, 1), (w_t, None),
-                                                        (dh0, 0), (dc0, 0)])
+    run_rows_shared(_lstm_backward_rows, dh0.shape[0], [(WORKSPACE.shareable(dhs), 1), (gates, 2), (cs, 1),
+                                                        (tcs, 1), (w_t, None), (dh0, 0), (dc0, 0)])
     d3 = gates.reshape(4, -1, H)                              # (4, T·B, H)
     dw = _stacked_matmul(_flat(hs[:-1]).T, d3, np.empty((4, H, H), dtype=hs.dtype))
     return gates, LSTM_LAYOUT.unblocks(dw), dh0, dc0
@@ -482,8 +491,8 @@ def gru_backward(dhs: np.ndarray, cache: tuple, w_hh: np.ndarray,
     pre-activation gradients and h W_hh + b_hh the hidden-side ones, step by step."""
     act, hp, hs = cache
     dh0 = WORKSPACE.zeros_or_copy(hs[0], dh_last)
-    run_rows_shared(_gru_backward_rows, dh0.shape[0], [(dhs, 1), (act, 1), (hp, 1), (hs, 1),
-                                                       (WORKSPACE.copy(w_hh).T, None), (dh0, 0)])
+    run_rows_shared(_gru_backward_rows, dh0.shape[0], [(WORKSPACE.shareable(dhs), 1), (act, 1), (hp, 1),
+                                                       (hs, 1), (WORKSPACE.copy(w_hh).T, None), (dh0, 0)])
     dhp2 = _flat(hp)
     return act, par_matmul(_flat(hs[:-1]).T, dhp2), dhp2.sum(0), dh0
 

@@ -16,7 +16,9 @@ calling thread): after a multi-threaded GEMM, OpenBLAS's idle workers spin for a
 the recurrence threads need. The few big GEMMs of a step (weight gradients) are split across the same
 workers instead (`par_matmul`).
 
-`TKIT_THREADS=1` turns it off (results can differ in the last bit between settings, because BLAS may sum
+The recurrences themselves now run their row ranges in helper processes where they can (`neural.row_procs`:
+two threads keep handing each other the GIL, ~10 times a step); this module is their fall-back and still
+runs the big GEMMs. `TKIT_THREADS=1` turns both off (results can differ in the last bit between settings, because BLAS may sum
 in another order for a different number of rows; for a fixed setting they are deterministic).
 """
 from __future__ import annotations

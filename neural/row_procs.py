@@ -82,6 +82,10 @@ def _segment_of(a: np.ndarray) -> _Segment | None:
     return _segments.get(id(base))
 
 
+def in_shared_memory(a: np.ndarray) -> bool:
+    return _segment_of(a) is not None
+
+
 def _describe(a: np.ndarray, seg: _Segment) -> dict:
     return {"seg": seg.key, "offset": a.__array_interface__["data"][0] - seg.address, "shape": list(a.shape),
             "strides": list(a.strides), "dtype": a.dtype.str}
@@ -139,6 +143,7 @@ def _seg_by_key(key: int) -> _Segment:
 _helpers: list[_Helper] = []
 _lock = threading.Lock()
 _state = {"broken": False}
+stats = {"calls": 0}   # kernel calls that ran in helper processes (for tests and benchmarks)
 
 
 def _get_helpers(n: int) -> list[_Helper] | None:
@@ -194,6 +199,7 @@ def run_rows_shared(kernel: Callable[..., None], n_rows: int, args: Sequence[Row
             _fail()
             rnn_threads.run_rows(n_rows, local)
             return
+        stats["calls"] += 1
         error: BaseException | None = None
         try:
             local(*bounds[0])
