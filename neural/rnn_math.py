@@ -86,17 +86,13 @@ class Workspace:
         self._bytes += nbytes
         return arr
 
-    def copy(self, a: np.ndarray) -> np.ndarray:
-        """A pooled copy of a (so helper processes can read it)."""
-        out = self.empty(a.shape, a.dtype)
-        out[...] = a
-        return out
-
     def shareable(self, a: np.ndarray) -> np.ndarray:
         """a itself if helper processes can read it (or none are in use), else a pooled copy."""
         if not row_procs.available() or row_procs.in_shared_memory(a):
             return a
-        return self.copy(a)
+        out = self.empty(a.shape, a.dtype)
+        out[...] = a
+        return out
 
     def zeros_or_copy(self, like: np.ndarray, a: np.ndarray | None) -> np.ndarray:
         """A pooled array shaped as `like`: a copy of `a` (cast to like's dtype), or zeros if a is None."""
@@ -301,7 +297,7 @@ def elman_forward(pre: np.ndarray, w_hh: np.ndarray, h0: np.ndarray) -> tuple[np
     T, B = pre.shape[:2]
     hs = WORKSPACE.empty((T + 1, B, w_hh.shape[0]), w_hh.dtype)
     hs[0] = h0
-    run_rows_shared(_elman_forward_rows, B, [(pre, 1), (WORKSPACE.copy(w_hh), None), (hs, 1)])
+    run_rows_shared(_elman_forward_rows, B, [(pre, 1), (WORKSPACE.shareable(w_hh), None), (hs, 1)])
     return hs[1:], (hs,)
 
 
@@ -324,7 +320,7 @@ def elman_backward(dhs: np.ndarray, cache: tuple, w_hh: np.ndarray,
     np.subtract(1, dpre, out=dpre)                            # tanh' = 1 - h², later times dh
     dh0 = WORKSPACE.zeros_or_copy(hs[0], dh_last)
     run_rows_shared(_elman_backward_rows, dh0.shape[0],
-                    [(WORKSPACE.shareable(dhs), 1), (dpre, 1), (WORKSPACE.copy(w_hh).T, None), (dh0, 0)])
+                    [(WORKSPACE.shareable(dhs), 1), (dpre, 1), (WORKSPACE.shareable(w_hh).T, None), (dh0, 0)])
     return dpre, par_matmul(_flat(hs[:-1]).T, _flat(dpre)), dh0
 
 
@@ -354,7 +350,7 @@ def lstm_forward(pre: np.ndarray, w_hh: np.ndarray, h0: np.ndarray,
     and is consumed: it becomes the gate activations."""
     _, T, B, H = pre.shape
     gates = pre
-    w = WORKSPACE.copy(LSTM_LAYOUT.blocks(w_hh))              # (4, H, H), halved on o, i, f
+    w = WORKSPACE.shareable(LSTM_LAYOUT.blocks(w_hh))              # (4, H, H), halved on o, i, f
     hs = WORKSPACE.empty((T + 1, B, H), w_hh.dtype)
     cs = WORKSPACE.empty((T + 1, B, H), w_hh.dtype)
     tcs = WORKSPACE.empty((T, B, H), w_hh.dtype)             # tanh(c_t)
@@ -395,7 +391,7 @@ def lstm_backward(dhs: np.ndarray, cache: tuple, w_hh: np.ndarray, dh_last: np.n
     H = hs.shape[-1]
     dh0 = WORKSPACE.zeros_or_copy(hs[0], dh_last)
     dc0 = WORKSPACE.zeros_or_copy(hs[0], dc_last)
-    w_t = WORKSPACE.copy(LSTM_LAYOUT.blocks(w_hh, scaled=False)).transpose(0, 2, 1)   # (4, H, H): W_gateᵀ
+    w_t = WORKSPACE.shareable(LSTM_LAYOUT.blocks(w_hh, scaled=False)).transpose(0, 2, 1)   # (4, H, H): W_gateᵀ
     run_rows_shared(_lstm_backward_rows, dh0.shape[0], [(WORKSPACE.shareable(dhs), 1), (gates, 2), (cs, 1),
                                                         (tcs, 1), (w_t, None), (dh0, 0), (dc0, 0)])
     d3 = gates.reshape(4, -1, H)                              # (4, T·B, H)
@@ -457,8 +453,8 @@ def gru_forward(pre: np.ndarray, w_hh: np.ndarray, b_hh: np.ndarray,
     hp = WORKSPACE.empty(act.shape, act.dtype)                # h W_hh + b_hh (its n part is kept)
     hs = WORKSPACE.empty((T + 1, B, w_hh.shape[0]), w_hh.dtype)
     hs[0] = h0
-    run_rows_shared(_gru_forward_rows, B, [(act, 1), (hp, 1), (WORKSPACE.copy(w_hh), None),
-                                           (WORKSPACE.copy(b_hh), None), (hs, 1)])
+    run_rows_shared(_gru_forward_rows, B, [(act, 1), (hp, 1), (WORKSPACE.shareable(w_hh), None),
+                                           (WORKSPACE.shareable(b_hh), None), (hs, 1)])
     return hs[1:], (act, hp, hs)
 
 
@@ -492,7 +488,7 @@ def gru_backward(dhs: np.ndarray, cache: tuple, w_hh: np.ndarray,
     act, hp, hs = cache
     dh0 = WORKSPACE.zeros_or_copy(hs[0], dh_last)
     run_rows_shared(_gru_backward_rows, dh0.shape[0], [(WORKSPACE.shareable(dhs), 1), (act, 1), (hp, 1),
-                                                       (hs, 1), (WORKSPACE.copy(w_hh).T, None), (dh0, 0)])
+                                                       (hs, 1), (WORKSPACE.shareable(w_hh).T, None), (dh0, 0)])
     dhp2 = _flat(hp)
     return act, par_matmul(_flat(hs[:-1]).T, dhp2), dhp2.sum(0), dh0
 

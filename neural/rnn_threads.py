@@ -18,8 +18,9 @@ workers instead (`par_matmul`).
 
 The recurrences themselves now run their row ranges in helper processes where they can (`neural.row_procs`:
 two threads keep handing each other the GIL, ~10 times a step); this module is their fall-back and still
-runs the big GEMMs. `TKIT_THREADS=1` turns both off (results can differ in the last bit between settings, because BLAS may sum
-in another order for a different number of rows; for a fixed setting they are deterministic).
+runs the big GEMMs. `TKIT_THREADS=1` turns both off (results can differ in the last bit between settings,
+because BLAS may sum in another order for a different number of rows; for a fixed setting they are
+deterministic).
 """
 from __future__ import annotations
 

@@ -107,21 +107,20 @@ class _Helper:
         self.sent: set[int] = set()   # segment keys the helper has mapped
 
     def send(self, kernel: str, args: Sequence[RowArg], lo: int, hi: int) -> None:
-        descs, fds, keys = [], [], []
+        descs, new = [], {}                   # new: segments the helper has not mapped yet, by key
         for a, axis in args:
             if not isinstance(a, np.ndarray):
                 descs.append({"value": a})
                 continue
             seg = _segment_of(a)
             assert seg is not None
-            if seg.key not in self.sent and seg.key not in keys:
-                fds.append(seg.fd)
-                keys.append(seg.key)
+            if seg.key not in self.sent:
+                new[seg.key] = seg
             descs.append({**_describe(a, seg), "axis": axis})
-        msg = json.dumps({"kernel": kernel, "args": descs, "lo": lo, "hi": hi, "new": keys,
-                          "sizes": [_seg_by_key(k).nbytes for k in keys]}).encode()
-        socket.send_fds(self.sock, [msg], fds)
-        self.sent.update(keys)
+        msg = json.dumps({"kernel": kernel, "args": descs, "lo": lo, "hi": hi, "new": list(new),
+                          "sizes": [seg.nbytes for seg in new.values()]}).encode()
+        socket.send_fds(self.sock, [msg], [seg.fd for seg in new.values()])
+        self.sent.update(new)
 
     def wait(self) -> None:
         reply = self.sock.recv(MSG_MAX)
@@ -134,10 +133,6 @@ class _Helper:
             self.proc.wait(timeout=2)
         except subprocess.TimeoutExpired:
             self.proc.kill()
-
-
-def _seg_by_key(key: int) -> _Segment:
-    return next(s for s in _segments.values() if s.key == key)
 
 
 _helpers: list[_Helper] = []
