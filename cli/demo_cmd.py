@@ -1,6 +1,9 @@
 """`tkit demo`: the main job on the shipped corpus — train what it needs, then sample Shakespeare-style text."""
 from __future__ import annotations
 
+import contextlib
+import importlib.resources
+from collections.abc import Iterator
 from pathlib import Path
 
 import click
@@ -11,9 +14,22 @@ from ngram.decoding import SamplingConfig, ids_to_text, prompt_to_ids, sample_st
 from ngram.lm import LanguageModel
 from tokenizers_kit.errors import TkitError
 
-DATA_DIR = Path(__file__).resolve().parent.parent / "data"
-CORPUS = DATA_DIR / "shakespeare.txt"
-SHIPPED_TRANSFORMER = DATA_DIR / "shakespeare_char_transformer.npz"
+CORPUS = "shakespeare.txt"
+SHIPPED_TRANSFORMER = "shakespeare_char_transformer.npz"
+
+
+@contextlib.contextmanager
+def shipped_file(name: str) -> Iterator[Path]:
+    """A file shipped in the package `tkit_data` (data/ of the checkout), as a real path: from a clone and
+    from an installed wheel alike."""
+    try:
+        resource = importlib.resources.files("tkit_data") / name
+    except ModuleNotFoundError:
+        raise TkitError("the shipped data package tkit_data is not installed: reinstall tokenizers-kit") from None
+    if not resource.is_file():
+        raise TkitError(f"the shipped file {name} is missing: run `make data` in a clone, or reinstall")
+    with importlib.resources.as_file(resource) as path:
+        yield Path(path)
 
 
 def sample_lines(model: LanguageModel, count: int, rng: np.random.Generator, min_words: int = 5,
@@ -44,29 +60,28 @@ def demo_command(order: int, num_lines: int, seed: int) -> None:
     then sample from the shipped character-level Transformer (data/shakespeare_char_transformer.npz)."""
     from ngram import train_ngram
 
-    if not CORPUS.is_file():
-        raise TkitError(f"the shipped corpus {CORPUS} is missing: run `make data` or reinstall from a clone")
     rng = np.random.default_rng(seed)
     watch = console.Stopwatch()
-    with console.progress(f"training a {order}-gram model", total=CORPUS.stat().st_size) as bar:
-        model = train_ngram(CORPUS, order=order, smoothing="modified-kneser-ney", tokenizer="whitespace",
+    with shipped_file(CORPUS) as corpus, \
+            console.progress(f"training a {order}-gram model", total=corpus.stat().st_size) as bar:
+        model = train_ngram(str(corpus), order=order, smoothing="modified-kneser-ney", tokenizer="whitespace",
                             on_bytes=bar.advance)
-    click.echo(f"== {model.name}, words, trained on {CORPUS.name} in {watch.seconds:.1f}s ==")
+    click.echo(f"== {model.name}, words, trained on {CORPUS} in {watch.seconds:.1f}s ==")
     for line in sample_lines(model, num_lines, rng):
         click.echo(line)
-    if SHIPPED_TRANSFORMER.is_file():
-        _neural_demo(rng)
+    _neural_demo(rng)
 
 
 def _neural_demo(rng: np.random.Generator) -> None:
     from neural import load_model
 
-    model = load_model(SHIPPED_TRANSFORMER)
+    with shipped_file(SHIPPED_TRANSFORMER) as path:
+        model = load_model(path)
     watch = console.Stopwatch()
     prompt = "ROMEO.\n"
     config = SamplingConfig(max_tokens=400, temperature=0.8, top_k=20)
     ids = list(sample_stream(model, prompt_to_ids(model, prompt), config, rng))
-    click.echo(f"\n== {model.name}, characters ({SHIPPED_TRANSFORMER.name}), 400 tokens in {watch.seconds:.1f}s ==")
+    click.echo(f"\n== {model.name}, characters ({SHIPPED_TRANSFORMER}), 400 tokens in {watch.seconds:.1f}s ==")
     click.echo(prompt + ids_to_text(model, ids).rstrip())
 
 
