@@ -10,11 +10,11 @@ $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 
-$(VENV)/.installed-base: pyproject.toml | $(VENV)/bin/python
+$(VENV)/.installed-base: pyproject.toml setup.py | $(VENV)/bin/python
 	$(PY) -m pip install --quiet -e .
 	touch $@
 
-$(STAMP): pyproject.toml | $(VENV)/bin/python
+$(STAMP): pyproject.toml setup.py | $(VENV)/bin/python
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $@
 

@@ -8,7 +8,7 @@ import click
 
 from cli import console
 from cli.models import load_model
-from cli.options import resolve_tokenizer, tokenizer_options
+from cli.options import chosen_tokenizer, tokenizer_options
 from ngram.evaluate import evaluate_files, report_dict, score_sentences
 from tokenizers_kit.corpus import corpus_bytes, iter_lines, require_nonempty
 from tokenizers_kit.errors import TkitError
@@ -35,7 +35,7 @@ def eval_command(model_path: str, files: tuple[str, ...], tokenizer_file: str | 
     per token; bits_per_byte divides the total bits by the UTF-8 bytes of the text, so models with different
     tokenizers compare on one scale.
     """
-    model = load_model(model_path, resolve_tokenizer(tokenizer_file, tokenizer_name))
+    model = load_model(model_path, chosen_tokenizer(tokenizer_file, tokenizer_name))
     require_nonempty(files)
     if per_line:
         if not model.sentence_mode:

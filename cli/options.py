@@ -18,9 +18,9 @@ def tokenizer_options(func: Callable[..., Any]) -> Callable[..., Any]:
     return func
 
 
-def resolve_tokenizer(tokenizer_file: str | None, tokenizer_name: str | None,
-                      default: str | None = None) -> TextTokenizer | None:
-    """The tokenizer the user asked for, `default` if none, or None when neither is given."""
+def chosen_tokenizer(tokenizer_file: str | None, tokenizer_name: str | None,
+                     default: str | None = None) -> TextTokenizer | None:
+    """The tokenizer the user chose with -t or --tokenizer, `default` if neither, or None."""
     if tokenizer_file and tokenizer_name and tokenizer_file != tokenizer_name:
         raise click.UsageError("give either -t or --tokenizer, not both")
     choice = tokenizer_file or tokenizer_name or default
@@ -29,7 +29,7 @@ def resolve_tokenizer(tokenizer_file: str | None, tokenizer_name: str | None,
 
 def require_tokenizer(tokenizer_file: str | None, tokenizer_name: str | None,
                       default: str | None = None) -> TextTokenizer:
-    tok = resolve_tokenizer(tokenizer_file, tokenizer_name, default)
+    tok = chosen_tokenizer(tokenizer_file, tokenizer_name, default)
     if tok is None:
         raise click.UsageError("choose a tokenizer: -t TOKENIZER.json or --tokenizer whitespace|char")
     return tok

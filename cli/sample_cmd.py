@@ -7,7 +7,7 @@ import click
 import numpy as np
 
 from cli.models import load_model
-from cli.options import resolve_tokenizer
+from cli.options import chosen_tokenizer
 from ngram.decoding import (SamplingConfig, beam_search, ids_to_text, prompt_to_ids, sample_stream,
                             top_next)
 from tokenizers_kit.errors import TkitError
@@ -34,7 +34,7 @@ def sample_command(model_path: str, tokenizer: str | None, prompt: str, max_toke
                    num_samples: int, top_k_next: int | None, as_json: bool) -> None:
     """Generate text from MODEL (n-gram .npz/.arpa or neural .npz). For n-gram models each line is a
     sentence: </s> is printed as a newline."""
-    model = load_model(model_path, resolve_tokenizer(tokenizer, None))
+    model = load_model(model_path, chosen_tokenizer(tokenizer, None))
     context = prompt_to_ids(model, prompt)
     if top_k_next:
         _print_next(model, context, top_k_next, as_json)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ngram.lm import DecodeState, LanguageModel
+if TYPE_CHECKING:  # the interface calls into this module, so no import of it at run time
+    from ngram.lm import DecodeState, LanguageModel
 
 
 @dataclass(frozen=True)

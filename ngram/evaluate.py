@@ -5,12 +5,15 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ngram.lm import LanguageModel
 from tokenizers_kit.corpus import iter_lines, read_text
 from tokenizers_kit.errors import CorpusError
+
+if TYPE_CHECKING:  # the interface calls into this module, so no import of it at run time
+    from ngram.lm import LanguageModel
 
 LN10 = math.log(10.0)
 BATCH_LINES = 4096
@@ -103,21 +106,46 @@ def score_sentences(model: LanguageModel, lines: Iterable[str],
 def evaluate_files(model: LanguageModel, paths: Sequence[str],
                    on_batch: Callable[[int], None] | None = None) -> EvalReport:
     """Score the files: line by line for sentence models, as one stream for stream models."""
+    source = ", ".join(paths)
     if model.sentence_mode:
-        logprob, tokens, oov, nbytes, sentences = 0.0, 0, 0, 0, 0
-        for s in score_sentences(model, iter_lines(paths), on_batch):
-            logprob += s.log10_prob * LN10
-            tokens += s.tokens
-            oov += s.oov
-            nbytes += len(s.line.encode("utf-8")) + 1  # the newline is predicted as </s>
-            sentences += 1
-        if sentences == 0:
-            raise CorpusError(f"{', '.join(paths)} has no lines to evaluate: give a non-empty file")
-        return EvalReport(logprob, tokens, oov, nbytes, sentences)
-    text = read_text(paths)
+        return evaluate_lines(model, iter_lines(paths), source, on_batch)
+    return evaluate_stream(model, read_text(paths), source, on_batch)
+
+
+def evaluate_text(model: LanguageModel, text: str | Sequence[str], source: str = "the text") -> EvalReport:
+    """`evaluate_files` for text in memory: a string (lines split at "\\n") or a sequence of lines."""
+    if isinstance(text, str):
+        lines = text.split("\n")
+        if lines and lines[-1] == "":
+            lines.pop()
+    else:
+        lines = [str(line) for line in text]
+    if model.sentence_mode:
+        return evaluate_lines(model, lines, source)
+    return evaluate_stream(model, "".join(line + "\n" for line in lines), source)
+
+
+def evaluate_lines(model: LanguageModel, lines: Iterable[str], source: str,
+                   on_batch: Callable[[int], None] | None = None) -> EvalReport:
+    """A sentence model over lines, each scored as `<s> … </s>`."""
+    logprob, tokens, oov, nbytes, sentences = 0.0, 0, 0, 0, 0
+    for s in score_sentences(model, lines, on_batch):
+        logprob += s.log10_prob * LN10
+        tokens += s.tokens
+        oov += s.oov
+        nbytes += len(s.line.encode("utf-8")) + 1  # the newline is predicted as </s>
+        sentences += 1
+    if sentences == 0:
+        raise CorpusError(f"{source} has no lines to evaluate: give a non-empty text")
+    return EvalReport(logprob, tokens, oov, nbytes, sentences)
+
+
+def evaluate_stream(model: LanguageModel, text: str, source: str,
+                    on_batch: Callable[[int], None] | None = None) -> EvalReport:
+    """A stream model over the whole text: every token after the first, given all before it."""
     ids = model.encode_text(text)
     if ids.size < 2:
-        raise CorpusError(f"{', '.join(paths)} has fewer than two tokens: nothing to predict")
+        raise CorpusError(f"{source} has fewer than two tokens: nothing to predict")
     lps = model.sequence_logprobs(ids)
     if on_batch:
         on_batch(text.count("\n"))

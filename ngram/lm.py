@@ -15,6 +15,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from ngram.decoding import SamplingConfig, beam_search, ids_to_text, prompt_to_ids, sample_stream
+from ngram.evaluate import LN10, EvalReport, evaluate_text
 from ngram.vocab import Vocabulary
 from tokenizers_kit.simple import TextTokenizer
 
@@ -81,6 +83,43 @@ class LanguageModel(ABC):
     @abstractmethod
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the model (atomically) in its native format."""
+
+    # ---- the same calls for every model: text in, text or numbers out ------------------------------------
+    def generate(self, max_tokens: int = 50, prompt: str = "", seed: int | None = None, temperature: float = 1.0,
+                 top_k: int | None = None, top_p: float | None = None, beam: int | None = None) -> str:
+        """Sample (or beam-search) up to `max_tokens` tokens after `prompt` and return them as text; a
+        sentence model writes `</s>` as a newline. `temperature=0` is greedy."""
+        if not isinstance(prompt, str):
+            raise TypeError(f"prompt must be a str, not {type(prompt).__name__}")
+        prompt_ids = prompt_to_ids(self, prompt)
+        if beam:
+            ids = beam_search(self, prompt_ids, beam, max_tokens)
+        else:
+            config = SamplingConfig(max_tokens=max_tokens, temperature=temperature, top_k=top_k, top_p=top_p)
+            ids = list(sample_stream(self, prompt_ids, config, np.random.default_rng(seed)))
+        return ids_to_text(self, ids)
+
+    def score(self, text: str) -> float:
+        """log10 p of the text. A sentence model scores it as one sentence `<s> … </s>` (`kenlm.Model.score`);
+        a stream model scores every token after the first, given those before it."""
+        if not isinstance(text, str):
+            raise TypeError(f"text must be a str, not {type(text).__name__}")
+        if self.sentence_mode:
+            ids = np.concatenate(([self.vocab.bos_id], self.encode_text(text), [self.vocab.eos_id]))
+            return float(np.sum(self.sequence_logprobs(ids.astype(np.int64)))) / LN10
+        return self.evaluate(text).log10_total
+
+    def evaluate(self, text: str | Sequence[str]) -> EvalReport:
+        """What `tkit eval` reports (perplexity, cross-entropy, bits per byte, tokens, OOV) for text in
+        memory: a string, or a sequence of lines."""
+        if not isinstance(text, (str, Sequence)) or isinstance(text, bytes):
+            raise TypeError(f"text must be a str or a sequence of lines, not {type(text).__name__}")
+        return evaluate_text(self, text)
+
+    def perplexity(self, text: str | Sequence[str]) -> float:
+        """Perplexity as KenLM defines it: exp of the cross-entropy, for a sentence model over lines with
+        every `</s>` and OOV token counted; for a stream model over the whole text."""
+        return self.evaluate(text).perplexity
 
     # ---- text helpers shared by sample/eval ---------------------------------------------------------------
     def encode_text(self, text: str) -> np.ndarray:

@@ -19,7 +19,6 @@ from ngram.smoothing import Smoothing
 from ngram.smoothing.base import Scorer
 from ngram.tables import sentence_positions
 from ngram.vocab import Vocabulary
-from tokenizers_kit.errors import TkitError
 from tokenizers_kit.simple import TextTokenizer, WhitespaceTokenizer
 
 LN10 = math.log(10.0)
@@ -190,31 +189,6 @@ class NgramModel(LanguageModel):
         first = self.scorer.next_logprobs(())[ids[:1]]
         rest = self._positions_log10(ids, np.array([ids.size]))[1:]
         return np.concatenate((first, rest))
-
-    def perplexity(self, text: str | Sequence[str]) -> float:
-        """KenLM's perplexity over lines of text: 10^(-sum log10 p / N), N counting every word and `</s>`."""
-        lines = text.split("\n") if isinstance(text, str) else list(text)
-        if isinstance(text, str) and lines and lines[-1] == "":
-            lines.pop()
-        if not lines:
-            raise TkitError("perplexity of an empty text: give at least one line")
-        batch = [np.concatenate(([BOS_ID], self.encode_text(line), [EOS_ID])) for line in lines]
-        total = sum(float(np.sum(lp)) for lp in self.sentences_logprobs(batch))
-        tokens = sum(len(b) - 1 for b in batch)
-        return math.exp(-total / tokens)
-
-    def generate(self, max_tokens: int = 50, prompt: str = "", seed: int | None = None, temperature: float = 1.0,
-                 top_k: int | None = None, top_p: float | None = None, beam: int | None = None) -> str:
-        """Sample (or beam-search) text after `prompt`; sentences end at `</s>`, written as newlines."""
-        from ngram.decoding import SamplingConfig, beam_search, ids_to_text, prompt_to_ids, sample_stream
-
-        prompt_ids = prompt_to_ids(self, prompt)
-        if beam:
-            ids = beam_search(self, prompt_ids, beam, max_tokens)
-        else:
-            config = SamplingConfig(max_tokens=max_tokens, temperature=temperature, top_k=top_k, top_p=top_p)
-            ids = list(sample_stream(self, prompt_ids, config, np.random.default_rng(seed)))
-        return ids_to_text(self, ids)
 
     def __repr__(self) -> str:
         return f"NgramModel({self.name}, vocab={len(self.vocab)}, ngrams={self.ngram_counts()})"

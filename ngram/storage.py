@@ -24,7 +24,7 @@ from ngram.npzfile import load_npz, save_npz
 from ngram.smoothing import SMOOTHINGS, Smoothing, make_smoothing
 from ngram.tables import NgramIndex
 from ngram.vocab import SENTENCE_SPECIALS, Vocabulary
-from tokenizers_kit import tokenizer_from_spec
+from tokenizers_kit import resolve_tokenizer, tokenizer_from_spec
 from tokenizers_kit.errors import ModelFileError, TkitError
 from tokenizers_kit.simple import TextTokenizer
 
@@ -131,8 +131,6 @@ def _load_index(arrays: dict[str, np.ndarray], order: int, v: int, path: Path) -
 
 
 def _resolve(tokenizer: TextTokenizer | str | None, stored: str | None) -> TextTokenizer:
-    from ngram.train import resolve_tokenizer
-
     if tokenizer is not None:
         return resolve_tokenizer(tokenizer)
     return tokenizer_from_spec(stored) if stored else resolve_tokenizer(None)

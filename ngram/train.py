@@ -25,17 +25,9 @@ from ngram.chunked_counts import pack_ids32, unpack_ids32
 from ngram.pruning import thresholds
 from ngram.smoothing import Smoothing, make_smoothing
 from ngram.vocab import Vocabulary
-from tokenizers_kit import load_text_tokenizer
+from tokenizers_kit import resolve_tokenizer
 from tokenizers_kit.errors import CorpusError, TkitError
-from tokenizers_kit.simple import TextTokenizer, WhitespaceTokenizer
-
-
-def resolve_tokenizer(tokenizer: TextTokenizer | str | None) -> TextTokenizer:
-    if tokenizer is None:
-        return WhitespaceTokenizer()
-    if isinstance(tokenizer, str):
-        return load_text_tokenizer(tokenizer)
-    return tokenizer
+from tokenizers_kit.simple import TextTokenizer
 
 
 def read_vocab_file(path: str) -> list[str]:

@@ -17,6 +17,7 @@ __all__ = [
     "Tokenizer",
     "WhitespaceTokenizer",
     "load_text_tokenizer",
+    "resolve_tokenizer",
     "tokenizer_from_spec",
     "train_tokenizer",
 ]
@@ -46,6 +47,18 @@ def load_text_tokenizer(name_or_path: str) -> TextTokenizer:
     from tokenizers_kit.tokenizer import Tokenizer  # the trained-tokenizer pipeline
 
     return Tokenizer.from_file(path)
+
+
+def resolve_tokenizer(tokenizer: TextTokenizer | str | None, default: str = "whitespace") -> TextTokenizer:
+    """What the Python API accepts wherever a tokenizer is asked for: a tokenizer object, a built-in name or
+    a tokenizer file's path (`load_text_tokenizer`), or None for the built-in `default`."""
+    if tokenizer is None:
+        return load_text_tokenizer(default)
+    if isinstance(tokenizer, (str, Path)):
+        return load_text_tokenizer(str(tokenizer))
+    if not hasattr(tokenizer, "tokenize") or not hasattr(tokenizer, "detokenize"):
+        raise TypeError(f"tokenizer must be a tokenizer object, a name or a path, not {type(tokenizer).__name__}")
+    return tokenizer
 
 
 def tokenizer_from_spec(spec: str) -> TextTokenizer:

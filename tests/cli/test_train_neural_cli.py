@@ -51,7 +51,6 @@ def test_resume_continues_to_more_steps(tmp_path, corpus):
 
 
 def test_train_rnn(tmp_path, corpus):
-    pytest.importorskip("neural.rnn_lm")
     out = tmp_path / "r.npz"
     r = run_tkit("train", "rnn", str(corpus), "--cell", "gru", "--embedding-size", "8", "--hidden-size", "16",
                  "--block-size", "8", "--batch-size", "4", "--steps", "6", "--val-every", "3", "-o", str(out))
@@ -81,7 +80,6 @@ def test_user_mistakes_are_one_line_errors(tmp_path, corpus):
 
 
 def test_resume_with_the_wrong_command(tmp_path, corpus):
-    pytest.importorskip("neural.rnn_lm")
     out, ckpt = tmp_path / "m.npz", tmp_path / "m.ckpt.npz"
     assert run_tkit("train", "transformer", str(corpus), *TINY, "--steps", "2", "-o", str(out)).code == 0
     assert_one_line_error(run_tkit("train", "rnn", str(corpus), "--resume", str(ckpt), "-o", str(out)),

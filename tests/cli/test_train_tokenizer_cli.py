@@ -6,6 +6,7 @@ import json
 import pytest
 
 from tests.cli.clirunner import assert_one_line_error, run_tkit
+from tests.peers import require_peer
 from tests.tokenizers_kit.trained import held_out, train_file
 from tokenizers_kit.tokenizer import Tokenizer
 
@@ -25,7 +26,7 @@ def test_train_every_algo_and_hf_loads_it(algo, extra, tmp_path):
     assert tok.name == algo
     if algo != "char":
         assert tok.get_vocab_size() == 700
-    hf = pytest.importorskip("tokenizers").Tokenizer.from_file(str(out))
+    hf = require_peer("tokenizers").Tokenizer.from_file(str(out))
     texts = held_out()[:300]
     assert [e.ids for e in hf.encode_batch(texts, add_special_tokens=False)] == tok.encode_batch_ids(texts)
 

@@ -10,6 +10,7 @@ import pytest
 from ngram import load_ngram, train_ngram
 from ngram.arpa import read_arpa
 from tests.ngram.ngram_helpers import FIXTURES
+from tests.peers import require_peer
 
 TOL = 1e-4
 
@@ -102,7 +103,7 @@ def test_kenlm_sentence_scores_and_perplexity(order):
 
 def test_live_kenlm_reads_our_arpa(tmp_path):
     """When the `kenlm` module is installed: it loads tkit's ARPA and scores exactly as tkit does."""
-    kenlm = pytest.importorskip("kenlm")
+    kenlm = require_peer("kenlm")
     model = train_ngram(FIXTURES / "shakespeare_words.txt", order=4)
     model.save(tmp_path / "m.arpa")
     lm = kenlm.Model(str(tmp_path / "m.arpa"))
