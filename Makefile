@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-test
 
-.PHONY: demo test fuzz bench peers clean data
+.PHONY: demo test test-matrix fuzz bench peers clean data
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,13 @@ demo: $(VENV)/.installed-base
 test: $(STAMP)
 	$(PY) -m pytest
 
+# What CI runs after `make test`: the built wheel in a clean venv outside the checkout; the suite on the newest
+# Python here (3.13) and on the oldest allowed (3.10) with every runtime dependency at its lowest allowed version.
+test-matrix:
+	.ci/wheel-smoke $(PYTHON)
+	.ci/suite py313 "$$(.ci/find-python 3.13)" newest
+	.ci/suite py310-oldest "$$(.ci/find-python 3.10)" oldest
+
 # The property tests with fresh random examples (`make test` is derandomized so CI is reproducible).
 fuzz: $(STAMP)
 	for i in 1 2 3 4 5; do TKIT_HYPOTHESIS_PROFILE=explore $(PY) -m pytest -p no:cacheprovider -x -k "not torch" || exit 1; done
@@ -42,4 +49,4 @@ data:
 	$(PYTHON) data/build_shakespeare.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache
+	rm -rf $(VENV) .venv-py* build *.egg-info .pytest_cache

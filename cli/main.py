@@ -59,6 +59,10 @@ def _register_all() -> None:
         module.register(app, train)
 
 
+# click >= 8.2 raises this for a bare `tkit` or `tkit train` (8.1 prints the help and returns 0 itself)
+NO_ARGS_IS_HELP = getattr(click.exceptions, "NoArgsIsHelpError", None)
+
+
 def _fail(message: str, code: int) -> "NoReturn":  # noqa: F821
     click.echo(f"tkit: error: {message}", err=True)
     sys.exit(code)
@@ -71,10 +75,10 @@ def main(argv: list[str] | None = None) -> None:
         code = app.main(args=argv, prog_name="tkit", standalone_mode=False)
         if isinstance(code, int) and code:
             sys.exit(code)
-    except click.exceptions.NoArgsIsHelpError as err:
-        click.echo(err.ctx.get_help() if err.ctx else str(err), err=True)
-        sys.exit(2)
     except click.UsageError as err:
+        if NO_ARGS_IS_HELP is not None and isinstance(err, NO_ARGS_IS_HELP):
+            click.echo(err.ctx.get_help() if err.ctx else str(err), err=True)
+            sys.exit(2)
         hint = f" (see `{err.ctx.command_path} --help`)" if err.ctx else ""
         _fail(f"{err.format_message()}{hint}", 2)
     except click.Abort:
