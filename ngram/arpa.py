@@ -19,11 +19,8 @@ from __future__ import annotations
 import gzip
 import json
 import os
-from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from functools import partial
 from itertools import repeat
 from pathlib import Path
 
@@ -42,7 +39,6 @@ TOKENIZER_HEADER = "# tkit-tokenizer: "
 LOG_ZERO = -99.0  # SRILM's log10 0
 MISSING_UNK_LOGP = -100.0  # KenLM's default for a model without <unk> (lm/config.cc)
 CHUNK_LINES = 1 << 14
-DEFAULT_THREADS = 1  # NumPy formatting threads; measured: no gain on this 2-core machine (see README)
 GZIP_LEVEL = 3  # level 6 would triple the writing time of a large model for ~10% smaller files
 
 
@@ -72,11 +68,9 @@ def _ngram_ids(index: NgramIndex) -> Iterator[np.ndarray]:
 
 
 def write_arpa(path: str | os.PathLike[str], vocab: Vocabulary, scorer: BackoffScorer,
-               tokenizer_spec: str | None = None, on_progress: Callable[[int], None] | None = None,
-               threads: int | None = None) -> None:
-    """Write the model as ARPA (gzip-compressed when the name ends in .gz), atomically.
-
-    Chunks of lines are formatted by NumPy on `threads` threads (default: up to 2) and written in order."""
+               tokenizer_spec: str | None = None, on_progress: Callable[[int], None] | None = None) -> None:
+    """Write the model as ARPA (gzip-compressed when the name ends in .gz), atomically, formatting the lines
+    of each order in vectorised chunks of CHUNK_LINES."""
     index, order = scorer.index, scorer.order
     tokens = list(vocab.tokens)
     escaped = needs_escaping(tokens)
@@ -90,45 +84,21 @@ def write_arpa(path: str | os.PathLike[str], vocab: Vocabulary, scorer: BackoffS
     head = "".join(line + "\n" for line in header) + ("\n" if header else "") + "\\data\\\n"
     head += "".join(f"ngram {n}={index.size(n)}\n" for n in range(1, order + 1))
     vb = VocabBytes(tokens)
-
-    def chunks() -> Iterator[tuple[bytes | None, Callable[[], bytes] | None, int]]:
-        """(literal bytes, or a formatting job, lines) in file order."""
-        for n, ids in enumerate(_ngram_ids(index), start=1):
-            yield f"\n\\{n}-grams:\n".encode(), None, 0
-            backoff = scorer.backoff[n] if n < order else None
-            for lo in range(0, ids.shape[0], CHUNK_LINES):
-                hi = min(ids.shape[0], lo + CHUNK_LINES)
-                job = partial(format_lines, ids[lo:hi], scorer.logp[n][lo:hi],
-                              None if backoff is None else backoff[lo:hi], vb)
-                yield None, job, hi - lo
-        yield b"\n\\end\\\n", None, 0
-
-    workers = threads or DEFAULT_THREADS
     gz = str(path).lower().endswith(".gz")
     with atomic_path(path) as tmp:
         out = gzip.open(tmp, "wb", compresslevel=GZIP_LEVEL) if gz else open(tmp, "wb")
         with out:
             out.write(head.encode("utf-8"))
-            if workers == 1:
-                for literal, job, lines in chunks():
-                    out.write(literal if job is None else job())
-                    if on_progress and lines:
-                        on_progress(lines)
-                return
-            with ThreadPoolExecutor(max_workers=workers) as pool:
-                pending: deque[tuple[bytes | None, Future[bytes] | None, int]] = deque()
-
-                def drain(keep: int) -> None:
-                    while len(pending) > keep:
-                        literal, future, lines = pending.popleft()
-                        out.write(literal if future is None else future.result())
-                        if on_progress and lines:
-                            on_progress(lines)
-
-                for literal, job, lines in chunks():
-                    pending.append((literal, None if job is None else pool.submit(job), lines))
-                    drain(2 * workers)
-                drain(0)
+            for n, ids in enumerate(_ngram_ids(index), start=1):
+                out.write(f"\n\\{n}-grams:\n".encode())
+                backoff = scorer.backoff[n] if n < order else None
+                for lo in range(0, ids.shape[0], CHUNK_LINES):
+                    hi = min(ids.shape[0], lo + CHUNK_LINES)
+                    out.write(format_lines(ids[lo:hi], scorer.logp[n][lo:hi],
+                                           None if backoff is None else backoff[lo:hi], vb))
+                    if on_progress:
+                        on_progress(hi - lo)
+            out.write(b"\n\\end\\\n")
 
 
 # ---- reading ---------------------------------------------------------------------------------------------------
