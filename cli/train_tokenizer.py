@@ -53,7 +53,7 @@ def register(app: click.Group, train: click.Group) -> None:
                   show_default=True,
                   help="wordpiece: which pair to merge. likelihood: the largest gain in unigram log-likelihood "
                        "(the WordPiece paper's criterion; about as compact as BPE); ratio: the largest "
-                       "count(ab)/(count(a)count(b)), which favours rare pieces (about 2x the tokens)")
+                       "count(ab)/(count(a)count(b)), which favours rare pieces (many more tokens)")
     @click.option("--normalization", type=click.Choice(NORMALIZATIONS), default="none", show_default=True,
                   help="Unicode normalization first (nfkc is what sentencepiece does, but it is not lossless)")
     @click.option("-o", "--output", required=True, metavar="TOKENIZER.json", help="where to write tokenizer.json")
