@@ -85,7 +85,7 @@ def register(app: click.Group, train: click.Group) -> None:
             raise TkitError(f"--top must be >= 0 (got {top})")
         tok = require_tokenizer(tokenizer_file, tokenizer_name)
         if output and output != "-":
-            check_output_dir(output)
+            check_output_dir(output, inputs=[*files, tokenizer_file, tokenizer_name, limit_vocab_file])
         check_corpus(files)
         watch = console.Stopwatch()
         with console.progress(f"counting {order}-grams", corpus_bytes(files) or None) as bar:

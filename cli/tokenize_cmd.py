@@ -75,7 +75,7 @@ def register(app: click.Group, train: click.Group) -> None:
         fmt = fmt or default_format(tok)
         encoder = BlockEncoder(tok, fmt)  # raises for whitespace + ids before any work
         if output != "-":
-            check_output_dir(output)
+            check_output_dir(output, inputs=[file, tokenizer_file, tokenizer_name])
         size = corpus_bytes([file])
         processes, start_after = _processes(jobs, size)
         watch = console.Stopwatch()
@@ -108,7 +108,7 @@ def register(app: click.Group, train: click.Group) -> None:
         """
         tok = require_tokenizer(tokenizer_file, tokenizer_name)
         if output != "-":
-            check_output_dir(output)
+            check_output_dir(output, inputs=[file, tokenizer_file, tokenizer_name])
         decode = _line_decoder(tok)
         watch = console.Stopwatch()
         n = 0

@@ -58,8 +58,8 @@ def register(app: click.Group, train: click.Group) -> None:
         stupid-backoff (a score, not a probability) are saved as .npz only."""
         if order < 1:
             raise TkitError(f"--order must be at least 1 (got {order})")
+        check_output_dir(output, inputs=[*files, tokenizer_file, tokenizer_name, limit_vocab_file])
         check_model_path(output, smoothing)
-        check_output_dir(output)
         tok = require_tokenizer(tokenizer_file, tokenizer_name)
         check_corpus(files)
         params = {"k": k, "discount": discount, "alpha": alpha,

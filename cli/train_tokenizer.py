@@ -64,7 +64,7 @@ def register(app: click.Group, train: click.Group) -> None:
 
         The file loads in `tokenizers.Tokenizer.from_file` and encodes exactly as tkit does.
         """
-        check_output_dir(output)  # fail before the work, not after
+        check_output_dir(output, inputs=files)  # fail before the work, not after
         if "-" not in files:
             require_nonempty(list(files))
         watch = console.Stopwatch()

@@ -1,27 +1,53 @@
-"""Atomic output: write to a temporary file beside the target, then `os.replace` it into place.
+"""Output files: never half-written, never lost.
 
-A crash, a Ctrl-C or an error half-way leaves the old file (or no file), never a half-written one.
+A regular file is written to a temporary file beside it and `os.replace`d into place, so a crash, a Ctrl-C or
+an error half-way leaves the old file (or no file). What stands at the output path survives the way the
+shell's `>` would treat it: a symlink is followed (its target is rewritten, the link stays a link); a device,
+FIFO or socket is written into directly (replacing `/dev/null` with a regular file would be data loss); an
+existing file keeps its permission bits (and owner, when we may set it); a file with other hard links is
+rewritten in place once the new content is complete, so the links keep sharing it. An output that is one of
+the inputs is refused before any work (`check_output_dir(path, inputs)`).
 """
 from __future__ import annotations
 
 import contextlib
 import os
+import shutil
+import stat
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO
 
 from tokenizers_kit.errors import TkitError
 
 
-def check_output_dir(path: str | os.PathLike[str]) -> Path:
-    """Fail early, before long work, when the output's directory does not exist."""
-    target = Path(path)
+def output_target(path: str | os.PathLike[str]) -> Path:
+    """The file that writing `path` really changes: a symlink's target (followed all the way), else path."""
+    p = Path(path)
+    return Path(os.path.realpath(p)) if p.is_symlink() else p
+
+
+def _same_file(a: Path, b: str | os.PathLike[str]) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # either one does not exist (yet), or is "-"
+        return False
+
+
+def check_output_dir(path: str | os.PathLike[str], inputs: Iterable[str | os.PathLike[str] | None] = ()) -> Path:
+    """Fail early, before long work: the output's directory must exist, the output must not be a directory
+    or one of the `inputs` (which writing it would destroy)."""
+    target = output_target(path)
     parent = target.parent if str(target.parent) else Path(".")
     if not parent.is_dir():
         raise TkitError(f"output directory {str(parent)!r} does not exist: create it first or choose another -o path")
     if target.is_dir():
-        raise TkitError(f"output {str(target)!r} is a directory: give a file name")
+        raise TkitError(f"output {str(path)!r} is a directory: give a file name")
+    for source in inputs:
+        if source is not None and str(source) != "-" and _same_file(target, source):
+            raise TkitError(f"output {str(path)!r} is also an input ({source}): writing it would destroy the "
+                            "input; choose another -o path")
     return target
 
 
@@ -31,17 +57,38 @@ def _umask() -> int:
     return mask
 
 
+def _existing(target: Path) -> os.stat_result | None:
+    try:
+        return os.stat(target)
+    except FileNotFoundError:
+        return None
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
-    """Yield a temporary path in the target's directory; on success it replaces `path`."""
+    """Yield the path to write: a temporary path beside the target, which replaces it on success; or, for a
+    device/FIFO/socket, the target itself."""
     target = check_output_dir(path)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent or ".")
+    before = _existing(target)
+    if before is not None and not stat.S_ISREG(before.st_mode):
+        yield target  # a device, FIFO or socket: write into it, as `>` does
+        return
+    directory = target.parent if str(target.parent) else Path(".")
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
     os.close(fd)
     tmp = Path(tmp_name)
-    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600 files; give the user's usual permissions
     try:
+        # mkstemp makes 0600 files: give an existing file's mode, else the user's usual permissions
+        os.chmod(tmp, stat.S_IMODE(before.st_mode) if before else 0o666 & ~_umask())
+        if before is not None and (before.st_uid, before.st_gid) != (os.geteuid(), os.getegid()):
+            with contextlib.suppress(OSError):  # only root may give a file away
+                os.chown(tmp, before.st_uid, before.st_gid)
         yield tmp
-        os.replace(tmp, target)
+        if before is not None and before.st_nlink > 1:
+            shutil.copyfile(tmp, target)  # keep the inode its other names share
+            tmp.unlink()
+        else:
+            os.replace(tmp, target)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
