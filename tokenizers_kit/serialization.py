@@ -14,11 +14,11 @@ from typing import Any
 from tokenizers_kit.added_tokens import AddedToken
 from tokenizers_kit.decoders import decoder_from_dict
 from tokenizers_kit.errors import ModelFileError
+from tokenizers_kit.models import MODELS
 from tokenizers_kit.normalizers import normalizer_from_dict
+from tokenizers_kit.post_processors import post_processor_from_dict
 from tokenizers_kit.pre_tokenizers import pre_tokenizer_from_dict
-from tokenizers_kit.tokenizer import Encoding, Tokenizer
-
-MODEL_TYPES = ("BPE", "WordPiece", "Unigram")
+from tokenizers_kit.tokenizer import Tokenizer
 
 
 def model_from_dict(data: Any) -> Any:
@@ -35,19 +35,10 @@ def model_from_dict(data: Any) -> Any:
             kind = "BPE"
         elif "continuing_subword_prefix" in data or "max_input_chars_per_word" in data:
             kind = "WordPiece"
-    if kind == "BPE":
-        from tokenizers_kit.models.bpe import BPEModel
-
-        return BPEModel.from_dict(data)
-    if kind == "WordPiece":
-        from tokenizers_kit.models.wordpiece import WordPieceModel
-
-        return WordPieceModel.from_dict(data)
-    if kind == "Unigram":
-        from tokenizers_kit.models.unigram import UnigramModel
-
-        return UnigramModel.from_dict(data)
-    raise ModelFileError(f"unsupported model type {kind!r}: tkit reads {', '.join(MODEL_TYPES)} models")
+        else:
+            raise ModelFileError("unsupported model type: the model has no \"type\" and its fields fit no model "
+                                 f"tkit reads ({MODELS.names()}): the file is corrupt")
+    return MODELS.build(data, kind)
 
 
 def tokenizer_to_dict(tok: Tokenizer) -> dict[str, Any]:
@@ -59,7 +50,7 @@ def tokenizer_to_dict(tok: Tokenizer) -> dict[str, Any]:
         "added_tokens": tok.added.to_list(),
         "normalizer": tok.normalizer.to_dict() if tok.normalizer is not None else None,
         "pre_tokenizer": tok.pre_tokenizer.to_dict() if tok.pre_tokenizer is not None else None,
-        "post_processor": tok.post_processor,
+        "post_processor": tok.post_processor.to_dict() if tok.post_processor is not None else None,
         "decoder": tok.decoder.to_dict() if tok.decoder is not None else None,
         "model": tok.model.to_dict(),
     }
@@ -88,7 +79,7 @@ def tokenizer_from_dict(data: Any, source: str = "tokenizer") -> Tokenizer:
         if model_id is not None and model_id != t.id:
             raise ModelFileError(f"{source}: added token {t.content!r} has id {t.id} but the model gives it "
                                  f"id {model_id}: the file is corrupt")
-    for key in ("post_processor", "truncation", "padding"):
+    for key in ("truncation", "padding"):
         if data.get(key) is not None and not isinstance(data[key], dict):
             raise ModelFileError(f"{source}: {key!r} must be an object or null: the file is corrupt")
     tok = Tokenizer(
@@ -97,7 +88,7 @@ def tokenizer_from_dict(data: Any, source: str = "tokenizer") -> Tokenizer:
         pre_tokenizer=pre_tokenizer_from_dict(data.get("pre_tokenizer")),
         decoder=decoder_from_dict(data.get("decoder")),
         added_tokens=added,
-        post_processor=data.get("post_processor"),
+        post_processor=post_processor_from_dict(data.get("post_processor")),
         truncation=data.get("truncation"),
         padding=data.get("padding"),
     )
@@ -177,36 +168,3 @@ def load_tokenizer_file(path: str | os.PathLike[str]) -> Tokenizer:
     raise ModelFileError(f"{p} is not a tokenizer file tkit knows (tokenizer.json, GPT-2 vocab.json + "
                          "merges.txt, tiktoken base64-rank file)")
 
-
-def post_process(processor: dict, enc: Encoding) -> Encoding:
-    """Add a single sequence's special tokens as an HF post-processor would (TemplateProcessing,
-    BertProcessing, RobertaProcessing; ByteLevel and unknown ones leave the encoding unchanged)."""
-    kind = processor.get("type")
-    if kind == "Sequence":
-        for p in processor.get("processors", []):
-            enc = post_process(p, enc)
-        return enc
-    before: list[tuple[int, str]] = []
-    after: list[tuple[int, str]] = []
-    if kind in ("BertProcessing", "RobertaProcessing"):
-        cls_tok, cls_id = processor["cls"]
-        sep_tok, sep_id = processor["sep"]
-        before, after = [(cls_id, cls_tok)], [(sep_id, sep_tok)]
-    elif kind == "TemplateProcessing":
-        specials = processor.get("special_tokens", {})
-        seen_seq = False
-        for item in processor.get("single", []):
-            if "Sequence" in item:
-                seen_seq = True
-                continue
-            name = item.get("SpecialToken", {}).get("id")
-            spec = specials.get(name, {})
-            pairs = list(zip(spec.get("ids", []), spec.get("tokens", [])))
-            (after if seen_seq else before).extend(pairs)
-    else:
-        return enc
-    return Encoding(
-        [i for i, _ in before] + enc.ids + [i for i, _ in after],
-        [t for _, t in before] + enc.tokens + [t for _, t in after],
-        [(0, 0)] * len(before) + enc.offsets + [(0, 0)] * len(after),
-    )

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
 from itertools import chain
 from typing import Any
 
@@ -21,25 +20,17 @@ import regex
 
 from tokenizers_kit.added_tokens import AddedToken, AddedVocabulary
 from tokenizers_kit.decoders import Decoder
+from tokenizers_kit.encoding import Encoding
 from tokenizers_kit.errors import TkitError
 from tokenizers_kit.models.base import Model
 from tokenizers_kit.normalizers import Normalizer, Spans
+from tokenizers_kit.post_processors import PostProcessor, post_processor_from_dict
 from tokenizers_kit.pre_tokenizers import PreTokenizer
+
+__all__ = ["Encoding", "Tokenizer"]  # Encoding lives in tokenizers_kit.encoding; importable from here too
 
 CACHE_MAX_CHARS = 256  # chunks longer than this are not cached (rare, and costly to hash and keep)
 CACHE_CAPACITY = 1 << 18  # entries; the cache is cleared when full (bounded memory on endless streams)
-
-
-@dataclass
-class Encoding:
-    """The result of `Tokenizer.encode`: ids, token strings, and (start, end) char offsets into the input."""
-
-    ids: list[int] = field(default_factory=list)
-    tokens: list[str] = field(default_factory=list)
-    offsets: list[tuple[int, int]] = field(default_factory=list)
-
-    def __len__(self) -> int:
-        return len(self.ids)
 
 
 class _ChunkCache(dict):
@@ -73,7 +64,7 @@ class Tokenizer:
         pre_tokenizer: PreTokenizer | None = None,
         decoder: Decoder | None = None,
         added_tokens: Iterable[AddedToken] = (),
-        post_processor: dict | None = None,
+        post_processor: PostProcessor | dict | None = None,
         truncation: dict | None = None,
         padding: dict | None = None,
         name: str = "file",
@@ -83,7 +74,9 @@ class Tokenizer:
         self.pre_tokenizer = pre_tokenizer
         self.decoder = decoder
         self.added = AddedVocabulary(added_tokens)
-        self.post_processor = post_processor  # kept verbatim; applied by encode(add_special_tokens=True)
+        if isinstance(post_processor, dict):  # a tokenizer.json "post_processor" object
+            post_processor = post_processor_from_dict(post_processor)
+        self.post_processor = post_processor  # applied by encode(add_special_tokens=True)
         self.truncation = truncation  # kept verbatim so a loaded HF file saves back unchanged
         self.padding = padding
         self.name = name  # "file", or the `--algo` whose layout this is (TextTokenizer.name)
@@ -268,10 +261,8 @@ class Tokenizer:
                     self._push(enc, ntok, (spans[s][0], spans[e - 1][1]))
                 else:
                     self._encode_aligned(enc, seg[s:e], spans[s:e], start == 0 and s == 0)
-        if add_special_tokens and self.post_processor:
-            from tokenizers_kit.serialization import post_process
-
-            enc = post_process(self.post_processor, enc)
+        if add_special_tokens and self.post_processor is not None:
+            enc = self.post_processor.process(enc)
         return enc
 
     def _push(self, enc: Encoding, tok: int, offsets: tuple[int, int]) -> None:
