@@ -18,7 +18,9 @@ from typing import Any
 
 import regex
 
+from tokenizers_kit import foreign, serialization
 from tokenizers_kit.added_tokens import AddedToken, AddedVocabulary
+from tokenizers_kit.atomic import atomic_open
 from tokenizers_kit.decoders import Decoder
 from tokenizers_kit.encoding import Encoding
 from tokenizers_kit.errors import TkitError
@@ -400,42 +402,41 @@ class Tokenizer:
     # ---- files ---------------------------------------------------------------------------------------
 
     def to_dict(self) -> dict[str, Any]:
-        from tokenizers_kit.serialization import tokenizer_to_dict
-
-        return tokenizer_to_dict(self)
+        return serialization.tokenizer_to_dict(self)
 
     def to_str(self, pretty: bool = True) -> str:
-        from tokenizers_kit.serialization import tokenizer_to_str
-
-        return tokenizer_to_str(self, pretty)
+        return serialization.tokenizer_to_str(self, pretty)
 
     def save(self, path: str | os.PathLike[str], pretty: bool = True) -> None:
         """Write tokenizer.json atomically (a temporary file, then rename)."""
-        from tokenizers_kit.atomic import atomic_open
-
         text = self.to_str(pretty)
         with atomic_open(path, "w") as handle:
             handle.write(text)
 
     @classmethod
-    def from_str(cls, text: str) -> Tokenizer:
-        from tokenizers_kit.serialization import tokenizer_from_str
+    def from_dict(cls, data: Any) -> Tokenizer:
+        """From a parsed tokenizer.json object."""
+        return cls(**serialization.tokenizer_parts(data))
 
-        return tokenizer_from_str(text)
+    @classmethod
+    def from_str(cls, text: str) -> Tokenizer:
+        return cls(**serialization.tokenizer_str_parts(text))
 
     @classmethod
     def from_file(cls, path: str | os.PathLike[str]) -> Tokenizer:
         """Load tokenizer.json (tkit's or HF's), GPT-2 vocab.json (+ merges.txt beside it) or a tiktoken file."""
-        from tokenizers_kit.serialization import load_tokenizer_file
-
-        return load_tokenizer_file(path)
+        return cls(**serialization.read_tokenizer_file(path))
 
     @classmethod
-    def train(cls, files_or_iterator: str | Iterable[str], algo: str = "bpe", **options: Any) -> Tokenizer:
-        """Train a new tokenizer (see `tokenizers_kit.training.train_tokenizer` for the options)."""
-        from tokenizers_kit.training import train_tokenizer
+    def from_gpt2(cls, vocab_path: str | os.PathLike[str],
+                  merges_path: str | os.PathLike[str] | None = None) -> Tokenizer:
+        """GPT-2 vocab.json + merges.txt (by default the merges.txt beside the vocab)."""
+        return cls(**foreign.gpt2_parts(vocab_path, merges_path))
 
-        return train_tokenizer(files_or_iterator, algo=algo, **options)
+    @classmethod
+    def from_tiktoken(cls, path: str | os.PathLike[str], pattern: str | None = None) -> Tokenizer:
+        """A tiktoken rank file; `pattern` is the split regex (default: by the file's name, see `foreign`)."""
+        return cls(**foreign.tiktoken_parts(path, pattern=pattern))
 
     def __repr__(self) -> str:
         return f"Tokenizer(name={self.name!r}, model={type(self.model).__name__}, vocab_size={self.vocab_size})"

@@ -10,7 +10,6 @@ import pytest
 from tests.tokenizers_kit.trained import held_out, trained, trained_path
 from tokenizers_kit.errors import ModelFileError
 from tokenizers_kit.foreign import (
-    load_tiktoken,
     recover_merges,
     save_gpt2,
     save_tiktoken,
@@ -72,10 +71,10 @@ def test_tiktoken_file_errors(tmp_path):
     bad = tmp_path / "bad.tiktoken"
     bad.write_text("IQ== 0\nnot base64!! x\n", encoding="ascii")
     with pytest.raises(ModelFileError, match="bad.tiktoken:2"):
-        load_tiktoken(bad)
+        Tokenizer.from_tiktoken(bad)
     bad.write_text("IQ== 0\n", encoding="ascii")
     with pytest.raises(ModelFileError, match="256 bytes"):
-        load_tiktoken(bad)
+        Tokenizer.from_tiktoken(bad)
     ranks = {bytes([b]): b for b in range(256)} | {b"abc": 256}  # "abc" has no two-part origin
     with pytest.raises(ModelFileError, match="cannot be built"):
         recover_merges(ranks)
