@@ -2,9 +2,9 @@
 
 Both become the parts of a byte-level BPE Tokenizer (a BPE model, ByteLevel pre-tokenizer and decoder):
 `Tokenizer.from_file` / `from_gpt2` / `from_tiktoken` build it, so this module needs no Tokenizer. A tiktoken
-file has ranks, not merges: the merges are recovered by replaying BPE on each token's bytes with only lower ranks allowed (the
-two parts that remain are the merge; minbpe's `recover_merges`), so merge order == rank order and HF-style
-BPE reproduces tiktoken's encoding.
+file has ranks, not merges: the merges are recovered by replaying BPE on each token's bytes with only lower
+ranks allowed (the two parts that remain are the merge; minbpe's `recover_merges`), so merge order == rank
+order and HF-style BPE reproduces tiktoken's encoding.
 """
 from __future__ import annotations
 

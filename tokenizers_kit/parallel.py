@@ -16,7 +16,7 @@ from tokenizers_kit.pool import usable_cores as usable_cores  # re-exported: the
 from tokenizers_kit.simple import CharTokenizer, TextTokenizer, WhitespaceTokenizer
 
 PIECE_CHARS = 1 << 20  # text per task: big enough to amortise IPC, small enough to balance the workers
-PARALLEL_MIN_BYTES = 4 << 20  # below this the pool start-up costs more than it saves (the first piece warms the cache)
+PARALLEL_MIN_BYTES = 4 << 20  # below this starting the pool costs more than it saves (the first piece warms the cache)
 FORMATS = ("ids", "tokens")
 
 BlockResult = tuple[str, int, int, int]  # (output text, lines, tokens, input chars)

@@ -109,7 +109,7 @@ def test_hf_files_load_in_tkit_and_encode_identically(kind, tmp_path):
     assert ours.name == {"bpe": "bpe", "wordpiece": "wordpiece", "unigram": "unigram", "bpe-suffix": "file"}[kind]
     texts = held_out()[:1000] + HARD
     _compare(ours, hf, texts)
-    # Saving keeps the file loadable and equivalent (HF's post-processor is kept verbatim).
+    # Saving keeps the file loadable and equivalent (HF's post-processor is saved back as it was read).
     ours.save(tmp_path / "again.json")
     again = hf_tokenizers.Tokenizer.from_file(str(tmp_path / "again.json"))
     _compare(ours, again, texts[:200], offsets=False)

@@ -16,7 +16,7 @@ from typing import ClassVar
 from tokenizers_kit.errors import ModelFileError, TkitError
 from tokenizers_kit.models.base import MODELS, DictVocab, Token, check_type, check_vocab, optional_str
 
-LONG_CHUNK = 48  # symbols; above this the heap path beats the O(n^2) scan (measured crossover ~45)
+LONG_CHUNK = 48  # symbols; the heap path pays for its set-up only on long chunks, the scan is O(n^2)
 CACHE_MAX_CHARS = 256  # HF caches words shorter than 256 bytes; longer chunks are rare and costly to key
 DEFAULT_CACHE_CAPACITY = 1 << 17
 
