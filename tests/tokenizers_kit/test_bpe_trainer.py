@@ -15,6 +15,11 @@ from tokenizers_kit.bytes_map import byte_alphabet, text_to_symbols
 from tokenizers_kit.errors import TkitError
 from tokenizers_kit.trainers.bpe import BPETrainer
 
+
+def require_peer(name: str):  # stand-in for the shared tests.peers.require_peer
+    return pytest.importorskip(name)
+
+
 SHAKESPEARE = Path(__file__).resolve().parents[2] / "data" / "shakespeare.txt"
 GPT2_SPLIT = regex.compile(r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+""")
 
@@ -33,7 +38,7 @@ def byte_level_counts(lines: list[str]) -> dict[str, int]:
 
 
 def hf_byte_level_bpe(lines: list[str], vocab_size: int, **options) -> dict:
-    tk = pytest.importorskip("tokenizers")
+    tk = require_peer("tokenizers")
     tok = tk.Tokenizer(tk.models.BPE())
     tok.pre_tokenizer = tk.pre_tokenizers.ByteLevel(add_prefix_space=False)
     trainer = tk.trainers.BpeTrainer(
@@ -124,7 +129,7 @@ def test_options_parity_with_hf(slice_lines: list[str], options: dict) -> None:
 def test_limit_alphabet_parity_with_hf(slice_lines: list[str]) -> None:
     """Plain (not byte-level) BPE, dropping the rarest chars. The limit is put where char counts differ, since
     HF breaks count ties in hash order."""
-    tk = pytest.importorskip("tokenizers")
+    tk = require_peer("tokenizers")
     lines = slice_lines[:8000]
     words: Counter[str] = Counter()
     for line in lines:
@@ -151,7 +156,7 @@ def test_limit_alphabet_parity_with_hf(slice_lines: list[str]) -> None:
        extra=st.integers(0, 30))
 def test_random_corpora_like_hf(words: dict[str, int], extra: int) -> None:
     """Small random corpora (many count ties, repeated and overlapping pairs) train exactly as HF does."""
-    tk = pytest.importorskip("tokenizers")
+    tk = require_peer("tokenizers")
     vocab_size = len(set("".join(words))) + extra
     tok = tk.Tokenizer(tk.models.BPE())
     tok.pre_tokenizer = tk.pre_tokenizers.WhitespaceSplit()

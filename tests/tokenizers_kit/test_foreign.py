@@ -18,6 +18,11 @@ from tokenizers_kit.foreign import (
 from tokenizers_kit.pre_tokenizers import GPT2_PATTERN
 from tokenizers_kit.tokenizer import Tokenizer
 
+
+def require_peer(name: str):  # stand-in for the shared tests.peers.require_peer
+    return pytest.importorskip(name)
+
+
 TEXTS = ["Hello world", "  spaces  and\ttabs", "日本語 🎉 e\u0301", "It's 2024, isn't it?"]
 
 
@@ -31,7 +36,7 @@ def test_gpt2_vocab_and_merges_round_trip(tmp_path):
     assert loaded.encode_batch_ids(texts) == tok.encode_batch_ids(texts)
     assert loaded.decode(loaded.encode_ids("a <|endoftext|> b"), skip_special_tokens=False) == "a <|endoftext|> b"
 
-    hf = pytest.importorskip("tokenizers")
+    hf = require_peer("tokenizers")
     from tokenizers import decoders, models, pre_tokenizers
 
     peer = hf.Tokenizer(models.BPE.from_file(str(tmp_path / "vocab.json"), str(tmp_path / "merges.txt")))
@@ -81,7 +86,7 @@ def test_tiktoken_file_errors(tmp_path):
 
 
 def test_same_vocab_tiktoken_encodes_like_tkit():
-    tiktoken = pytest.importorskip("tiktoken")
+    tiktoken = require_peer("tiktoken")
     tok = trained("bpe")
     enc = tiktoken.Encoding(name="tkit-bpe", pat_str=GPT2_PATTERN, mergeable_ranks=tiktoken_ranks(tok),
                             special_tokens={})

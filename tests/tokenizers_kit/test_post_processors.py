@@ -21,7 +21,7 @@ from tokenizers_kit.post_processors import (
 from tokenizers_kit.tokenizer import Tokenizer
 
 
-def require_peer(name: str):  # stand-in for tests.peers.require_peer
+def require_peer(name: str):  # stand-in for the shared tests.peers.require_peer
     return pytest.importorskip(name)
 
 
