@@ -43,7 +43,7 @@ def test_counts_after_a_merge_equal_a_recount(data: list[tuple[str, int]], pair:
     pc = defaultdict(int, pc_init)
     fresh = not any("X" in w for w in words)
     pos = where.get(pair, []) * 2  # listed twice: the second visit finds nothing to merge
-    done = merge_pair(words, counts, pos, pair, "X", pc, fresh=fresh)
+    done = merge_pair(words, counts, pos, pair, "X", pc, fresh=fresh, tally=True)
     pc[pair] -= done.occurrences
     expected_words = [plain_merge(w, pair, "X") for w, _ in data]
     assert words == expected_words
@@ -60,7 +60,7 @@ def test_counts_after_a_merge_equal_a_recount(data: list[tuple[str, int]], pair:
 def test_keep_refuses_new_pairs() -> None:
     words, counts = ["cab", "abd"], [2, 3]
     pc = defaultdict(int, count_pairs(words, counts)[0])
-    done = merge_pair(words, counts, [0, 1], "ab", "X", pc, fresh=True, keep=lambda sym: sym != "c")
+    done = merge_pair(words, counts, [0, 1], "ab", "X", pc, fresh=True, keep=lambda sym: sym != "c", tally=True)
     assert words == ["cX", "Xd"]
     assert set(done.gained) == {"Xd"} and pc["cX"] == 0 and pc["ca"] == 0 and pc["Xd"] == 3
     assert sorted(done.lost) == ["bd", "ca"]

@@ -19,17 +19,16 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 
-@dataclass
-class Merged:
+class Merged(NamedTuple):
     """What one merge did: pairs that gained occurrences -> the words where they did; the pairs that lost
-    occurrences; the weighted number of occurrences merged."""
+    occurrences and the weighted number of occurrences merged (these two only when asked for: `tally`)."""
 
-    gained: dict[str, list[int]] = field(default_factory=dict)
-    lost: list[str] = field(default_factory=list)
-    occurrences: int = 0
+    gained: dict[str, list[int]]
+    lost: list[str]
+    occurrences: int | None
 
 
 def merge_pair(
@@ -42,12 +41,14 @@ def merge_pair(
     *,
     fresh: bool,
     keep: Callable[[str], bool] | None = None,
+    tally: bool = False,
 ) -> Merged:
     """Merge `pair` into the symbol `cn` in the words at `pos` and update the neighbour pairs' counts in `pc`
     (the merged pair's own count is the caller's). `fresh`: `cn` is new to the vocabulary, so no word holds it
     yet and every `cn` after the merge is one this merge made. `keep(neighbour)`: whether the new pair of
-    `cn` with that neighbour is counted (BPE's max_token_length); None keeps all. Indices in `pos` whose
-    word no longer holds the pair (listed twice, or merged away earlier) are skipped."""
+    `cn` with that neighbour is counted (BPE's max_token_length); None keeps all. `tally`: also report the
+    occurrences merged and the pairs that lost some (WordPiece's exact counts; BPE skips the cost). Indices in
+    `pos` whose word no longer holds the pair (listed twice, or merged away earlier) are skipped."""
     ca, cb = pair
     by_left: defaultdict[str, list[int]] = defaultdict(list)  # left neighbour -> words, once per occurrence
     by_right: defaultdict[str, list[int]] = defaultdict(list)  # symbol after the pair (before) -> words
@@ -59,12 +60,14 @@ def merge_pair(
             continue
         if not fresh and cn in w:  # `cn` was there before: only an explicit scan tells old from new
             nw = words[wi] = _merge_scan(w, wi, ca, cb, cn, by_left, by_right)
-            occurrences += counts[wi] * (len(w) - len(nw))
+            if tally:
+                occurrences += counts[wi] * (len(w) - len(nw))
             continue
         nw = words[wi] = w.replace(pair, cn)
         size = len(w)
         k = size - len(nw)
-        occurrences += counts[wi] * k
+        if tally:
+            occurrences += counts[wi] * k
         if k == 1:  # one occurrence, at j (the common case)
             if j:
                 by_left[w[j - 1]].append(wi)
@@ -81,26 +84,28 @@ def merge_pair(
                 # A `cn` right after is the next occurrence: before the merge its `a` stood here.
                 by_right[ca if right == cn else right].append(wi)
             j = nw.find(cn, j + 1)
-    out = Merged(occurrences=occurrences)
-    gained, lost = out.gained, out.lost
+    gained: dict[str, list[int]] = {}
+    lost: list[str] = []
     weight = counts.__getitem__
     for left, wis in by_left.items():
         n = sum(map(weight, wis))
         pc[left + ca] -= n
-        lost.append(left + ca)
+        if tally:
+            lost.append(left + ca)
         if keep is None or keep(left):
             pc[left + cn] += n
             gained[left + cn] = wis
     for right, wis in by_right.items():
         n = sum(map(weight, wis))
         pc[cb + right] -= n
-        lost.append(cb + right)
+        if tally:
+            lost.append(cb + right)
         if keep is None or keep(right):
             pc[cn + right] += n
             if right == cn and cn + cn in gained:  # (cn, cn) also formed on the left of an older cn
                 wis = gained[cn + cn] + wis
             gained[cn + right] = wis
-    return out
+    return Merged(gained, lost, occurrences if tally else None)
 
 
 def _merge_scan(

@@ -149,8 +149,9 @@ class WordPieceTrainer:
                 new = w2id[token] = len(id2w)
                 id2w.append(token)
             cn = chr(new)
-            done = merge_pair(words, counts, where.pop(key), key, cn, pc, fresh=fresh)
+            done = merge_pair(words, counts, where.pop(key), key, cn, pc, fresh=fresh, tally=True)
             k = done.occurrences
+            assert k is not None
             pc[key] -= k  # counts stay exact (BPE, as HF, leaves the merged pair's count alone)
             sym_count[a] -= k
             sym_count[b] -= k
