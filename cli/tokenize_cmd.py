@@ -23,6 +23,7 @@ from tokenizers_kit.parallel import (
     map_blocks,
     usable_cores,
 )
+from tokenizers_kit.pool import auto_processes
 from tokenizers_kit.simple import CharTokenizer, TextTokenizer, WhitespaceTokenizer
 
 
@@ -43,14 +44,15 @@ def _output(path: str) -> Iterator[Callable[[str], object]]:
 
 
 def _processes(jobs: int | None, size: int) -> tuple[int, int]:
-    """(processes, chars to encode here before forking the pool). Auto: both cores above PARALLEL_MIN_BYTES.
-    The first piece is always encoded here, so the workers inherit a warm chunk cache."""
+    """(processes, chars to encode here before forking the pool). Auto: one per usable core above
+    PARALLEL_MIN_BYTES, no more than there are pieces. The first piece is always encoded here, so the workers
+    inherit a warm chunk cache."""
     if jobs is not None:
         return max(1, jobs), PIECE_CHARS
-    cores = min(2, usable_cores())
     if size:  # a file of known size
-        return (cores, PIECE_CHARS) if size >= PARALLEL_MIN_BYTES else (1, 0)
-    return cores, PARALLEL_MIN_BYTES  # stdin: go parallel once it proves big
+        processes = auto_processes(size, PARALLEL_MIN_BYTES, PIECE_CHARS)
+        return (processes, PIECE_CHARS) if processes > 1 else (1, 0)
+    return usable_cores(), PARALLEL_MIN_BYTES  # stdin: go parallel once it proves big
 
 
 def register(app: click.Group, train: click.Group) -> None:
@@ -63,12 +65,12 @@ def register(app: click.Group, train: click.Group) -> None:
                        "the Unicode code point; --tokenizer whitespace has no ids.")
     @click.option("-o", "--output", default="-", metavar="OUT", help="output file (default stdout)")
     @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None, metavar="N",
-                  help=f"processes (default: both cores for inputs over {PARALLEL_MIN_BYTES >> 20} MB)")
+                  help=f"processes (default: one per usable core for inputs over {PARALLEL_MIN_BYTES >> 20} MB)")
     def tokenize(tokenizer_file: str | None, tokenizer_name: str | None, file: str, fmt: str | None,
                  output: str, jobs: int | None) -> None:
         """Tokenize FILE (or stdin): one output line per input line.
 
-        Streams in constant memory; big inputs use both cores. Example:
+        Streams in constant memory; big inputs use every usable core. Example:
         `tkit tokenize -t tok.json data/shakespeare.txt -o ids.txt`
         """
         tok = require_tokenizer(tokenizer_file, tokenizer_name)

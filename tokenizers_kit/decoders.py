@@ -9,12 +9,14 @@ from typing import Any
 
 from tokenizers_kit.bytes_map import symbols_to_bytes, unicode_to_bytes
 from tokenizers_kit.errors import ModelFileError, TkitError
-from tokenizers_kit.json_fields import JsonComponent, component_type, field, items, metaspace_scheme
+from tokenizers_kit.json_fields import JsonComponent, Registry, field, items, metaspace_scheme
 from tokenizers_kit.normalizers import _pattern_regex
 from tokenizers_kit.pre_tokenizers import PREPEND_SCHEMES
 
 
 class Decoder(JsonComponent):
+    stage = "decoder"
+
     def decode_chain(self, tokens: list[str]) -> list[str]:
         raise NotImplementedError
 
@@ -22,13 +24,23 @@ class Decoder(JsonComponent):
         return "".join(self.decode_chain(list(tokens)))
 
 
+DECODERS: Registry[Decoder] = Registry("decoder")
+
+
 _SYMBOL_BYTES = unicode_to_bytes()
 
 
+@DECODERS.register
 class ByteLevel(Decoder):
     """Symbols -> bytes -> UTF-8 (invalid sequences become U+FFFD, like Rust's from_utf8_lossy)."""
 
     type = "ByteLevel"
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ByteLevel:
+        where = cls.where()
+        return cls(field(data, "add_prefix_space", bool, True, where), field(data, "trim_offsets", bool, True, where),
+                   field(data, "use_regex", bool, True, where))
 
     def __init__(self, add_prefix_space: bool = True, trim_offsets: bool = True, use_regex: bool = True) -> None:
         self.add_prefix_space, self.trim_offsets, self.use_regex = add_prefix_space, trim_offsets, use_regex
@@ -63,10 +75,16 @@ def cleanup(text: str) -> str:
     return text
 
 
+@DECODERS.register
 class WordPiece(Decoder):
     """Join with spaces, gluing "##" continuations to the previous token; optional BERT cleanup."""
 
     type = "WordPiece"
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> WordPiece:
+        where = cls.where()
+        return cls(field(data, "prefix", str, "##", where), field(data, "cleanup", bool, True, where))
 
     def __init__(self, prefix: str = "##", cleanup: bool = True) -> None:
         self.prefix, self.cleanup = prefix, cleanup
@@ -83,10 +101,17 @@ class WordPiece(Decoder):
         return {"type": self.type, "prefix": self.prefix, "cleanup": self.cleanup}
 
 
+@DECODERS.register
 class Metaspace(Decoder):
     """"▁" -> " "; in the first token every "▁" is dropped unless prepend_scheme is "never" (as HF does)."""
 
     type = "Metaspace"
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Metaspace:
+        where = cls.where()
+        return cls(field(data, "replacement", str, "▁", where), metaspace_scheme(data),
+                   field(data, "split", bool, True, where))
 
     def __init__(self, replacement: str = "▁", prepend_scheme: str = "always", split: bool = True) -> None:
         if prepend_scheme not in PREPEND_SCHEMES:
@@ -116,6 +141,7 @@ def _byte_token(token: str) -> int | None:
     return None
 
 
+@DECODERS.register
 class ByteFallback(Decoder):
     """Runs of `<0xXX>` tokens -> their UTF-8 text (one U+FFFD per byte if the run is not valid UTF-8)."""
 
@@ -144,6 +170,7 @@ class ByteFallback(Decoder):
         return out
 
 
+@DECODERS.register
 class Fuse(Decoder):
     """All tokens -> one string."""
 
@@ -153,10 +180,17 @@ class Fuse(Decoder):
         return ["".join(tokens)]
 
 
+@DECODERS.register
 class Strip(Decoder):
     """Remove up to `start` leading and `stop` trailing `content` characters from each token."""
 
     type = "Strip"
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Strip:
+        where = cls.where()
+        return cls(field(data, "content", str, " ", where), field(data, "start", int, 0, where),
+                   field(data, "stop", int, 0, where))
 
     def __init__(self, content: str = " ", start: int = 0, stop: int = 0) -> None:
         if len(content) != 1:
@@ -180,10 +214,15 @@ class Strip(Decoder):
         return {"type": self.type, "content": self.content, "start": self.start, "stop": self.stop}
 
 
+@DECODERS.register
 class Replace(Decoder):
     """Replace a string or regex pattern in each token."""
 
     type = "Replace"
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Replace:
+        return cls(data.get("pattern"), field(data, "content", str, "", cls.where()))
 
     def __init__(self, pattern: str | dict[str, str], content: str) -> None:
         self.pattern = {"String": pattern} if isinstance(pattern, str) else dict(pattern)
@@ -200,10 +239,15 @@ class Replace(Decoder):
         return {"type": self.type, "pattern": dict(self.pattern), "content": self.content}
 
 
+@DECODERS.register
 class BPEDecoder(Decoder):
     """Word-final suffix (e.g. "</w>") -> a space, except after the last token."""
 
     type = "BPEDecoder"
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> BPEDecoder:
+        return cls(field(data, "suffix", str, "</w>", cls.where()))
 
     def __init__(self, suffix: str = "</w>") -> None:
         self.suffix = suffix
@@ -216,8 +260,13 @@ class BPEDecoder(Decoder):
         return {"type": self.type, "suffix": self.suffix}
 
 
+@DECODERS.register
 class Sequence(Decoder):
     type = "Sequence"
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Sequence:
+        return cls([d for d in map(DECODERS.build, items(data, "decoders", cls.where())) if d is not None])
 
     def __init__(self, decoders: list[Decoder]) -> None:
         self.decoders = list(decoders)
@@ -233,31 +282,4 @@ class Sequence(Decoder):
 
 def decoder_from_dict(data: Any) -> Decoder | None:
     """HF tokenizer.json "decoder" object -> Decoder (None for null)."""
-    kind = component_type(data, "decoder")
-    if kind is None:
-        return None
-    where = f"{kind} decoder"
-    if kind == "ByteLevel":
-        return ByteLevel(field(data, "add_prefix_space", bool, True, where),
-                         field(data, "trim_offsets", bool, True, where), field(data, "use_regex", bool, True, where))
-    if kind == "WordPiece":
-        return WordPiece(field(data, "prefix", str, "##", where), field(data, "cleanup", bool, True, where))
-    if kind == "Metaspace":
-        return Metaspace(field(data, "replacement", str, "▁", where), metaspace_scheme(data),
-                         field(data, "split", bool, True, where))
-    if kind == "ByteFallback":
-        return ByteFallback()
-    if kind == "Fuse":
-        return Fuse()
-    if kind == "Strip":
-        return Strip(field(data, "content", str, " ", where), field(data, "start", int, 0, where),
-                     field(data, "stop", int, 0, where))
-    if kind == "Replace":
-        return Replace(data.get("pattern"), field(data, "content", str, "", where))
-    if kind == "BPEDecoder":
-        return BPEDecoder(field(data, "suffix", str, "</w>", where))
-    if kind == "Sequence":
-        parts = items(data, "decoders", where)
-        return Sequence([d for d in map(decoder_from_dict, parts) if d is not None])
-    raise ModelFileError(f"unsupported decoder type {kind!r}: tkit reads ByteLevel, WordPiece, Metaspace, "
-                         "ByteFallback, Fuse, Strip, Replace, BPEDecoder and Sequence")
+    return DECODERS.build(data)

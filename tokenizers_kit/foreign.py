@@ -1,9 +1,10 @@
 """Foreign tokenizer formats: GPT-2 `vocab.json` + `merges.txt`, and tiktoken `base64 rank` files.
 
-Both become a byte-level BPE Tokenizer (ByteLevel pre-tokenizer and decoder). A tiktoken file has ranks, not
-merges: the merges are recovered by replaying BPE on each token's bytes with only lower ranks allowed (the
-two parts that remain are the merge; minbpe's `recover_merges`), so merge order == rank order and HF-style
-BPE reproduces tiktoken's encoding.
+Both become the parts of a byte-level BPE Tokenizer (a BPE model, ByteLevel pre-tokenizer and decoder):
+`Tokenizer.from_file` / `from_gpt2` / `from_tiktoken` build it, so this module needs no Tokenizer. A tiktoken
+file has ranks, not merges: the merges are recovered by replaying BPE on each token's bytes with only lower
+ranks allowed (the two parts that remain are the merge; minbpe's `recover_merges`), so merge order == rank
+order and HF-style BPE reproduces tiktoken's encoding.
 """
 from __future__ import annotations
 
@@ -12,16 +13,20 @@ import binascii
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import regex
 
+from tokenizers_kit.added_tokens import AddedToken
 from tokenizers_kit.atomic import atomic_open
 from tokenizers_kit.bytes_map import bytes_to_symbols, symbols_to_bytes
 from tokenizers_kit.decoders import ByteLevel as ByteLevelDecoder
 from tokenizers_kit.errors import ModelFileError, TkitError
+from tokenizers_kit.models.bpe import BPEModel
 from tokenizers_kit.pre_tokenizers import GPT2_PATTERN, GPT4_PATTERN, ByteLevel, Sequence, Split
-from tokenizers_kit.tokenizer import Tokenizer
+
+if TYPE_CHECKING:  # annotations only: the Tokenizer is built above this module
+    from tokenizers_kit.tokenizer import Tokenizer
 
 # tiktoken's o200k_base pattern (tiktoken_ext/openai_public.py), for files named o200k*.
 O200K_PATTERN = "|".join([
@@ -40,9 +45,7 @@ def _byte_level_pipeline(pattern: str) -> dict[str, Any]:
     return {"pre_tokenizer": pre, "decoder": ByteLevelDecoder(add_prefix_space=False)}
 
 
-def _bpe(vocab: dict[str, int], merges: list[tuple[str, str]], source: str) -> Any:
-    from tokenizers_kit.models.bpe import BPEModel
-
+def _bpe(vocab: dict[str, int], merges: list[tuple[str, str]], source: str) -> BPEModel:
     try:
         return BPEModel(vocab, merges)
     except TkitError as err:
@@ -71,12 +74,10 @@ def read_merges_txt(path: Path) -> list[tuple[str, str]]:
     return merges
 
 
-def load_gpt2(vocab_path: str | os.PathLike[str], merges_path: str | os.PathLike[str] | None = None,
-              vocab: dict[str, int] | None = None) -> Tokenizer:
-    """GPT-2 style files: vocab.json {token: id} and merges.txt (`#version` header, then "a b" lines).
-    Vocabulary entries spelled `<|...|>` become special tokens (GPT-2's `<|endoftext|>`)."""
-    from tokenizers_kit.added_tokens import AddedToken
-
+def gpt2_parts(vocab_path: str | os.PathLike[str], merges_path: str | os.PathLike[str] | None = None,
+               vocab: dict[str, int] | None = None) -> dict[str, Any]:
+    """The Tokenizer keywords for GPT-2 style files: vocab.json {token: id} and merges.txt (`#version` header,
+    then "a b" lines). Vocabulary entries spelled `<|...|>` become special tokens (GPT-2's `<|endoftext|>`)."""
     vpath = Path(vocab_path)
     if vocab is None:
         try:
@@ -93,7 +94,7 @@ def load_gpt2(vocab_path: str | os.PathLike[str], merges_path: str | os.PathLike
     model = _bpe(vocab, merges, str(vpath))
     specials = [AddedToken(t, i, special=True) for t, i in sorted(vocab.items(), key=lambda kv: kv[1])
                 if t.startswith("<|") and t.endswith("|>") and len(t) > 4]
-    return Tokenizer(model, added_tokens=specials, name="bpe", **_byte_level_pipeline(GPT2_PATTERN))
+    return {"model": model, "added_tokens": specials, "name": "bpe", **_byte_level_pipeline(GPT2_PATTERN)}
 
 
 def save_gpt2(tokenizer: Tokenizer, vocab_path: str | os.PathLike[str],
@@ -173,9 +174,10 @@ def _guess_pattern(path: Path) -> str:
     return GPT2_PATTERN
 
 
-def load_tiktoken(path: str | os.PathLike[str], text: str | None = None, pattern: str | None = None) -> Tokenizer:
-    """A tiktoken `.tiktoken` rank file as a byte-level BPE tokenizer. The split pattern is not stored in the
-    file: cl100k/o200k names get theirs, anything else the GPT-2 pattern (or pass `pattern`)."""
+def tiktoken_parts(path: str | os.PathLike[str], text: str | None = None, pattern: str | None = None) -> dict[str, Any]:
+    """The Tokenizer keywords for a tiktoken `.tiktoken` rank file, as a byte-level BPE tokenizer. The split
+    pattern is not stored in the file: cl100k/o200k names get theirs, anything else the GPT-2 pattern (or pass
+    `pattern`)."""
     p = Path(path)
     ranks = read_tiktoken_ranks(p, text)
     missing = [b for b in range(256) if bytes([b]) not in ranks]
@@ -185,7 +187,7 @@ def load_tiktoken(path: str | os.PathLike[str], text: str | None = None, pattern
     vocab = {bytes_to_symbols(tok): rank for tok, rank in ranks.items()}
     merges = [(bytes_to_symbols(a), bytes_to_symbols(b)) for a, b in recover_merges(ranks)]
     model = _bpe(vocab, merges, str(p))
-    return Tokenizer(model, name="bpe", **_byte_level_pipeline(pattern or _guess_pattern(p)))
+    return {"model": model, "name": "bpe", **_byte_level_pipeline(pattern or _guess_pattern(p))}
 
 
 def tiktoken_ranks(tokenizer: Tokenizer) -> dict[bytes, int]:

@@ -1,8 +1,10 @@
-"""The tokenizer.json pipeline components (normalizer, pre_tokenizer, decoder): their shared base, and the one
-place that reads their typed fields and turns a wrong one into a one-line `ModelFileError`."""
+"""The tokenizer.json pipeline components (normalizer, pre_tokenizer, post_processor, decoder, model): their
+shared base, the registry that builds each kind from its JSON object by HF's "type", and the one place that
+reads their typed fields and turns a wrong one into a one-line `ModelFileError`."""
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from collections.abc import Callable
+from typing import Any, ClassVar, Generic, TypeVar
 
 from tokenizers_kit.errors import ModelFileError
 
@@ -14,9 +16,20 @@ class JsonComponent:
     exactly when they would be saved alike."""
 
     type: ClassVar[str] = ""
+    stage: ClassVar[str] = "component"  # the kind, as messages name it ("normalizer", "pre-tokenizer", ...)
 
     def to_dict(self) -> dict[str, Any]:
         return {"type": self.type}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Any:
+        """The stage from its JSON object (whose "type" is `cls.type`); stages without settings ignore it."""
+        return cls()
+
+    @classmethod
+    def where(cls) -> str:
+        """How error messages name this stage, e.g. "Split pre-tokenizer"."""
+        return f"{cls.type} {cls.stage}"
 
     def __eq__(self, other: object) -> bool:
         return type(other) is type(self) and other.to_dict() == self.to_dict()  # type: ignore[attr-defined]
@@ -34,6 +47,40 @@ def component_type(data: Any, what: str) -> str | None:
     if not isinstance(data, dict) or not isinstance(data.get("type"), str):
         raise ModelFileError(f"{what} must be an object with a \"type\", not {data!r}: the file is corrupt")
     return data["type"]
+
+
+C = TypeVar("C")
+
+
+class Registry(Generic[C]):
+    """The builders of one kind of stage, keyed by HF's "type" tag; `build` is that kind's `*_from_dict`.
+    Classes join with the `register` decorator (their `type` and `from_dict`)."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind  # the tokenizer.json key, e.g. "pre_tokenizer"
+        self.builders: dict[str, Callable[[dict[str, Any]], C]] = {}
+
+    def register(self, cls: type[Any]) -> type[Any]:
+        if cls.type in self.builders:
+            raise ValueError(f"two {self.kind} builders for type {cls.type!r}")
+        self.builders[cls.type] = cls.from_dict
+        return cls
+
+    def names(self) -> str:
+        """The types this registry reads, for messages: "A, B and C"."""
+        names = list(self.builders)
+        return ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else "".join(names)
+
+    def build(self, data: Any, kind: str | None = None) -> C | None:
+        """The stage for a JSON object (None for null), by its "type" (or by `kind` when the caller knows it)."""
+        if kind is None:
+            kind = component_type(data, self.kind)
+            if kind is None:
+                return None
+        builder = self.builders.get(kind)
+        if builder is None:
+            raise ModelFileError(f"unsupported {self.kind} type {kind!r}: tkit reads {self.names()}")
+        return builder(data)
 
 
 def field(data: dict, key: str, kind: type, default: Any, where: str, nullable: bool = False) -> Any:

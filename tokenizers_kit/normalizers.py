@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 import regex
 
 from tokenizers_kit.errors import ModelFileError
-from tokenizers_kit.json_fields import JsonComponent, component_type, field, items
+from tokenizers_kit.json_fields import JsonComponent, Registry, field, items
 
 Span = tuple[int, int]  # (start, end) character offsets in the original text
 Spans = list[Span]
@@ -107,6 +107,8 @@ def _coarse(whole: str, spans: Spans) -> tuple[str, Spans]:
 class Normalizer(JsonComponent):
     """Base class. Subclasses set `type` (the JSON tag) and implement `normalize_str`."""
 
+    stage = "normalizer"
+
     char_local: ClassVar[bool] = False  # True: output = concat of normalize_str(c) for each char c
 
     def normalize_str(self, text: str) -> str:
@@ -116,6 +118,9 @@ class Normalizer(JsonComponent):
         if self.char_local:
             return per_char_aligned(text, spans, self.normalize_str)
         raise NotImplementedError
+
+
+NORMALIZERS: Registry[Normalizer] = Registry("normalizer")
 
 
 class _UnicodeForm(Normalizer):
@@ -128,18 +133,22 @@ class _UnicodeForm(Normalizer):
         return _unicode_aligned(self.form, text, spans)
 
 
+@NORMALIZERS.register
 class NFC(_UnicodeForm):
     type = form = "NFC"
 
 
+@NORMALIZERS.register
 class NFD(_UnicodeForm):
     type = form = "NFD"
 
 
+@NORMALIZERS.register
 class NFKC(_UnicodeForm):
     type = form = "NFKC"
 
 
+@NORMALIZERS.register
 class NFKD(_UnicodeForm):
     type = form = "NFKD"
 
@@ -151,6 +160,7 @@ def lowercase_str(text: str) -> str:
     return "".join(c.lower() for c in text)
 
 
+@NORMALIZERS.register
 class Lowercase(Normalizer):
     type = "Lowercase"
     char_local = True
@@ -162,6 +172,7 @@ class Lowercase(Normalizer):
 _NONSPACING_MARK = regex.compile(r"\p{Mn}+")
 
 
+@NORMALIZERS.register
 class StripAccents(Normalizer):
     """Remove non-spacing marks (HF: use after NFD to strip accents)."""
 
@@ -187,10 +198,16 @@ def _pattern_regex(pattern: Any, where: str) -> regex.Pattern:
     raise ModelFileError(f"{where}: pattern must be {{\"String\": ...}} or {{\"Regex\": ...}}, not {pattern!r}")
 
 
+@NORMALIZERS.register
 class Replace(Normalizer):
     """Replace every match of a string or regex pattern with `content` (HF `Replace`)."""
 
     type = "Replace"
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Replace:
+        where = cls.where()
+        return cls(data.get("pattern"), field(data, "content", str, None, where))
 
     def __init__(self, pattern: str | dict[str, str], content: str) -> None:
         self.pattern = {"String": pattern} if isinstance(pattern, str) else dict(pattern)
@@ -224,10 +241,16 @@ class Replace(Normalizer):
         return {"type": self.type, "pattern": dict(self.pattern), "content": self.content}
 
 
+@NORMALIZERS.register
 class Strip(Normalizer):
     """Strip whitespace on the left and/or right."""
 
     type = "Strip"
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Strip:
+        where = cls.where()
+        return cls(field(data, "strip_left", bool, True, where), field(data, "strip_right", bool, True, where))
 
     def __init__(self, left: bool = True, right: bool = True) -> None:
         self.left, self.right = left, right
@@ -252,10 +275,15 @@ class Strip(Normalizer):
         return {"type": self.type, "strip_left": self.left, "strip_right": self.right}
 
 
+@NORMALIZERS.register
 class Prepend(Normalizer):
     """Prepend a string to non-empty text (Llama-style "▁" prefix)."""
 
     type = "Prepend"
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Prepend:
+        return cls(field(data, "prepend", str, None, cls.where()))
 
     def __init__(self, prepend: str) -> None:
         self.prepend = prepend
@@ -283,10 +311,18 @@ _CJK = "\u4e00-\u9fff\u3400-\u4dbf\U00020000-\U0002a6df\U0002a700-\U0002b73f\U00
 _BERT_CJK = regex.compile(f"([{_CJK}])")
 
 
+@NORMALIZERS.register
 class BertNormalizer(Normalizer):
     """BERT's cleanup: control chars out, spaces to " ", spaces around CJK ideographs, accents, lowercase."""
 
     type = "BertNormalizer"
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> BertNormalizer:
+        where = cls.where()
+        return cls(field(data, "clean_text", bool, True, where), field(data, "handle_chinese_chars", bool, True, where),
+                   field(data, "strip_accents", bool, None, where, nullable=True),
+                   field(data, "lowercase", bool, True, where))
 
     def __init__(self, clean_text: bool = True, handle_chinese_chars: bool = True,
                  strip_accents: bool | None = None, lowercase: bool = True) -> None:
@@ -336,6 +372,7 @@ _NMT_DROP = regex.compile(r"[\x01-\x08\x0b\x0e-\x1f\x7f\x8f\x9f]")
 _NMT_SPACE = regex.compile(r"[\t\n\x0c\r\u1680\u200b-\u200f\u2028\u2029\u2581\ufeff\ufffd]")
 
 
+@NORMALIZERS.register
 class Nmt(Normalizer):
     """SentencePiece's nmt cleanup as HF implements it (used by T5/ALBERT-style files)."""
 
@@ -346,8 +383,13 @@ class Nmt(Normalizer):
         return _NMT_SPACE.sub(" ", _NMT_DROP.sub("", text))
 
 
+@NORMALIZERS.register
 class Sequence(Normalizer):
     type = "Sequence"
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Sequence:
+        return cls([n for n in map(NORMALIZERS.build, items(data, "normalizers", cls.where())) if n is not None])
 
     def __init__(self, normalizers: list[Normalizer]) -> None:
         self.normalizers = list(normalizers)
@@ -368,27 +410,4 @@ class Sequence(Normalizer):
 
 def normalizer_from_dict(data: Any) -> Normalizer | None:
     """HF tokenizer.json "normalizer" object -> Normalizer (None for null)."""
-    kind = component_type(data, "normalizer")
-    if kind is None:
-        return None
-    where = f"{kind} normalizer"
-    simple = {"NFC": NFC, "NFD": NFD, "NFKC": NFKC, "NFKD": NFKD, "Lowercase": Lowercase,
-              "StripAccents": StripAccents, "Nmt": Nmt}
-    if kind in simple:
-        return simple[kind]()
-    if kind == "Replace":
-        return Replace(data.get("pattern"), field(data, "content", str, None, where))
-    if kind == "Strip":
-        return Strip(field(data, "strip_left", bool, True, where), field(data, "strip_right", bool, True, where))
-    if kind == "Prepend":
-        return Prepend(field(data, "prepend", str, None, where))
-    if kind == "BertNormalizer":
-        return BertNormalizer(field(data, "clean_text", bool, True, where),
-                              field(data, "handle_chinese_chars", bool, True, where),
-                              field(data, "strip_accents", bool, None, where, nullable=True),
-                              field(data, "lowercase", bool, True, where))
-    if kind == "Sequence":
-        parts = items(data, "normalizers", where)
-        return Sequence([n for n in map(normalizer_from_dict, parts) if n is not None])
-    raise ModelFileError(f"unsupported normalizer type {kind!r}: tkit reads NFC, NFD, NFKC, NFKD, Lowercase, "
-                         "StripAccents, Replace, Strip, Prepend, BertNormalizer, Nmt and Sequence")
+    return NORMALIZERS.build(data)

@@ -1,24 +1,22 @@
-"""Encoding big inputs: line-oriented block encoders and an ordered, bounded multi-process map.
+"""Encoding big inputs: line-oriented block encoders, mapped over the pieces of a file by `pool.ordered_map`.
 
 `tkit tokenize` reads 4 MiB line-aligned blocks (`corpus.iter_text_blocks`), cuts them into ~1 MiB pieces,
 and encodes the pieces in worker processes that inherit the tokenizer by `fork` (nothing is pickled but the
-text in and the formatted text out). At most `2 * processes` pieces are in flight and results come back in
-input order, so memory stays constant on a file of any size.
+text in and the formatted text out).
 """
 from __future__ import annotations
 
-import multiprocessing as mp
-import os
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from itertools import chain
 
 from tokenizers_kit.errors import TkitError
+from tokenizers_kit.pool import can_fork, ordered_map
+from tokenizers_kit.pool import usable_cores as usable_cores  # re-exported: the CLI and neural/ import it here
 from tokenizers_kit.simple import CharTokenizer, TextTokenizer, WhitespaceTokenizer
 
-PIECE_CHARS = 1 << 20  # text per task: big enough to amortise IPC, small enough to balance two workers
-PARALLEL_MIN_BYTES = 4 << 20  # below this the pool start-up costs more than it saves (the first piece warms the cache)
+PIECE_CHARS = 1 << 20  # text per task: big enough to amortise IPC, small enough to balance the workers
+PARALLEL_MIN_BYTES = 4 << 20  # below this starting the pool costs more than it saves (the first piece warms the cache)
 FORMATS = ("ids", "tokens")
 
 BlockResult = tuple[str, int, int, int]  # (output text, lines, tokens, input chars)
@@ -94,18 +92,6 @@ def split_block(block: str, size: int | None = None) -> Iterator[str]:
         start = cut
 
 
-_worker_fn: Callable[[str], BlockResult] | None = None  # set before fork; inherited by the workers
-
-
-def _run(piece: str) -> BlockResult:
-    assert _worker_fn is not None
-    return _worker_fn(piece)
-
-
-def usable_cores() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-
-
 @dataclass
 class PoolUsage:
     """How many processes a `map_blocks` run actually used (1 until it starts its pool)."""
@@ -119,7 +105,7 @@ def map_blocks(fn: Callable[[str], BlockResult], blocks: Iterable[str], processe
     are encoded here (an input of unknown size may be small), the rest by a forked pool with at most
     2 * processes pieces in flight (constant memory). Without `fork` everything runs in this process."""
     pieces = (p for b in blocks for p in split_block(b))
-    if processes <= 1 or "fork" not in mp.get_all_start_methods():
+    if processes <= 1 or not can_fork():
         yield from map(fn, pieces)
         return
     seen = 0
@@ -127,23 +113,7 @@ def map_blocks(fn: Callable[[str], BlockResult], blocks: Iterable[str], processe
         if seen >= start_after:
             if usage is not None:
                 usage.processes = processes
-            yield from _pool_map(fn, chain([piece], pieces), processes)
+            yield from ordered_map(fn, chain([piece], pieces), processes)
             return
         seen += len(piece)
         yield fn(piece)
-
-
-def _pool_map(fn: Callable[[str], BlockResult], pieces: Iterator[str], processes: int) -> Iterator[BlockResult]:
-    global _worker_fn
-    _worker_fn = fn
-    try:
-        with mp.get_context("fork").Pool(processes) as pool:
-            pending: deque = deque()
-            for piece in pieces:
-                pending.append(pool.apply_async(_run, (piece,)))
-                if len(pending) >= 2 * processes:
-                    yield pending.popleft().get()
-            while pending:
-                yield pending.popleft().get()
-    finally:
-        _worker_fn = None

@@ -1,24 +1,29 @@
-"""tokenizer.json in and out (HF's schema, reference §3), and loading any tokenizer file by its content.
+"""tokenizer.json in and out (HF's schema, reference §3), and reading any tokenizer file by its content.
 
-`load_tokenizer_file` accepts: a tokenizer.json (written by tkit or HF: BPE, WordPiece, Unigram models), a
-GPT-2 `vocab.json` with `merges.txt` beside it, or a tiktoken `base64 rank` file. Every problem is a
-ModelFileError with one line that names the file and says what is wrong.
+Reading gives the Tokenizer's keyword arguments (its "parts"), which `Tokenizer.from_str` / `from_file` turn
+into a Tokenizer: this module sits below tokenizer.py and never imports it. `read_tokenizer_file` accepts: a
+tokenizer.json (written by tkit or HF: BPE, WordPiece, Unigram models), a GPT-2 `vocab.json` with
+`merges.txt` beside it, or a tiktoken `base64 rank` file. Every problem is a ModelFileError with one line
+that names the file and says what is wrong.
 """
 from __future__ import annotations
 
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from tokenizers_kit import decoders as dec
+from tokenizers_kit import foreign
+from tokenizers_kit import normalizers as nrm
+from tokenizers_kit import pre_tokenizers as pre
 from tokenizers_kit.added_tokens import AddedToken
-from tokenizers_kit.decoders import decoder_from_dict
 from tokenizers_kit.errors import ModelFileError
-from tokenizers_kit.normalizers import normalizer_from_dict
-from tokenizers_kit.pre_tokenizers import pre_tokenizer_from_dict
-from tokenizers_kit.tokenizer import Encoding, Tokenizer
+from tokenizers_kit.models import MODELS
+from tokenizers_kit.post_processors import post_processor_from_dict
 
-MODEL_TYPES = ("BPE", "WordPiece", "Unigram")
+if TYPE_CHECKING:  # annotations only: tokenizer.py imports this module
+    from tokenizers_kit.tokenizer import Tokenizer
 
 
 def model_from_dict(data: Any) -> Any:
@@ -35,19 +40,10 @@ def model_from_dict(data: Any) -> Any:
             kind = "BPE"
         elif "continuing_subword_prefix" in data or "max_input_chars_per_word" in data:
             kind = "WordPiece"
-    if kind == "BPE":
-        from tokenizers_kit.models.bpe import BPEModel
-
-        return BPEModel.from_dict(data)
-    if kind == "WordPiece":
-        from tokenizers_kit.models.wordpiece import WordPieceModel
-
-        return WordPieceModel.from_dict(data)
-    if kind == "Unigram":
-        from tokenizers_kit.models.unigram import UnigramModel
-
-        return UnigramModel.from_dict(data)
-    raise ModelFileError(f"unsupported model type {kind!r}: tkit reads {', '.join(MODEL_TYPES)} models")
+        else:
+            raise ModelFileError("unsupported model type: the model has no \"type\" and its fields fit no model "
+                                 f"tkit reads ({MODELS.names()}): the file is corrupt")
+    return MODELS.build(data, kind)
 
 
 def tokenizer_to_dict(tok: Tokenizer) -> dict[str, Any]:
@@ -59,7 +55,7 @@ def tokenizer_to_dict(tok: Tokenizer) -> dict[str, Any]:
         "added_tokens": tok.added.to_list(),
         "normalizer": tok.normalizer.to_dict() if tok.normalizer is not None else None,
         "pre_tokenizer": tok.pre_tokenizer.to_dict() if tok.pre_tokenizer is not None else None,
-        "post_processor": tok.post_processor,
+        "post_processor": tok.post_processor.to_dict() if tok.post_processor is not None else None,
         "decoder": tok.decoder.to_dict() if tok.decoder is not None else None,
         "model": tok.model.to_dict(),
     }
@@ -71,7 +67,8 @@ def tokenizer_to_str(tok: Tokenizer, pretty: bool = True) -> str:
         ("\n" if pretty else "")
 
 
-def tokenizer_from_dict(data: Any, source: str = "tokenizer") -> Tokenizer:
+def tokenizer_parts(data: Any, source: str = "tokenizer") -> dict[str, Any]:
+    """A tokenizer.json object -> the Tokenizer's keyword arguments (`name` inferred from the layout)."""
     if not isinstance(data, dict) or "model" not in data:
         raise ModelFileError(f"{source} is not a tokenizer.json (no \"model\" object): give a file written by "
                              "`tkit train tokenizer` or HF tokenizers")
@@ -88,47 +85,43 @@ def tokenizer_from_dict(data: Any, source: str = "tokenizer") -> Tokenizer:
         if model_id is not None and model_id != t.id:
             raise ModelFileError(f"{source}: added token {t.content!r} has id {t.id} but the model gives it "
                                  f"id {model_id}: the file is corrupt")
-    for key in ("post_processor", "truncation", "padding"):
+    for key in ("truncation", "padding"):
         if data.get(key) is not None and not isinstance(data[key], dict):
             raise ModelFileError(f"{source}: {key!r} must be an object or null: the file is corrupt")
-    tok = Tokenizer(
-        model,
-        normalizer=normalizer_from_dict(data.get("normalizer")),
-        pre_tokenizer=pre_tokenizer_from_dict(data.get("pre_tokenizer")),
-        decoder=decoder_from_dict(data.get("decoder")),
-        added_tokens=added,
-        post_processor=data.get("post_processor"),
-        truncation=data.get("truncation"),
-        padding=data.get("padding"),
-    )
-    tok.name = infer_algo(tok)
-    return tok
+    parts: dict[str, Any] = {
+        "model": model,
+        "normalizer": nrm.normalizer_from_dict(data.get("normalizer")),
+        "pre_tokenizer": pre.pre_tokenizer_from_dict(data.get("pre_tokenizer")),
+        "decoder": dec.decoder_from_dict(data.get("decoder")),
+        "added_tokens": added,
+        "post_processor": post_processor_from_dict(data.get("post_processor")),
+        "truncation": data.get("truncation"),
+        "padding": data.get("padding"),
+    }
+    parts["name"] = infer_algo(model, parts["normalizer"], parts["pre_tokenizer"], parts["decoder"])
+    return parts
 
 
-def infer_algo(tok: Tokenizer) -> str:
+def infer_algo(model: Any, normalizer: Any, pre_tokenizer: Any, decoder: Any) -> str:
     """Which `tkit train tokenizer --algo` layout a tokenizer has ("file" if none): tokenizer.json has no
     room for our own metadata, so the layout itself tells."""
-    from tokenizers_kit import decoders as dec
-    from tokenizers_kit import normalizers as nrm
-    from tokenizers_kit import pre_tokenizers as pre
-
-    model = tok.model.to_dict()
-    kind, pt = model.get("type"), tok.pre_tokenizer
-    if kind == "BPE" and isinstance(pt, (pre.ByteLevel, pre.Sequence)) and isinstance(tok.decoder, dec.ByteLevel):
+    data = model.to_dict()
+    kind, pt = data.get("type"), pre_tokenizer
+    if kind == "BPE" and isinstance(pt, (pre.ByteLevel, pre.Sequence)) and isinstance(decoder, dec.ByteLevel):
         return "bpe"
     if kind == "WordPiece" and isinstance(pt, pre.BertPreTokenizer):
         return "wordpiece"
     if kind == "Unigram" and isinstance(pt, pre.Metaspace):
         return "unigram"
-    norms = tok.normalizer.normalizers if isinstance(tok.normalizer, nrm.Sequence) else [tok.normalizer]
-    if pt is None and any(isinstance(n, nrm.Prepend) for n in norms) and model.get("byte_fallback"):
+    norms = normalizer.normalizers if isinstance(normalizer, nrm.Sequence) else [normalizer]
+    if pt is None and any(isinstance(n, nrm.Prepend) for n in norms) and data.get("byte_fallback"):
         return "sentencepiece"
-    if kind == "BPE" and pt is None and not model.get("merges"):
+    if kind == "BPE" and pt is None and not data.get("merges"):
         return "char"
     return "file"
 
 
-def _parse_json(text: str, source: str) -> Any:
+def parse_json(text: str, source: str) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as err:
@@ -138,8 +131,9 @@ def _parse_json(text: str, source: str) -> Any:
                              "re-create it with `tkit train tokenizer`") from None
 
 
-def tokenizer_from_str(text: str, source: str = "tokenizer") -> Tokenizer:
-    return tokenizer_from_dict(_parse_json(text, source), source)
+def tokenizer_str_parts(text: str, source: str = "tokenizer") -> dict[str, Any]:
+    """tokenizer.json text -> the Tokenizer's keyword arguments."""
+    return tokenizer_parts(parse_json(text, source), source)
 
 
 def _read_text(path: Path) -> str:
@@ -155,58 +149,24 @@ def _read_text(path: Path) -> str:
                              "tokenizer.json, a GPT-2 vocab.json or a tiktoken file") from None
 
 
-def load_tokenizer_file(path: str | os.PathLike[str]) -> Tokenizer:
-    """Load a tokenizer file, recognising its format by content (and extension for tiktoken)."""
-    from tokenizers_kit import foreign
-
+def read_tokenizer_file(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """A tokenizer file -> the Tokenizer's keyword arguments, its format recognised by content (and the
+    extension, for tiktoken)."""
     p = Path(path)
     text = _read_text(p)
     stripped = text.lstrip()
     if not stripped:
         raise ModelFileError(f"tokenizer file {str(p)!r} is empty: re-create it with `tkit train tokenizer`")
     if stripped[0] in "{[":
-        data = _parse_json(text, str(p))
+        data = parse_json(text, str(p))
         if isinstance(data, dict) and "model" in data:
-            return tokenizer_from_dict(data, str(p))
+            return tokenizer_parts(data, str(p))
         if foreign.looks_like_gpt2_vocab(data):
-            return foreign.load_gpt2(p, vocab=data)
+            return foreign.gpt2_parts(p, vocab=data)
         raise ModelFileError(f"{p} is JSON but neither a tokenizer.json (no \"model\") nor a GPT-2 vocab.json "
                              "(token -> id): give a tokenizer file")
     if p.suffix == ".tiktoken" or foreign.looks_like_tiktoken(text):
-        return foreign.load_tiktoken(p, text=text)
+        return foreign.tiktoken_parts(p, text=text)
     raise ModelFileError(f"{p} is not a tokenizer file tkit knows (tokenizer.json, GPT-2 vocab.json + "
                          "merges.txt, tiktoken base64-rank file)")
 
-
-def post_process(processor: dict, enc: Encoding) -> Encoding:
-    """Add a single sequence's special tokens as an HF post-processor would (TemplateProcessing,
-    BertProcessing, RobertaProcessing; ByteLevel and unknown ones leave the encoding unchanged)."""
-    kind = processor.get("type")
-    if kind == "Sequence":
-        for p in processor.get("processors", []):
-            enc = post_process(p, enc)
-        return enc
-    before: list[tuple[int, str]] = []
-    after: list[tuple[int, str]] = []
-    if kind in ("BertProcessing", "RobertaProcessing"):
-        cls_tok, cls_id = processor["cls"]
-        sep_tok, sep_id = processor["sep"]
-        before, after = [(cls_id, cls_tok)], [(sep_id, sep_tok)]
-    elif kind == "TemplateProcessing":
-        specials = processor.get("special_tokens", {})
-        seen_seq = False
-        for item in processor.get("single", []):
-            if "Sequence" in item:
-                seen_seq = True
-                continue
-            name = item.get("SpecialToken", {}).get("id")
-            spec = specials.get(name, {})
-            pairs = list(zip(spec.get("ids", []), spec.get("tokens", [])))
-            (after if seen_seq else before).extend(pairs)
-    else:
-        return enc
-    return Encoding(
-        [i for i, _ in before] + enc.ids + [i for i, _ in after],
-        [t for _, t in before] + enc.tokens + [t for _, t in after],
-        [(0, 0)] * len(before) + enc.offsets + [(0, 0)] * len(after),
-    )

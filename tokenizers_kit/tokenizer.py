@@ -13,33 +13,26 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
 from itertools import chain
 from typing import Any
 
 import regex
 
+from tokenizers_kit import foreign, serialization
 from tokenizers_kit.added_tokens import AddedToken, AddedVocabulary
+from tokenizers_kit.atomic import atomic_open
 from tokenizers_kit.decoders import Decoder
+from tokenizers_kit.encoding import Encoding
 from tokenizers_kit.errors import TkitError
 from tokenizers_kit.models.base import Model
 from tokenizers_kit.normalizers import Normalizer, Spans
+from tokenizers_kit.post_processors import PostProcessor, post_processor_from_dict
 from tokenizers_kit.pre_tokenizers import PreTokenizer
+
+__all__ = ["Encoding", "Tokenizer"]  # Encoding lives in tokenizers_kit.encoding; importable from here too
 
 CACHE_MAX_CHARS = 256  # chunks longer than this are not cached (rare, and costly to hash and keep)
 CACHE_CAPACITY = 1 << 18  # entries; the cache is cleared when full (bounded memory on endless streams)
-
-
-@dataclass
-class Encoding:
-    """The result of `Tokenizer.encode`: ids, token strings, and (start, end) char offsets into the input."""
-
-    ids: list[int] = field(default_factory=list)
-    tokens: list[str] = field(default_factory=list)
-    offsets: list[tuple[int, int]] = field(default_factory=list)
-
-    def __len__(self) -> int:
-        return len(self.ids)
 
 
 class _ChunkCache(dict):
@@ -73,7 +66,7 @@ class Tokenizer:
         pre_tokenizer: PreTokenizer | None = None,
         decoder: Decoder | None = None,
         added_tokens: Iterable[AddedToken] = (),
-        post_processor: dict | None = None,
+        post_processor: PostProcessor | dict | None = None,
         truncation: dict | None = None,
         padding: dict | None = None,
         name: str = "file",
@@ -83,7 +76,9 @@ class Tokenizer:
         self.pre_tokenizer = pre_tokenizer
         self.decoder = decoder
         self.added = AddedVocabulary(added_tokens)
-        self.post_processor = post_processor  # kept verbatim; applied by encode(add_special_tokens=True)
+        if isinstance(post_processor, dict):  # a tokenizer.json "post_processor" object
+            post_processor = post_processor_from_dict(post_processor)
+        self.post_processor = post_processor  # applied by encode(add_special_tokens=True)
         self.truncation = truncation  # kept verbatim so a loaded HF file saves back unchanged
         self.padding = padding
         self.name = name  # "file", or the `--algo` whose layout this is (TextTokenizer.name)
@@ -268,10 +263,8 @@ class Tokenizer:
                     self._push(enc, ntok, (spans[s][0], spans[e - 1][1]))
                 else:
                     self._encode_aligned(enc, seg[s:e], spans[s:e], start == 0 and s == 0)
-        if add_special_tokens and self.post_processor:
-            from tokenizers_kit.serialization import post_process
-
-            enc = post_process(self.post_processor, enc)
+        if add_special_tokens and self.post_processor is not None:
+            enc = self.post_processor.process(enc)
         return enc
 
     def _push(self, enc: Encoding, tok: int, offsets: tuple[int, int]) -> None:
@@ -409,42 +402,41 @@ class Tokenizer:
     # ---- files ---------------------------------------------------------------------------------------
 
     def to_dict(self) -> dict[str, Any]:
-        from tokenizers_kit.serialization import tokenizer_to_dict
-
-        return tokenizer_to_dict(self)
+        return serialization.tokenizer_to_dict(self)
 
     def to_str(self, pretty: bool = True) -> str:
-        from tokenizers_kit.serialization import tokenizer_to_str
-
-        return tokenizer_to_str(self, pretty)
+        return serialization.tokenizer_to_str(self, pretty)
 
     def save(self, path: str | os.PathLike[str], pretty: bool = True) -> None:
         """Write tokenizer.json atomically (a temporary file, then rename)."""
-        from tokenizers_kit.atomic import atomic_open
-
         text = self.to_str(pretty)
         with atomic_open(path, "w") as handle:
             handle.write(text)
 
     @classmethod
-    def from_str(cls, text: str) -> Tokenizer:
-        from tokenizers_kit.serialization import tokenizer_from_str
+    def from_dict(cls, data: Any) -> Tokenizer:
+        """From a parsed tokenizer.json object."""
+        return cls(**serialization.tokenizer_parts(data))
 
-        return tokenizer_from_str(text)
+    @classmethod
+    def from_str(cls, text: str) -> Tokenizer:
+        return cls(**serialization.tokenizer_str_parts(text))
 
     @classmethod
     def from_file(cls, path: str | os.PathLike[str]) -> Tokenizer:
         """Load tokenizer.json (tkit's or HF's), GPT-2 vocab.json (+ merges.txt beside it) or a tiktoken file."""
-        from tokenizers_kit.serialization import load_tokenizer_file
-
-        return load_tokenizer_file(path)
+        return cls(**serialization.read_tokenizer_file(path))
 
     @classmethod
-    def train(cls, files_or_iterator: str | Iterable[str], algo: str = "bpe", **options: Any) -> Tokenizer:
-        """Train a new tokenizer (see `tokenizers_kit.training.train_tokenizer` for the options)."""
-        from tokenizers_kit.training import train_tokenizer
+    def from_gpt2(cls, vocab_path: str | os.PathLike[str],
+                  merges_path: str | os.PathLike[str] | None = None) -> Tokenizer:
+        """GPT-2 vocab.json + merges.txt (by default the merges.txt beside the vocab)."""
+        return cls(**foreign.gpt2_parts(vocab_path, merges_path))
 
-        return train_tokenizer(files_or_iterator, algo=algo, **options)
+    @classmethod
+    def from_tiktoken(cls, path: str | os.PathLike[str], pattern: str | None = None) -> Tokenizer:
+        """A tiktoken rank file; `pattern` is the split regex (default: by the file's name, see `foreign`)."""
+        return cls(**foreign.tiktoken_parts(path, pattern=pattern))
 
     def __repr__(self) -> str:
         return f"Tokenizer(name={self.name!r}, model={type(self.model).__name__}, vocab_size={self.vocab_size})"

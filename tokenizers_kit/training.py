@@ -21,7 +21,7 @@ tokens; the other algorithms drop line endings (a "\\n" glued to the last word w
 from __future__ import annotations
 
 import os
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import chain
@@ -34,7 +34,9 @@ from tokenizers_kit import normalizers as nrm
 from tokenizers_kit import pre_tokenizers as pre
 from tokenizers_kit.added_tokens import AddedToken, AddedVocabulary
 from tokenizers_kit.bytes_map import byte_alphabet
+from tokenizers_kit.corpus import READ_BLOCK, iter_text_blocks
 from tokenizers_kit.errors import CorpusError, TkitError
+from tokenizers_kit.pool import auto_processes, ordered_map
 from tokenizers_kit.tokenizer import Tokenizer
 
 ALGOS = ("bpe", "wordpiece", "unigram", "sentencepiece", "char")
@@ -50,7 +52,7 @@ UNK_TOKEN = {"wordpiece": "[UNK]", "unigram": "<unk>", "sentencepiece": "<unk>",
 NORMALIZATIONS = ("none", "nfc", "nfkc")
 SP_MODELS = ("unigram", "bpe")
 KEEP_NEWLINES = {"bpe", "char"}
-PARALLEL_MIN_BYTES = 16 << 20  # below this, a second process costs more than it saves
+PARALLEL_MIN_BYTES = 16 << 20  # below this, starting worker processes costs more than they save
 META = "▁"
 
 # (stage, done, total): stage is "count" (bytes read) or "train" (trainer steps).
@@ -138,7 +140,7 @@ _SP_CHUNK = regex.compile(f"{META}?[^{META}]+|{META}")  # cut before each "▁",
 
 
 class _BlockCounter:
-    """Counts the chunks of text blocks for one pipeline (picklable: rebuilt from its settings)."""
+    """Counts the chunks of text blocks for one pipeline (pool workers inherit it by fork)."""
 
     def __init__(self, pipeline: Pipeline, specials: Sequence[str]) -> None:
         self.pipeline = pipeline
@@ -174,6 +176,10 @@ class _BlockCounter:
                 seg = line[s:e]
                 yield (self.norm(seg) if self.norm is not None else seg), s == 0
 
+    def __call__(self, block: str) -> tuple[Counter, int, int, bool]:
+        """(chunk counts, lines, chars, whether the block is blank)."""
+        return self.count(block), len(self.lines(block)), len(block), not block.strip()
+
     def count(self, block: str) -> Counter:
         raw = self.added.raw_pattern
         if raw is None or not raw.search(block):  # no special token in the block: the fast paths
@@ -187,16 +193,8 @@ class _BlockCounter:
             split(seg, first) for line in self.lines(block) for seg, first in self.segments(line)))
 
 
-def _count_worker(args: tuple[dict, list[str], str]) -> tuple[Counter, int, int, bool]:
-    settings, specials, block = args
-    counter = _BlockCounter(build_pipeline(**settings), specials)
-    return counter.count(block), len(counter.lines(block)), len(block), not block.strip()
-
-
 def _iter_blocks(source: str | os.PathLike[str] | Iterable[str]) -> Iterator[tuple[str, int]]:
     """(text block, bytes read) from files (validated UTF-8, via tokenizers_kit.corpus) or texts."""
-    from tokenizers_kit.corpus import iter_text_blocks
-
     paths = as_paths(source)
     if paths is not None:
         for p in paths:
@@ -240,49 +238,29 @@ def _approx_bytes(block: str) -> int:
 def count_chunks(source: str | os.PathLike[str] | Iterable[str], pipeline: Pipeline,
                  special_tokens: Sequence[str] = (), *, progress: ProgressFn | None = None,
                  processes: int | None = None) -> ChunkCounts:
-    """Count the distinct chunks the model will see. Files above PARALLEL_MIN_BYTES are counted by two
-    processes (one block each at a time); the result does not depend on the split."""
+    """Count the distinct chunks the model will see. Files above PARALLEL_MIN_BYTES are counted by a pool of
+    processes (`pool.auto_processes`, one block each at a time); the result does not depend on the split."""
     counter = _BlockCounter(pipeline, special_tokens)
     total = Counter()
     result = ChunkCounts()
     blocks = _iter_blocks(source)
     if processes is None:
         processes = _auto_processes(source)
-    if processes > 1:
-        import multiprocessing as mp
-        from collections import deque
+    sizes: deque[int] = deque()  # bytes of the blocks handed out and not yet counted (results come in order)
 
-        settings = {"algo": pipeline.algo, **pipeline.settings}
-        ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else mp.get_context()
-        with ctx.Pool(processes) as pool:
-            pending: deque = deque()  # at most 2 blocks per process in flight: constant memory
-
-            def merge() -> None:
-                job, nbytes = pending.popleft()
-                c, n_lines, n_chars, blank = job.get()
-                total.update(c)
-                result.blank = result.blank and blank
-                result.lines += n_lines
-                result.chars += n_chars
-                result.bytes += nbytes
-                if progress:
-                    progress("count", result.bytes, None)
-
-            for block, nbytes in blocks:
-                pending.append((pool.apply_async(_count_worker, ((settings, list(special_tokens), block),)), nbytes))
-                if len(pending) >= 2 * processes:
-                    merge()
-            while pending:
-                merge()
-    else:
+    def handed_out() -> Iterator[str]:
         for block, nbytes in blocks:
-            total.update(counter.count(block))
-            result.blank = result.blank and not block.strip()
-            result.lines += len(counter.lines(block))
-            result.chars += len(block)
-            result.bytes += nbytes
-            if progress:
-                progress("count", result.bytes, None)
+            sizes.append(nbytes)
+            yield block
+
+    for c, n_lines, n_chars, blank in ordered_map(counter, handed_out(), processes):
+        total.update(c)
+        result.blank = result.blank and blank
+        result.lines += n_lines
+        result.chars += n_chars
+        result.bytes += sizes.popleft()
+        if progress:
+            progress("count", result.bytes, None)
     if pipeline.pre_tokenizer is not None:  # the model sees transformed chunks (byte-level symbols)
         transform = pipeline.pre_tokenizer.transform
         counts: dict[str, int] = {}
@@ -300,8 +278,7 @@ def _auto_processes(source: Any) -> int:
     if paths is None:
         return 1
     size = sum(os.path.getsize(p) for p in paths if p != "-" and os.path.isfile(p))
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return min(2, cores) if size >= PARALLEL_MIN_BYTES else 1
+    return auto_processes(size, PARALLEL_MIN_BYTES, READ_BLOCK)  # one block per task
 
 
 # ---- training ------------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ at local position t (in any segment) are one slice of the node array, sorted by 
 Within a step, the nodes of each end position (a group, at most max_len of them) are laid out as the columns
 of a padded (width x groups) matrix, padding pointing at a sentinel node of score -inf, so the per-group
 log-sum-exp and max are reductions over axis 0: `width` element-wise operations on contiguous rows. Groups
-of different sizes (1, 2, 3-4, 5-8, 9+) go to separate blocks, which keeps the padding near 1.1x. So: a
+of different sizes (1, 2, 3-4, 5-8, 9+) go to separate blocks, so little of each matrix is padding. So: a
 Python loop over (longest segment) steps x 5 blocks, each a handful of NumPy calls on thousands of nodes.
 
     forward    alpha[e] = logsumexp over nodes (s, e) of alpha[s] + score             alpha[begin] = 0
@@ -161,8 +161,9 @@ class CorpusLattice:
     def posteriors(self, score: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Posterior probability of every node (in `self.nodes` order) and log Z of every segment."""
         nd = self.nodes
-        # float32 halves the memory traffic and makes exp 3x faster, but alpha's rounding error grows with its
-        # magnitude (~ segment length), and the backward pass compounds it along the segment.
+        # float32 halves the memory traffic and speeds up exp, but alpha's rounding error grows with its
+        # magnitude (~ segment length), and the backward pass compounds it along the segment: long segments
+        # stay in float64.
         dtype = np.float32 if self.max_t <= FLOAT32_MAX_LENGTH else np.float64
         sc = score[nd.piece].astype(dtype)
         alpha = self._forward(sc, dtype)

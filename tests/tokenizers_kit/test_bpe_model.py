@@ -17,7 +17,10 @@ from tokenizers_kit.errors import ModelFileError, TkitError
 from tokenizers_kit.models.bpe import BPEModel
 from tokenizers_kit.trainers.bpe import BPETrainer
 
-tk = pytest.importorskip("tokenizers")
+
+def require_peer(name: str):  # stand-in for the shared tests.peers.require_peer
+    return pytest.importorskip(name)
+
 
 SHAKESPEARE = Path(__file__).resolve().parents[2] / "data" / "shakespeare.txt"
 GPT2_SPLIT = regex.compile(r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+""")
@@ -34,6 +37,7 @@ def encode_byte_level(model: BPEModel, text: str) -> list[int]:
 
 def hf_tokenizer(model: BPEModel):
     """An HF tokenizer over our model's own tokenizer.json "model" object."""
+    tk = require_peer("tokenizers")
     hf = tk.Tokenizer.from_str(json.dumps({
         "version": "1.0", "truncation": None, "padding": None, "added_tokens": [], "normalizer": None,
         "pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": True},
@@ -142,6 +146,7 @@ VOCAB = {"<unk>": 0, "a": 1, "b": 2, "c": 3, "ab": 4, "abc": 5, "##b": 6, "##c":
 ])
 @pytest.mark.parametrize("text", ["abc", "abcab", "xxabyy", "é€éab", "€€", "aab", "ba", "abcabcabc"])
 def test_plain_options_like_hf(options: dict, text: str) -> None:
+    tk = require_peer("tokenizers")
     merges = [("a", "b"), ("ab", "c")]
     ours = BPEModel(VOCAB, merges, **options)
     theirs = tk.models.BPE(VOCAB, merges, **options)
@@ -150,6 +155,7 @@ def test_plain_options_like_hf(options: dict, text: str) -> None:
 
 @pytest.mark.parametrize("text", ["abc", "ab", "b", "bcb", "cab"])
 def test_prefix_and_suffix_like_hf(text: str) -> None:
+    tk = require_peer("tokenizers")
     vocab = {"<unk>": 0, "a": 1, "b": 2, "c": 3, "##b": 4, "##c": 5, "##a": 6, "ab": 7, "abc": 8, "b</w>": 9,
              "##b</w>": 10, "##c</w>": 11, "ab</w>": 12, "c</w>": 13, "##a</w>": 14}
     merges = [("a", "##b"), ("ab", "##c")]
@@ -196,6 +202,7 @@ def test_to_dict_layout_and_round_trip(byte_model: BPEModel) -> None:
 
 
 def test_loads_what_hf_writes() -> None:
+    tk = require_peer("tokenizers")
     hf = tk.Tokenizer(tk.models.BPE(unk_token="[UNK]"))
     hf.pre_tokenizer = tk.pre_tokenizers.Whitespace()
     hf.train_from_iterator(lines_of_shakespeare(0, 3000),

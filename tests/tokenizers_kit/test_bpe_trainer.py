@@ -15,6 +15,11 @@ from tokenizers_kit.bytes_map import byte_alphabet, text_to_symbols
 from tokenizers_kit.errors import TkitError
 from tokenizers_kit.trainers.bpe import BPETrainer
 
+
+def require_peer(name: str):  # stand-in for the shared tests.peers.require_peer
+    return pytest.importorskip(name)
+
+
 SHAKESPEARE = Path(__file__).resolve().parents[2] / "data" / "shakespeare.txt"
 GPT2_SPLIT = regex.compile(r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+""")
 
@@ -33,7 +38,7 @@ def byte_level_counts(lines: list[str]) -> dict[str, int]:
 
 
 def hf_byte_level_bpe(lines: list[str], vocab_size: int, **options) -> dict:
-    tk = pytest.importorskip("tokenizers")
+    tk = require_peer("tokenizers")
     tok = tk.Tokenizer(tk.models.BPE())
     tok.pre_tokenizer = tk.pre_tokenizers.ByteLevel(add_prefix_space=False)
     trainer = tk.trainers.BpeTrainer(
@@ -124,7 +129,7 @@ def test_options_parity_with_hf(slice_lines: list[str], options: dict) -> None:
 def test_limit_alphabet_parity_with_hf(slice_lines: list[str]) -> None:
     """Plain (not byte-level) BPE, dropping the rarest chars. The limit is put where char counts differ, since
     HF breaks count ties in hash order."""
-    tk = pytest.importorskip("tokenizers")
+    tk = require_peer("tokenizers")
     lines = slice_lines[:8000]
     words: Counter[str] = Counter()
     for line in lines:
@@ -151,7 +156,7 @@ def test_limit_alphabet_parity_with_hf(slice_lines: list[str]) -> None:
        extra=st.integers(0, 30))
 def test_random_corpora_like_hf(words: dict[str, int], extra: int) -> None:
     """Small random corpora (many count ties, repeated and overlapping pairs) train exactly as HF does."""
-    tk = pytest.importorskip("tokenizers")
+    tk = require_peer("tokenizers")
     vocab_size = len(set("".join(words))) + extra
     tok = tk.Tokenizer(tk.models.BPE())
     tok.pre_tokenizer = tk.pre_tokenizers.WhitespaceSplit()
@@ -222,3 +227,50 @@ def test_empty_corpus_is_an_error(counts) -> None:
 def test_bad_options(kwargs: dict) -> None:
     with pytest.raises(TkitError):
         BPETrainer(**kwargs)
+
+
+# ---- the readable twin ---------------------------------------------------------------------------------
+
+
+def reference_bpe(words: dict[str, int], vocab_size: int, min_frequency: int = 0) -> tuple[dict, list]:
+    """minbpe-style: recount every pair after every merge, take the most frequent (ties: the smallest
+    (left id, right id)), merge it left to right in every word. The fast trainer must agree."""
+    vocab = {ch: i for i, ch in enumerate(sorted(set("".join(words))))}
+    inverse = {i: t for t, i in vocab.items()}
+    segs = [([vocab[ch] for ch in w], n) for w, n in words.items()]
+    merges: list[tuple[str, str]] = []
+    while len(vocab) < vocab_size:
+        stats: Counter[tuple[int, int]] = Counter()
+        for seg, n in segs:
+            for pair in zip(seg, seg[1:]):
+                stats[pair] += n
+        if not stats:
+            break
+        a, b = min(stats, key=lambda p: (-stats[p], p))
+        if stats[a, b] < max(min_frequency, 1):
+            break
+        token = inverse[a] + inverse[b]
+        new = vocab.setdefault(token, len(vocab))
+        inverse[new] = token
+        merges.append((inverse[a], inverse[b]))
+        for seg, _ in segs:
+            i = 0
+            while i < len(seg) - 1:
+                if seg[i] == a and seg[i + 1] == b:
+                    seg[i : i + 2] = [new]
+                i += 1
+    return vocab, merges
+
+
+@settings(max_examples=200, deadline=None)
+@given(words=st.dictionaries(st.text(alphabet="abcd", min_size=1, max_size=9), st.integers(1, 9), min_size=1,
+                             max_size=12),
+       extra=st.integers(0, 30), min_frequency=st.sampled_from([0, 0, 2, 4]))
+def test_incremental_merges_match_the_recounting_twin(words: dict[str, int], extra: int, min_frequency: int) -> None:
+    """The incremental counts, the pair -> words index and the lazy heap pick exactly what a full recount picks
+    (repeated and overlapping pairs, tokens that an earlier merge already made)."""
+    vocab_size = len(set("".join(words))) + extra
+    model = BPETrainer(vocab_size, min_frequency=min_frequency).train(words)
+    vocab, merges = reference_bpe(words, vocab_size, min_frequency)
+    assert model.get_vocab() == vocab
+    assert model.merges == merges

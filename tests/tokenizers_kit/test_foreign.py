@@ -10,7 +10,6 @@ import pytest
 from tests.tokenizers_kit.trained import held_out, trained, trained_path
 from tokenizers_kit.errors import ModelFileError
 from tokenizers_kit.foreign import (
-    load_tiktoken,
     recover_merges,
     save_gpt2,
     save_tiktoken,
@@ -18,6 +17,11 @@ from tokenizers_kit.foreign import (
 )
 from tokenizers_kit.pre_tokenizers import GPT2_PATTERN
 from tokenizers_kit.tokenizer import Tokenizer
+
+
+def require_peer(name: str):  # stand-in for the shared tests.peers.require_peer
+    return pytest.importorskip(name)
+
 
 TEXTS = ["Hello world", "  spaces  and\ttabs", "日本語 🎉 e\u0301", "It's 2024, isn't it?"]
 
@@ -32,7 +36,7 @@ def test_gpt2_vocab_and_merges_round_trip(tmp_path):
     assert loaded.encode_batch_ids(texts) == tok.encode_batch_ids(texts)
     assert loaded.decode(loaded.encode_ids("a <|endoftext|> b"), skip_special_tokens=False) == "a <|endoftext|> b"
 
-    hf = pytest.importorskip("tokenizers")
+    hf = require_peer("tokenizers")
     from tokenizers import decoders, models, pre_tokenizers
 
     peer = hf.Tokenizer(models.BPE.from_file(str(tmp_path / "vocab.json"), str(tmp_path / "merges.txt")))
@@ -72,17 +76,17 @@ def test_tiktoken_file_errors(tmp_path):
     bad = tmp_path / "bad.tiktoken"
     bad.write_text("IQ== 0\nnot base64!! x\n", encoding="ascii")
     with pytest.raises(ModelFileError, match="bad.tiktoken:2"):
-        load_tiktoken(bad)
+        Tokenizer.from_tiktoken(bad)
     bad.write_text("IQ== 0\n", encoding="ascii")
     with pytest.raises(ModelFileError, match="256 bytes"):
-        load_tiktoken(bad)
+        Tokenizer.from_tiktoken(bad)
     ranks = {bytes([b]): b for b in range(256)} | {b"abc": 256}  # "abc" has no two-part origin
     with pytest.raises(ModelFileError, match="cannot be built"):
         recover_merges(ranks)
 
 
 def test_same_vocab_tiktoken_encodes_like_tkit():
-    tiktoken = pytest.importorskip("tiktoken")
+    tiktoken = require_peer("tiktoken")
     tok = trained("bpe")
     enc = tiktoken.Encoding(name="tkit-bpe", pat_str=GPT2_PATTERN, mergeable_ranks=tiktoken_ranks(tok),
                             special_tokens={})

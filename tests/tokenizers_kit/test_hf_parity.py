@@ -7,7 +7,10 @@ import pytest
 from tests.tokenizers_kit.trained import ALL, held_out, train_file, trained, trained_path
 from tokenizers_kit.tokenizer import Tokenizer
 
-hf_tokenizers = pytest.importorskip("tokenizers")
+
+def require_peer(name: str):  # stand-in for the shared tests.peers.require_peer
+    return pytest.importorskip(name)
+
 
 HARD = [
     "", " ", "   ", "x", "  two leading, three   inside, trailing  ", "\ttabs\tand\x0bvertical\x0cfeeds",
@@ -32,6 +35,7 @@ def _compare(ours: Tokenizer, hf, texts: list[str], offsets: bool = True) -> Non
 
 @pytest.mark.parametrize("name", ALL)
 def test_tkit_files_load_in_hf_and_encode_identically(name):
+    hf_tokenizers = require_peer("tokenizers")
     path = trained_path(name)
     ours = Tokenizer.from_file(path)
     hf = hf_tokenizers.Tokenizer.from_file(str(path))
@@ -104,12 +108,13 @@ def _hf_trained(kind: str, tmp_path):
 
 @pytest.mark.parametrize("kind", ["bpe", "wordpiece", "unigram", "bpe-suffix"])
 def test_hf_files_load_in_tkit_and_encode_identically(kind, tmp_path):
+    hf_tokenizers = require_peer("tokenizers")
     path, hf = _hf_trained(kind, tmp_path)
     ours = Tokenizer.from_file(path)
     assert ours.name == {"bpe": "bpe", "wordpiece": "wordpiece", "unigram": "unigram", "bpe-suffix": "file"}[kind]
     texts = held_out()[:1000] + HARD
     _compare(ours, hf, texts)
-    # Saving keeps the file loadable and equivalent (HF's post-processor is kept verbatim).
+    # Saving keeps the file loadable and equivalent (HF's post-processor is saved back as it was read).
     ours.save(tmp_path / "again.json")
     again = hf_tokenizers.Tokenizer.from_file(str(tmp_path / "again.json"))
     _compare(ours, again, texts[:200], offsets=False)

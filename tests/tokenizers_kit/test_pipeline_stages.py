@@ -19,7 +19,10 @@ from tokenizers_kit.errors import ModelFileError
 from tokenizers_kit.normalizers import normalizer_from_dict
 from tokenizers_kit.pre_tokenizers import pre_tokenizer_from_dict
 
-hf_tokenizers = pytest.importorskip("tokenizers")
+
+def require_peer(name: str):  # stand-in for the shared tests.peers.require_peer
+    return pytest.importorskip(name)
+
 
 HARD = [
     "", " ", "  ", "Hello, world!", "  leading and   repeated  spaces ", "tab\there\nnewline\r\n",
@@ -38,6 +41,7 @@ TEXT = st.text(ALPHABET, max_size=40)
 
 
 def hf_from(normalizer=None, pre_tokenizer=None, decoder=None):
+    hf_tokenizers = require_peer("tokenizers")
     data = {"version": "1.0", "truncation": None, "padding": None, "added_tokens": [],
             "normalizer": normalizer, "pre_tokenizer": pre_tokenizer, "post_processor": None, "decoder": decoder,
             "model": {"type": "WordLevel", "vocab": {"[UNK]": 0}, "unk_token": "[UNK]"}}

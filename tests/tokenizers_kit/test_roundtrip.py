@@ -10,7 +10,10 @@ from hypothesis import strategies as st
 
 from tests.tokenizers_kit.trained import trained, trained_path
 
-hf_tokenizers = pytest.importorskip("tokenizers")
+
+def require_peer(name: str):  # stand-in for the shared tests.peers.require_peer
+    return pytest.importorskip(name)
+
 
 # Any code point but surrogates (not encodable) -- and, for SentencePiece-style, not U+2581 "▁", which reads
 # back as a space there exactly as in sentencepiece (the one documented exception).
@@ -59,6 +62,7 @@ _HF = {}
 
 
 def _hf(name):
+    hf_tokenizers = require_peer("tokenizers")
     if name not in _HF:
         _HF[name] = hf_tokenizers.Tokenizer.from_file(str(trained_path(name)))
     return _HF[name]

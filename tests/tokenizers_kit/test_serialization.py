@@ -7,7 +7,7 @@ import pytest
 
 from tests.tokenizers_kit.trained import ALL, held_out, train_file, trained_path
 from tokenizers_kit.errors import ModelFileError
-from tokenizers_kit.serialization import load_tokenizer_file, model_from_dict, tokenizer_from_str
+from tokenizers_kit.serialization import model_from_dict
 from tokenizers_kit.tokenizer import Tokenizer
 from tokenizers_kit.training import train_tokenizer
 
@@ -101,9 +101,9 @@ def test_truncated_missing_empty_and_binary_files(tmp_path):
         Tokenizer.from_file(tmp_path / "bin.json")
     (tmp_path / "list.json").write_text("[1, 2, 3]", encoding="utf-8")
     with pytest.raises(ModelFileError, match="neither"):
-        load_tokenizer_file(tmp_path / "list.json")
+        Tokenizer.from_file(tmp_path / "list.json")
     with pytest.raises(ModelFileError, match="not valid JSON"):
-        tokenizer_from_str("{nope")
+        Tokenizer.from_str("{nope")
 
 
 def test_model_type_is_inferred_when_absent_as_hf_does():
@@ -119,5 +119,5 @@ def test_hf_post_processor_truncation_and_padding_are_kept_verbatim(tmp_path):
     data["truncation"] = {"direction": "Right", "max_length": 512, "strategy": "LongestFirst", "stride": 0}
     data["post_processor"] = {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": False,
                               "use_regex": True}
-    tok = tokenizer_from_str(json.dumps(data))
+    tok = Tokenizer.from_str(json.dumps(data))
     assert json.loads(tok.to_str()) == data

@@ -153,7 +153,7 @@ def test_train_from_iterator_equals_train_from_file(tmp_path):
     path = tmp_path / "c.txt"
     path.write_text("\n".join(texts) + "\n", encoding="utf-8")
     a = train_tokenizer(str(path), "bpe", vocab_size=400)
-    b = Tokenizer.train(iter(texts), "bpe", vocab_size=400)
+    b = train_tokenizer(iter(texts), "bpe", vocab_size=400)
     assert a.to_str() == b.to_str()
 
 

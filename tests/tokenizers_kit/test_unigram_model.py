@@ -18,6 +18,11 @@ from tokenizers_kit.models.unigram import UnigramModel, byte_piece
 from tokenizers_kit.trainers.unigram import UnigramTrainer
 from tokenizers_kit.unigram_lattice import CorpusLattice, second_best
 
+
+def require_peer(name: str):  # stand-in for the shared tests.peers.require_peer
+    return pytest.importorskip(name)
+
+
 SHAKESPEARE = Path(__file__).resolve().parents[2] / "data" / "shakespeare.txt"
 SP = "\u2581"
 HARD = [
@@ -59,7 +64,7 @@ def _vocab(byte_fallback: bool, inner_space: bool) -> list[tuple[str, float]]:
 
 
 def _hf_tokenizer(vocab, byte_fallback: bool, split: bool):
-    tokenizers = pytest.importorskip("tokenizers")
+    tokenizers = require_peer("tokenizers")
     tok = tokenizers.Tokenizer(tokenizers.models.Unigram(vocab, 0, byte_fallback))
     tok.pre_tokenizer = tokenizers.pre_tokenizers.Metaspace(replacement=SP, prepend_scheme="always", split=split)
     return tok
@@ -133,7 +138,7 @@ def test_cut_lines_equal_whole_line_viterbi() -> None:
 # ---- the model object --------------------------------------------------------------------------------------
 
 def test_to_dict_is_hf_model_object_and_round_trips() -> None:
-    tokenizers = pytest.importorskip("tokenizers")
+    tokenizers = require_peer("tokenizers")
     vocab = [("<unk>", 0.0), ("▁a", -1.5), ("b", -2.25)]
     m = UnigramModel(vocab, unk_id=0, byte_fallback=True)
     d = m.to_dict()

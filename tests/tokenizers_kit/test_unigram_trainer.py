@@ -15,6 +15,11 @@ from tokenizers_kit.models.unigram import UnigramModel, byte_piece
 from tokenizers_kit.trainers.unigram import UnigramTrainer, digamma, split_segments
 from tokenizers_kit.unigram_seeds import pack_segments, script_classes
 
+
+def require_peer(name: str):  # stand-in for the shared tests.peers.require_peer
+    return pytest.importorskip(name)
+
+
 SHAKESPEARE = Path(__file__).resolve().parents[2] / "data" / "shakespeare.txt"
 SP = "\u2581"
 
@@ -203,7 +208,7 @@ def test_digamma_known_values() -> None:
 
 
 def test_compression_within_two_percent_of_sentencepiece(tmp_path: Path) -> None:
-    spm = pytest.importorskip("sentencepiece")
+    spm = require_peer("sentencepiece")
     train, test = _lines(0, 20000), _lines(160000, 164000)
     path = tmp_path / "train.txt"
     path.write_text("\n".join(train) + "\n", encoding="utf-8")

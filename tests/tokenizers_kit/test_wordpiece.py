@@ -20,7 +20,10 @@ from tokenizers_kit.models.wordpiece import WordPieceModel
 from tokenizers_kit.trainers import wordpiece
 from tokenizers_kit.trainers.wordpiece import WordPieceTrainer, likelihood_gain
 
-tk = pytest.importorskip("tokenizers")
+
+def require_peer(name: str):  # stand-in for the shared tests.peers.require_peer
+    return pytest.importorskip(name)
+
 
 SHAKESPEARE = Path(__file__).resolve().parents[2] / "data" / "shakespeare.txt"
 HF_WHITESPACE = regex.compile(r"\w+|[^\w\s]+")  # HF's Whitespace pre-tokenizer
@@ -39,6 +42,7 @@ def word_counts(lines: list[str]) -> dict[str, int]:
 
 
 def hf_tokenizer(model: WordPieceModel):
+    tk = require_peer("tokenizers")
     return tk.Tokenizer.from_str(json.dumps({
         "version": "1.0", "truncation": None, "padding": None, "added_tokens": [], "normalizer": None,
         "pre_tokenizer": {"type": "Whitespace"}, "post_processor": None, "decoder": None, "model": model.to_dict(),
@@ -307,6 +311,7 @@ def test_any_text_like_hf(wp_model: WordPieceModel, hf_wp, text: str) -> None:
 
 
 def test_loads_what_hf_trains_and_encodes_alike() -> None:
+    tk = require_peer("tokenizers")
     hf = tk.Tokenizer(tk.models.WordPiece(unk_token="[UNK]"))
     hf.pre_tokenizer = tk.pre_tokenizers.Whitespace()
     hf.train_from_iterator(lines_of_shakespeare(0, 3000),

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any, Protocol, runtime_checkable
 
 from tokenizers_kit.errors import ModelFileError
+from tokenizers_kit.json_fields import Registry
 
 Token = tuple[int, int, int]  # (token_id, start, end): character offsets in the chunk
 
@@ -35,6 +36,9 @@ class Model(Protocol):
     def from_dict(cls, data: dict) -> Model:
         """Build from a tokenizer.json "model" object (ours or HF's); bad data raises ModelFileError."""
         ...
+
+
+MODELS: Registry[Any] = Registry("model")  # model classes register with their `type` and `from_dict`
 
 
 def check_vocab(data: dict, kind: str) -> dict[str, int]:

@@ -11,11 +11,12 @@ from __future__ import annotations
 import heapq
 import random
 from collections.abc import Iterable
+from typing import ClassVar
 
 from tokenizers_kit.errors import ModelFileError, TkitError
-from tokenizers_kit.models.base import DictVocab, Token, check_type, check_vocab, optional_str
+from tokenizers_kit.models.base import MODELS, DictVocab, Token, check_type, check_vocab, optional_str
 
-LONG_CHUNK = 48  # symbols; above this the heap path beats the O(n^2) scan (measured crossover ~45)
+LONG_CHUNK = 48  # symbols; the heap path pays for its set-up only on long chunks, the scan is O(n^2)
 CACHE_MAX_CHARS = 256  # HF caches words shorter than 256 bytes; longer chunks are rare and costly to key
 DEFAULT_CACHE_CAPACITY = 1 << 17
 
@@ -25,8 +26,11 @@ def byte_token(b: int) -> str:
     return f"<0x{b:02X}>"
 
 
+@MODELS.register
 class BPEModel(DictVocab):
     """Byte-pair encoding with HF `tokenizers` semantics and its tokenizer.json "model" layout."""
+
+    type: ClassVar[str] = "BPE"
 
     def __init__(
         self,

@@ -20,11 +20,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
+from typing import ClassVar
 
 import numpy as np
 
 from tokenizers_kit.errors import ModelFileError, TkitError
-from tokenizers_kit.models.base import Token, check_type
+from tokenizers_kit.models.base import MODELS, Token, check_type
 
 UNK_PENALTY = 10.0  # HF K_UNK_PENALTY, sentencepiece kUnkPenalty
 SPACE = "\u2581"  # ▁, the Metaspace replacement
@@ -39,8 +40,11 @@ def byte_piece(b: int) -> str:
     return f"<0x{b:02X}>"
 
 
+@MODELS.register
 class UnigramModel:
     """A unigram language model over pieces, with HF `tokenizers` encoding semantics and its JSON layout."""
+
+    type: ClassVar[str] = "Unigram"
 
     def __init__(
         self,

@@ -6,14 +6,19 @@ when not at the start), then continue after it. If some position has no match, o
 """
 from __future__ import annotations
 
+from typing import ClassVar
+
 from tokenizers_kit.errors import ModelFileError, TkitError
-from tokenizers_kit.models.base import DictVocab, Token, check_type, check_vocab, optional_str
+from tokenizers_kit.models.base import MODELS, DictVocab, Token, check_type, check_vocab, optional_str
 
 CACHE_MAX_CHARS = 256
 DEFAULT_CACHE_CAPACITY = 1 << 17
 
 
+@MODELS.register
 class WordPieceModel(DictVocab):
+    type: ClassVar[str] = "WordPiece"
+
     def __init__(
         self,
         vocab: dict[str, int],

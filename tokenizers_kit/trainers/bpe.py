@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable, Mapping
 
 from tokenizers_kit.errors import TkitError
 from tokenizers_kit.models.bpe import BPEModel
+from tokenizers_kit.trainers.pair_merges import merge_pair
 from tokenizers_kit.trainers.words import (
     check_vocab_size,
     check_word_counts,
@@ -133,7 +134,13 @@ class BPETrainer:
                 id2w.append(token)
                 sym_len.append(sym_len[a] + sym_len[b])
             merged.append(pair)
-            gained = _merge_words(words, counts, pos, pair, chr(new), token_is_new, pc, sym_len, max_len)
+            cn = chr(new)
+            keep = None
+            if max_len is not None:  # HF skips new pairs that would reach max_len characters
+                new_len = sym_len[new]
+                keep = lambda sym: sym_len[ord(sym)] + new_len < max_len  # noqa: E731
+            # The merged pair's own count stays as it is (HF).
+            gained = merge_pair(words, counts, pos, pair, cn, pc, fresh=token_is_new, keep=keep).gained
             for gpair, gpos in gained.items():
                 c = pc[gpair]
                 if c > 0:
@@ -146,93 +153,3 @@ class BPETrainer:
         last_rank = {pair: r for r, pair in enumerate(merged)}  # a repeated merge keeps its last rank (HF)
         return [(id2w[ord(p[0])], id2w[ord(p[1])]) for p, _ in sorted(last_rank.items(), key=lambda kv: kv[1])]
 
-
-def _merge_words(
-    words: list[str],
-    counts: list[int],
-    pos: list[int],
-    pair: str,
-    cn: str,
-    token_is_new: bool,
-    pc: defaultdict[str, int],
-    sym_len: list[int],
-    max_len: int | None,
-) -> dict[str, list[int]]:
-    """Replace every non-overlapping `pair`, left to right, by `cn` in the words at `pos`, and apply HF's
-    deltas for each occurrence in a word of count n: (prev,a)-n (prev,new)+n (b,next)-n (new,next)+n, where
-    `next` is the symbol after the pair before the merge; the +n ones are skipped when the new pair would
-    reach `max_len` characters, as HF does. The merged pair's own count is left alone (HF).
-
-    Per occurrence only the word index is filed under its neighbour; counts are summed per distinct
-    neighbour afterwards (in C). Returns pair -> words for the pairs that gained counts."""
-    ca, cb = pair
-    by_left: defaultdict[str, list[int]] = defaultdict(list)  # left neighbour -> words (once per occurrence)
-    by_right: defaultdict[str, list[int]] = defaultdict(list)  # right neighbour before the merge -> words
-    for wi in pos:
-        w = words[wi]
-        j = w.find(pair)
-        if j < 0:
-            continue  # the pair left this word in an earlier merge
-        if not token_is_new and cn in w:  # an earlier merge made the same string: scan explicitly
-            words[wi] = _merge_word_slow(w, wi, ca, cb, cn, by_left, by_right)
-            continue
-        nw = words[wi] = w.replace(pair, cn)
-        size = len(w)
-        if size - len(nw) == 1:  # one occurrence, at j (the common case)
-            if j:
-                by_left[w[j - 1]].append(wi)
-            if j + 2 < size:
-                by_right[w[j + 2]].append(wi)
-            continue
-        last = len(nw) - 1
-        j = nw.find(cn)
-        while j >= 0:
-            if j:
-                by_left[nw[j - 1]].append(wi)
-            if j < last:
-                right = nw[j + 1]
-                # The next occurrence: before the merge its first symbol stood here.
-                by_right[ca if right == cn else right].append(wi)
-            j = nw.find(cn, j + 1)
-    gained: dict[str, list[int]] = {}
-    weight = counts.__getitem__
-    new_len = sym_len[ord(cn)]
-    for left, wis in by_left.items():
-        n = sum(map(weight, wis))
-        pc[left + ca] -= n
-        if max_len is None or sym_len[ord(left)] + new_len < max_len:
-            pc[left + cn] += n
-            gained[left + cn] = wis
-    for right, wis in by_right.items():
-        n = sum(map(weight, wis))
-        pc[cb + right] -= n
-        if max_len is None or sym_len[ord(right)] + new_len < max_len:
-            pc[cn + right] += n
-            gained[cn + right] = wis
-    return gained
-
-
-def _merge_word_slow(
-    w: str,
-    wi: int,
-    ca: str,
-    cb: str,
-    cn: str,
-    by_left: defaultdict[str, list[int]],
-    by_right: defaultdict[str, list[int]],
-) -> str:
-    """`_merge_words` for one word by an explicit left-to-right scan (HF `Word::merge`)."""
-    out: list[str] = []
-    i, size = 0, len(w)
-    while i < size:
-        if w[i] == ca and i + 1 < size and w[i + 1] == cb:
-            if out:
-                by_left[out[-1]].append(wi)
-            if i + 2 < size:
-                by_right[w[i + 2]].append(wi)
-            out.append(cn)
-            i += 2
-        else:
-            out.append(w[i])
-            i += 1
-    return "".join(out)

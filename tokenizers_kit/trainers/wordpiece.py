@@ -6,8 +6,8 @@
   the exact delta is in `likelihood_gain`; roughly k * (log(k N / (c_a c_b)) - 1). It weighs a pair's
   association by how often it occurs, so frequent words ("the", "thee") become tokens.
 - "ratio": count(ab) / (count(a) * count(b)), the score in the HF course's description of WordPiece. A pure
-  PMI-style ratio that favours rare pairs whose parts rarely occur apart; it compresses about half as well
-  (Shakespeare, vocab 8192: ~2x the tokens on held-out text; see `WordPieceTrainer`).
+  PMI-style ratio that favours rare pairs whose parts rarely occur apart, so it compresses far worse (it
+  learns neither "the" nor "thee" on Shakespeare).
 
 HF's WordPieceTrainer runs BPE instead (highest count(ab), reference §2), so vocabularies differ from HF's;
 encoding does not: the result is a plain WordPiece model (greedy longest-match-first) that HF loads and
@@ -28,6 +28,7 @@ from collections.abc import Iterable, Mapping
 
 from tokenizers_kit.errors import TkitError
 from tokenizers_kit.models.wordpiece import WordPieceModel
+from tokenizers_kit.trainers.pair_merges import merge_pair
 from tokenizers_kit.trainers.bpe import PROGRESS_EVERY, Progress
 from tokenizers_kit.trainers.words import (
     check_vocab_size,
@@ -58,10 +59,8 @@ class WordPieceTrainer:
         progress: Progress | None = None,
     ) -> None:
         """`score`: "likelihood" (default; the WordPiece paper's unigram log-likelihood gain) or "ratio"
-        (count(ab) / (count(a) count(b))). Likelihood is the default because it compresses: on
-        data/shakespeare.txt (train on lines 1-150000, lowercase, BERT pre-tokenizer, vocab 8192) the other
-        35,510 lines take 253,647 tokens with it, 519,454 with ratio (which learns neither "the" nor
-        "thee"), 249,914 with HF's trainer (BPE)."""
+        (count(ab) / (count(a) count(b))). Likelihood is the default because it compresses held-out text
+        about as well as HF's trainer (which runs BPE) does; ratio does not."""
         check_vocab_size(vocab_size)
         if score not in SCORES:
             raise TkitError(f"unknown WordPiece score {score!r}: choose one of {', '.join(SCORES)}")
@@ -150,14 +149,18 @@ class WordPieceTrainer:
                 new = w2id[token] = len(id2w)
                 id2w.append(token)
             cn = chr(new)
-            lost: list[str] = []
-            before = sym_count[new]
-            gained = _merge_exact(words, counts, where.pop(key), key, cn, pc, sym_count, lost, fresh)
-            for gkey, gpos in gained.items():
+            done = merge_pair(words, counts, where.pop(key), key, cn, pc, fresh=fresh, tally=True)
+            k = done.occurrences
+            assert k is not None
+            pc[key] -= k  # counts stay exact (BPE, as HF, leaves the merged pair's count alone)
+            sym_count[a] -= k
+            sym_count[b] -= k
+            sym_count[new] += k
+            for gkey, gpos in done.gained.items():
                 where[gkey].extend(gpos)
             # count(a) and count(b) fell (and count(new) rose): rescore what that raises.
-            queue.merged(key, cn, sym_count[new] - before, lost)
-            for gkey in gained:
+            queue.merged(key, cn, k, done.lost)
+            for gkey in done.gained:
                 queue.add(gkey)
             queue.count_fell(key[0])
             if key[1] != key[0]:
@@ -590,110 +593,3 @@ class _GainQueue:
             self.exact_of[pair[1]].add(pair)
         return None
 
-
-def _merge_exact(
-    words: list[str],
-    counts: list[int],
-    pos: list[int],
-    pair: str,
-    cn: str,
-    pc: defaultdict[str, int],
-    sym_count: list[int],
-    lost: list[str] | None = None,
-    fresh: bool = False,
-) -> dict[str, list[int]]:
-    """Merge `pair` into `cn` in the words at `pos` (left to right, no overlap), keeping pair and symbol
-    counts exact: per occurrence in a word of count n, (prev,a)-n (prev,new)+n (b,next)-n (new,next)+n
-    and (a,b)-n, where `next` is the symbol after the pair before the merge. Word indices are filed under
-    their neighbour per occurrence and summed per neighbour afterwards. Returns the pairs that gained
-    occurrences -> the words where they did; appends the pairs that lost occurrences to `lost`. `fresh`: `cn` was
-    just added to the vocabulary, so no word holds it yet (no scan for it)."""
-    ca, cb = pair
-    by_left: defaultdict[str, list[int]] = defaultdict(list)
-    by_right: defaultdict[str, list[int]] = defaultdict(list)
-    merged = 0  # weighted number of occurrences merged
-    for wi in pos:
-        w = words[wi]
-        j = w.find(pair)
-        if j < 0:
-            continue  # merged already (the word was listed twice), or the pair left it
-        n = counts[wi]
-        pre_existing = not fresh and cn in w
-        nw = words[wi] = _scan_merge(w, ca, cb, cn) if pre_existing else w.replace(pair, cn)
-        size = len(w)
-        k = size - len(nw)  # occurrences merged here
-        merged += n * k
-        if k == 1:  # the common case: one occurrence, at j
-            if j:
-                by_left[w[j - 1]].append(wi)
-            if j + 2 < size:
-                by_right[w[j + 2]].append(wi)
-            continue
-        last = len(nw) - 1
-        origin = _occurrences(w, nw, pair, cn) if pre_existing else _positions(nw, cn)
-        for j in origin:
-            if j:
-                by_left[nw[j - 1]].append(wi)
-            if j < last:
-                right = nw[j + 1]
-                # The next occurrence: before the merge its first symbol stood here.
-                by_right[ca if right == cn and (j + 1) in origin else right].append(wi)
-    pc[pair] -= merged
-    sym_count[ord(ca)] -= merged
-    sym_count[ord(cb)] -= merged
-    sym_count[ord(cn)] += merged
-    gained: dict[str, list[int]] = {}
-    weight = counts.__getitem__
-    for left, wis in by_left.items():
-        n = sum(map(weight, wis))
-        pc[left + ca] -= n
-        pc[left + cn] += n
-        if lost is not None:
-            lost.append(left + ca)
-        gained[left + cn] = wis
-    for right, wis in by_right.items():
-        n = sum(map(weight, wis))
-        pc[cb + right] -= n
-        pc[cn + right] += n
-        if lost is not None:
-            lost.append(cb + right)
-        gained[cn + right] = wis
-    return gained
-
-
-def _positions(nw: str, cn: str) -> set[int]:
-    """Positions of `cn` in `nw`."""
-    out = set()
-    j = nw.find(cn)
-    while j >= 0:
-        out.add(j)
-        j = nw.find(cn, j + 1)
-    return out
-
-
-def _occurrences(w: str, nw: str, pair: str, cn: str) -> set[int]:
-    """Positions in `nw` of the symbols this merge created, when `cn` also occurred before it: replay the
-    left-to-right merge of `w`."""
-    out: set[int] = set()
-    i, k = 0, 0
-    while i < len(w):
-        if w.startswith(pair, i):
-            out.add(k)
-            i += 2
-        else:
-            i += 1
-        k += 1
-    return out
-
-
-def _scan_merge(w: str, ca: str, cb: str, cn: str) -> str:
-    out: list[str] = []
-    i = 0
-    while i < len(w):
-        if w[i] == ca and i + 1 < len(w) and w[i + 1] == cb:
-            out.append(cn)
-            i += 2
-        else:
-            out.append(w[i])
-            i += 1
-    return "".join(out)
