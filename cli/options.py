@@ -6,7 +6,12 @@ from typing import Any
 
 import click
 
-from tokenizers_kit import BUILTIN_TOKENIZERS, TextTokenizer, TkitError, load_text_tokenizer
+from tokenizers_kit import (
+    BUILTIN_TOKENIZERS,
+    TextTokenizer,
+    TkitError,
+    load_text_tokenizer,
+)
 
 TOKENIZER_HELP = f"a tokenizer file (tokenizer.json) or a built-in: {', '.join(BUILTIN_TOKENIZERS)}"
 

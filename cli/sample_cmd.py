@@ -8,8 +8,14 @@ import numpy as np
 
 from cli.models import load_model
 from cli.options import chosen_tokenizer
-from ngram.decoding import (SamplingConfig, beam_search, ids_to_text, prompt_to_ids, sample_stream,
-                            top_next)
+from ngram.decoding import (
+    SamplingConfig,
+    beam_search,
+    ids_to_text,
+    prompt_to_ids,
+    sample_stream,
+    top_next,
+)
 from tokenizers_kit.errors import TkitError
 
 

@@ -6,7 +6,12 @@ import os
 import click
 
 from cli import console
-from cli.count_cmd import check_corpus, memory_options, read_limit_vocab, vocab_limit_options
+from cli.count_cmd import (
+    check_corpus,
+    memory_options,
+    read_limit_vocab,
+    vocab_limit_options,
+)
 from cli.options import require_tokenizer, tokenizer_options
 from ngram import SMOOTHING_NAMES, train_ngram
 from ngram.storage import check_model_path

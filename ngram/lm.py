@@ -15,7 +15,13 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from ngram.decoding import SamplingConfig, beam_search, ids_to_text, prompt_to_ids, sample_stream
+from ngram.decoding import (
+    SamplingConfig,
+    beam_search,
+    ids_to_text,
+    prompt_to_ids,
+    sample_stream,
+)
 from ngram.evaluate import LN10, EvalReport, evaluate_text
 from ngram.vocab import Vocabulary
 from tokenizers_kit.simple import TextTokenizer

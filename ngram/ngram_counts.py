@@ -19,7 +19,14 @@ import numpy as np
 
 from ngram.arpa_format import NEWLINE, SPACE, VocabBytes, ragged_gather
 from ngram.chunked_counts import count_windows_chunked, parse_memory
-from ngram.counting import EOS_ID, CorpusEncoder, encode_corpus, limit_vocabulary, padded_windows, vocabulary_limit
+from ngram.counting import (
+    EOS_ID,
+    CorpusEncoder,
+    encode_corpus,
+    limit_vocabulary,
+    padded_windows,
+    vocabulary_limit,
+)
 from ngram.escape import escape_token
 from ngram.npzfile import save_npz
 from ngram.packing import bits_per_id, pack_rows, unique_counts, unpack_rows
@@ -77,7 +84,9 @@ class NgramCounts:
     def save(self, path: str | os.PathLike[str]) -> None:
         """`.npz` (tkit-counts) or text, by the file name."""
         if str(path).lower().endswith(".npz"):
-            from ngram.storage import vocab_arrays  # storage imports the model; keep counting light
+            from ngram.storage import (
+                vocab_arrays,  # storage imports the model; keep counting light
+            )
 
             meta = {"format": FORMAT, "version": 1, "order": self.order, "tokenizer": self.tokenizer_spec,
                     "padding": "kenlm"}

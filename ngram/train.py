@@ -8,7 +8,12 @@ from typing import Any
 
 import numpy as np
 
-from ngram.chunked_counts import count_windows_chunked, parse_memory
+from ngram.chunked_counts import (
+    count_windows_chunked,
+    pack_ids32,
+    parse_memory,
+    unpack_ids32,
+)
 from ngram.counting import (
     EOS_ID,
     CorpusEncoder,
@@ -21,7 +26,6 @@ from ngram.counting import (
 )
 from ngram.model import NgramModel
 from ngram.packing import unique_counts
-from ngram.chunked_counts import pack_ids32, unpack_ids32
 from ngram.pruning import thresholds
 from ngram.smoothing import Smoothing, make_smoothing
 from ngram.vocab import Vocabulary

@@ -4,7 +4,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from tokenizers_kit.errors import CorpusError, ModelFileError, TkitError
-from tokenizers_kit.simple import BUILTIN_TOKENIZERS, CharTokenizer, TextTokenizer, WhitespaceTokenizer
+from tokenizers_kit.simple import (
+    BUILTIN_TOKENIZERS,
+    CharTokenizer,
+    TextTokenizer,
+    WhitespaceTokenizer,
+)
 
 __all__ = [
     "BUILTIN_TOKENIZERS",

@@ -9,7 +9,13 @@ from typing import Any
 
 from tokenizers_kit.bytes_map import symbols_to_bytes, unicode_to_bytes
 from tokenizers_kit.errors import ModelFileError, TkitError
-from tokenizers_kit.json_fields import JsonComponent, Registry, field, items, metaspace_scheme
+from tokenizers_kit.json_fields import (
+    JsonComponent,
+    Registry,
+    field,
+    items,
+    metaspace_scheme,
+)
 from tokenizers_kit.normalizers import _pattern_regex
 from tokenizers_kit.pre_tokenizers import PREPEND_SCHEMES
 

@@ -23,7 +23,13 @@ from tokenizers_kit.bytes_map import bytes_to_symbols, symbols_to_bytes
 from tokenizers_kit.decoders import ByteLevel as ByteLevelDecoder
 from tokenizers_kit.errors import ModelFileError, TkitError
 from tokenizers_kit.models.bpe import BPEModel
-from tokenizers_kit.pre_tokenizers import GPT2_PATTERN, GPT4_PATTERN, ByteLevel, Sequence, Split
+from tokenizers_kit.pre_tokenizers import (
+    GPT2_PATTERN,
+    GPT4_PATTERN,
+    ByteLevel,
+    Sequence,
+    Split,
+)
 
 if TYPE_CHECKING:  # annotations only: the Tokenizer is built above this module
     from tokenizers_kit.tokenizer import Tokenizer

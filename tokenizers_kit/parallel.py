@@ -12,7 +12,9 @@ from itertools import chain
 
 from tokenizers_kit.errors import TkitError
 from tokenizers_kit.pool import can_fork, ordered_map
-from tokenizers_kit.pool import usable_cores as usable_cores  # re-exported: the CLI and neural/ import it here
+from tokenizers_kit.pool import (
+    usable_cores as usable_cores,  # re-exported: the CLI and neural/ import it here
+)
 from tokenizers_kit.simple import CharTokenizer, TextTokenizer, WhitespaceTokenizer
 
 PIECE_CHARS = 1 << 20  # text per task: big enough to amortise IPC, small enough to balance the workers

@@ -9,16 +9,21 @@ Every pre-tokenizer offers:
 """
 from __future__ import annotations
 
+import re as stdlib_re
 from collections.abc import Callable
 from typing import Any
-
-import re as stdlib_re
 
 import regex
 
 from tokenizers_kit.bytes_map import bytes_to_unicode, text_to_symbols
 from tokenizers_kit.errors import ModelFileError
-from tokenizers_kit.json_fields import JsonComponent, Registry, field, items, metaspace_scheme
+from tokenizers_kit.json_fields import (
+    JsonComponent,
+    Registry,
+    field,
+    items,
+    metaspace_scheme,
+)
 from tokenizers_kit.normalizers import WHITESPACE, Spans, _pattern_regex
 
 # GPT-2's split pattern (HF ByteLevel use_regex) and GPT-4's cl100k_base pattern (tiktoken_ext/openai_public.py).

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import numpy as np
 
-
 FLOAT32_MAX_LENGTH = 256  # longer segments run the E-step in float64
 GROUP_CLASSES = np.array([1, 2, 4, 8])  # groups of sizes 1, 2, 3-4, 5-8, 9+ get separate padded blocks
 

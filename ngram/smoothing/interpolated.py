@@ -19,7 +19,6 @@ from ngram.pruning import compact_index
 from ngram.smoothing.base import predictable_vocab
 from ngram.tables import NgramIndex
 
-
 OrderTerms = Callable[[int], "tuple[np.ndarray, np.ndarray | float]"]
 
 

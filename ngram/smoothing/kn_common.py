@@ -8,10 +8,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ngram.counting import BOS_ID, CountTables
-from ngram.smoothing.interpolated import context_sums, interpolate_to_backoff
-from ngram.pruning import keep_masks
 from ngram.backoff import BackoffScorer
+from ngram.counting import BOS_ID, CountTables
+from ngram.pruning import keep_masks
+from ngram.smoothing.interpolated import context_sums, interpolate_to_backoff
 
 
 def adjusted_counts(tables: CountTables, n: int) -> np.ndarray:

@@ -11,7 +11,11 @@ import numpy as np
 
 from ngram.counting import CountTables
 from ngram.smoothing.base import Estimate, Smoothing
-from ngram.smoothing.kn_common import all_adjusted_counts, all_count_of_counts, estimate_kn
+from ngram.smoothing.kn_common import (
+    all_adjusted_counts,
+    all_count_of_counts,
+    estimate_kn,
+)
 from tokenizers_kit.errors import TkitError
 
 FALLBACK_DISCOUNT = 0.75

@@ -9,7 +9,11 @@ import numpy as np
 
 from ngram.counting import CountTables
 from ngram.smoothing.base import Estimate, Smoothing
-from ngram.smoothing.kn_common import all_adjusted_counts, all_count_of_counts, estimate_kn
+from ngram.smoothing.kn_common import (
+    all_adjusted_counts,
+    all_count_of_counts,
+    estimate_kn,
+)
 from tokenizers_kit.errors import TkitError
 
 DEFAULT_FALLBACK = (0.5, 1.0, 1.5)

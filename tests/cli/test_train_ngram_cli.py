@@ -4,10 +4,10 @@ from __future__ import annotations
 import pytest
 
 from ngram import load_ngram
+from ngram.smoothing import NAMES, SMOOTHINGS
 from tests.cli.clirunner import assert_one_line_error, run_tkit
 from tests.ngram.ngram_helpers import FIXTURES
 from tests.ngram.test_ngram_kenlm import assert_same_arpa
-from ngram.smoothing import NAMES, SMOOTHINGS
 
 
 def test_lmplz_equivalent_with_fallback_warnings(tmp_path):

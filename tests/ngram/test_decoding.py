@@ -9,8 +9,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ngram.decoding import (SamplingConfig, beam_search, ids_to_text, prompt_to_ids, sample_stream,
-                            sampling_distribution, top_next)
+from ngram.decoding import (
+    SamplingConfig,
+    beam_search,
+    ids_to_text,
+    prompt_to_ids,
+    sample_stream,
+    sampling_distribution,
+    top_next,
+)
 from tests.ngram.toy_models import random_bigram
 
 WORDS = ["to", "be", "or", "not", "that", "is"]

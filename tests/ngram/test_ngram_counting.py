@@ -6,7 +6,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ngram.chunked_counts import count_windows_chunked, pack_ids32, parse_memory, unpack_ids32
+from ngram.chunked_counts import (
+    count_windows_chunked,
+    pack_ids32,
+    parse_memory,
+    unpack_ids32,
+)
 from ngram.counting import (
     CorpusEncoder,
     count_tables,

@@ -10,8 +10,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ngram import NgramModel
-from ngram.smoothing import NAMES, SMOOTHINGS, make_smoothing
 from ngram.pruning import thresholds
+from ngram.smoothing import NAMES, SMOOTHINGS, make_smoothing
 from tokenizers_kit.errors import TkitError
 
 NORMALISED = [name for name in NAMES if SMOOTHINGS[name].normalised]

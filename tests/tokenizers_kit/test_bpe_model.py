@@ -12,15 +12,11 @@ import regex
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.peers import require_peer
 from tokenizers_kit.bytes_map import byte_alphabet, text_to_symbols
 from tokenizers_kit.errors import ModelFileError, TkitError
 from tokenizers_kit.models.bpe import BPEModel
 from tokenizers_kit.trainers.bpe import BPETrainer
-
-
-def require_peer(name: str):  # stand-in for the shared tests.peers.require_peer
-    return pytest.importorskip(name)
-
 
 SHAKESPEARE = Path(__file__).resolve().parents[2] / "data" / "shakespeare.txt"
 GPT2_SPLIT = regex.compile(r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+""")

@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from tests.peers import require_peer
 from tests.tokenizers_kit.trained import held_out, trained, trained_path
 from tokenizers_kit.errors import ModelFileError
 from tokenizers_kit.foreign import (
@@ -17,11 +18,6 @@ from tokenizers_kit.foreign import (
 )
 from tokenizers_kit.pre_tokenizers import GPT2_PATTERN
 from tokenizers_kit.tokenizer import Tokenizer
-
-
-def require_peer(name: str):  # stand-in for the shared tests.peers.require_peer
-    return pytest.importorskip(name)
-
 
 TEXTS = ["Hello world", "  spaces  and\ttabs", "日本語 🎉 e\u0301", "It's 2024, isn't it?"]
 

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from tests.tokenizers_kit.trained import ALL, held_out, train_file, trained, trained_path
+from tests.peers import require_peer
+from tests.tokenizers_kit.trained import (
+    ALL,
+    held_out,
+    train_file,
+    trained,
+    trained_path,
+)
 from tokenizers_kit.tokenizer import Tokenizer
-
-
-def require_peer(name: str):  # stand-in for the shared tests.peers.require_peer
-    return pytest.importorskip(name)
-
 
 HARD = [
     "", " ", "   ", "x", "  two leading, three   inside, trailing  ", "\ttabs\tand\x0bvertical\x0cfeeds",

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.peers import require_peer
 from tokenizers_kit import decoders as dec
 from tokenizers_kit import normalizers as nrm
 from tokenizers_kit import pre_tokenizers as pre
@@ -18,11 +19,6 @@ from tokenizers_kit.decoders import decoder_from_dict
 from tokenizers_kit.errors import ModelFileError
 from tokenizers_kit.normalizers import normalizer_from_dict
 from tokenizers_kit.pre_tokenizers import pre_tokenizer_from_dict
-
-
-def require_peer(name: str):  # stand-in for the shared tests.peers.require_peer
-    return pytest.importorskip(name)
-
 
 HARD = [
     "", " ", "  ", "Hello, world!", "  leading and   repeated  spaces ", "tab\there\nnewline\r\n",

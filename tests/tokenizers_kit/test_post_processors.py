@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from tests.peers import require_peer
 from tests.tokenizers_kit.trained import held_out, trained_path
 from tokenizers_kit.encoding import Encoding
 from tokenizers_kit.errors import ModelFileError
@@ -19,11 +20,6 @@ from tokenizers_kit.post_processors import (
     post_processor_from_dict,
 )
 from tokenizers_kit.tokenizer import Tokenizer
-
-
-def require_peer(name: str):  # stand-in for the shared tests.peers.require_peer
-    return pytest.importorskip(name)
-
 
 TEMPLATE = {
     "type": "TemplateProcessing",

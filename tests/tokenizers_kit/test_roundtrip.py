@@ -4,16 +4,11 @@ from __future__ import annotations
 
 import re
 
-import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from tests.peers import require_peer
 from tests.tokenizers_kit.trained import trained, trained_path
-
-
-def require_peer(name: str):  # stand-in for the shared tests.peers.require_peer
-    return pytest.importorskip(name)
-
 
 # Any code point but surrogates (not encodable) -- and, for SentencePiece-style, not U+2581 "▁", which reads
 # back as a space there exactly as in sentencepiece (the one documented exception).

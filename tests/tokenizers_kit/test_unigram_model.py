@@ -13,15 +13,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.peers import require_peer
 from tokenizers_kit.errors import ModelFileError, TkitError
 from tokenizers_kit.models.unigram import UnigramModel, byte_piece
 from tokenizers_kit.trainers.unigram import UnigramTrainer
 from tokenizers_kit.unigram_lattice import CorpusLattice, second_best
-
-
-def require_peer(name: str):  # stand-in for the shared tests.peers.require_peer
-    return pytest.importorskip(name)
-
 
 SHAKESPEARE = Path(__file__).resolve().parents[2] / "data" / "shakespeare.txt"
 SP = "\u2581"

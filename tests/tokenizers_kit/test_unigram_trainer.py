@@ -10,15 +10,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.peers import require_peer
 from tokenizers_kit.errors import TkitError
 from tokenizers_kit.models.unigram import UnigramModel, byte_piece
 from tokenizers_kit.trainers.unigram import UnigramTrainer, digamma, split_segments
 from tokenizers_kit.unigram_seeds import pack_segments, script_classes
-
-
-def require_peer(name: str):  # stand-in for the shared tests.peers.require_peer
-    return pytest.importorskip(name)
-
 
 SHAKESPEARE = Path(__file__).resolve().parents[2] / "data" / "shakespeare.txt"
 SP = "\u2581"

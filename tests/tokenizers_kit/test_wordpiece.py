@@ -15,15 +15,11 @@ import regex
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.peers import require_peer
 from tokenizers_kit.errors import ModelFileError, TkitError
 from tokenizers_kit.models.wordpiece import WordPieceModel
 from tokenizers_kit.trainers import wordpiece
 from tokenizers_kit.trainers.wordpiece import WordPieceTrainer, likelihood_gain
-
-
-def require_peer(name: str):  # stand-in for the shared tests.peers.require_peer
-    return pytest.importorskip(name)
-
 
 SHAKESPEARE = Path(__file__).resolve().parents[2] / "data" / "shakespeare.txt"
 HF_WHITESPACE = regex.compile(r"\w+|[^\w\s]+")  # HF's Whitespace pre-tokenizer

@@ -14,7 +14,14 @@ from collections.abc import Iterable
 from typing import ClassVar
 
 from tokenizers_kit.errors import ModelFileError, TkitError
-from tokenizers_kit.models.base import MODELS, DictVocab, Token, check_type, check_vocab, optional_str
+from tokenizers_kit.models.base import (
+    MODELS,
+    DictVocab,
+    Token,
+    check_type,
+    check_vocab,
+    optional_str,
+)
 
 LONG_CHUNK = 48  # symbols; the heap path pays for its set-up only on long chunks, the scan is O(n^2)
 CACHE_MAX_CHARS = 256  # HF caches words shorter than 256 bytes; longer chunks are rare and costly to key

@@ -9,7 +9,14 @@ from __future__ import annotations
 from typing import ClassVar
 
 from tokenizers_kit.errors import ModelFileError, TkitError
-from tokenizers_kit.models.base import MODELS, DictVocab, Token, check_type, check_vocab, optional_str
+from tokenizers_kit.models.base import (
+    MODELS,
+    DictVocab,
+    Token,
+    check_type,
+    check_vocab,
+    optional_str,
+)
 
 CACHE_MAX_CHARS = 256
 DEFAULT_CACHE_CAPACITY = 1 << 17

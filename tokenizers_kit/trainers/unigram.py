@@ -21,12 +21,12 @@
 from __future__ import annotations
 
 import math
+import re
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping
 
 import numpy as np
-import re
 
 from tokenizers_kit.errors import TkitError
 from tokenizers_kit.models.unigram import UNK_PENALTY, UnigramModel, byte_piece

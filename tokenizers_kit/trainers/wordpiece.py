@@ -22,14 +22,14 @@ findable under that. Ties go to the smallest (left_id, right_id).
 from __future__ import annotations
 
 import heapq
-from math import inf, log, log1p, nextafter
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
+from math import inf, log, log1p, nextafter
 
 from tokenizers_kit.errors import TkitError
 from tokenizers_kit.models.wordpiece import WordPieceModel
-from tokenizers_kit.trainers.pair_merges import merge_pair
 from tokenizers_kit.trainers.bpe import PROGRESS_EVERY, Progress
+from tokenizers_kit.trainers.pair_merges import merge_pair
 from tokenizers_kit.trainers.words import (
     check_vocab_size,
     check_word_counts,
@@ -38,7 +38,6 @@ from tokenizers_kit.trainers.words import (
     count_symbols,
     start_vocab,
 )
-
 
 SCORES = ("likelihood", "ratio")
 
