@@ -546,7 +546,7 @@ class _GainQueue:
         c = self.count[ord(sym)]
         if c <= 0:
             return
-        pc, exact = self.pc, self.exact
+        exact = self.exact
         if c < self.floor[ord(sym)]:  # keys from the old floor are no longer bounds: rekey all of sym's pairs
             self.floor[ord(sym)] = self._floor(c)
             pairs = self.of_sym.pop(sym, set())
