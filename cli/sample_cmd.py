@@ -16,6 +16,7 @@ from ngram.decoding import (
     sample_stream,
     top_next,
 )
+from tokenizers_kit.checks import require_int
 from tokenizers_kit.errors import TkitError
 
 
@@ -40,6 +41,10 @@ def sample_command(model_path: str, tokenizer: str | None, prompt: str, max_toke
                    num_samples: int, top_k_next: int | None, as_json: bool) -> None:
     """Generate text from MODEL (n-gram .npz/.arpa or neural .npz). For n-gram models each line is a
     sentence: </s> is printed as a newline."""
+    # every setting is checked before the model is loaded (click's ranges let nan through)
+    config = SamplingConfig(max_tokens, temperature, top_k, top_p, greedy or temperature == 0)
+    if seed is not None:
+        require_int("--seed", seed, low=0)
     model = load_model(model_path, chosen_tokenizer(tokenizer, None))
     context = prompt_to_ids(model, prompt)
     if top_k_next:
@@ -48,7 +53,6 @@ def sample_command(model_path: str, tokenizer: str | None, prompt: str, max_toke
     if as_json:
         raise TkitError("--json goes with --top-k-next")
     rng = np.random.default_rng(seed)
-    config = SamplingConfig(max_tokens, temperature, top_k, top_p, greedy or temperature == 0)
     lead = prompt if prompt else ""
     sep = " " if prompt and model.tokenizer.name == "whitespace" else ""
     for i in range(num_samples):

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from tokenizers_kit.checks import require_int, require_real
+
 if TYPE_CHECKING:  # the interface calls into this module, so no import of it at run time
     from ngram.lm import DecodeState, LanguageModel
 
@@ -20,13 +22,13 @@ class SamplingConfig:
     top_p: float | None = None
     greedy: bool = False
 
-    def __post_init__(self) -> None:
-        if self.temperature < 0:
-            raise ValueError("temperature must be >= 0")
-        if self.top_p is not None and not 0 < self.top_p <= 1:
-            raise ValueError("top-p must be in (0, 1]")
-        if self.top_k is not None and self.top_k < 1:
-            raise ValueError("top-k must be at least 1")
+    def __post_init__(self) -> None:  # ArgumentError is a ValueError, and one line in the CLI
+        require_int("max_tokens", self.max_tokens, low=0)
+        require_real("temperature", self.temperature, low=0.0)
+        if self.top_p is not None:
+            require_real("top_p", self.top_p, low=0.0, high=1.0, low_open=True)
+        if self.top_k is not None:
+            require_int("top_k", self.top_k, low=1)
 
 
 def sampling_distribution(logprobs: np.ndarray, temperature: float = 1.0, top_k: int | None = None,

@@ -24,6 +24,7 @@ from ngram.decoding import (
 )
 from ngram.evaluate import LN10, EvalReport, evaluate_text
 from ngram.vocab import Vocabulary
+from tokenizers_kit.checks import require_int, require_str, require_strs
 from tokenizers_kit.simple import TextTokenizer
 
 
@@ -95,8 +96,11 @@ class LanguageModel(ABC):
                  top_k: int | None = None, top_p: float | None = None, beam: int | None = None) -> str:
         """Sample (or beam-search) up to `max_tokens` tokens after `prompt` and return them as text; a
         sentence model writes `</s>` as a newline. `temperature=0` is greedy."""
-        if not isinstance(prompt, str):
-            raise TypeError(f"prompt must be a str, not {type(prompt).__name__}")
+        require_str("prompt", prompt)
+        if seed is not None:
+            require_int("seed", seed, low=0)
+        if beam is not None:
+            require_int("beam", beam, low=1)
         prompt_ids = prompt_to_ids(self, prompt)
         if beam:
             ids = beam_search(self, prompt_ids, beam, max_tokens)
@@ -108,8 +112,7 @@ class LanguageModel(ABC):
     def score(self, text: str) -> float:
         """log10 p of the text. A sentence model scores it as one sentence `<s> … </s>` (`kenlm.Model.score`);
         a stream model scores every token after the first, given those before it."""
-        if not isinstance(text, str):
-            raise TypeError(f"text must be a str, not {type(text).__name__}")
+        require_str("text", text)
         if self.sentence_mode:
             ids = np.concatenate(([self.vocab.bos_id], self.encode_text(text), [self.vocab.eos_id]))
             return float(np.sum(self.sequence_logprobs(ids.astype(np.int64)))) / LN10
@@ -118,9 +121,7 @@ class LanguageModel(ABC):
     def evaluate(self, text: str | Sequence[str]) -> EvalReport:
         """What `tkit eval` reports (perplexity, cross-entropy, bits per byte, tokens, OOV) for text in
         memory: a string, or a sequence of lines."""
-        if not isinstance(text, (str, Sequence)) or isinstance(text, bytes):
-            raise TypeError(f"text must be a str or a sequence of lines, not {type(text).__name__}")
-        return evaluate_text(self, text)
+        return evaluate_text(self, text if isinstance(text, str) else require_strs("text", text))
 
     def perplexity(self, text: str | Sequence[str]) -> float:
         """Perplexity as KenLM defines it: exp of the cross-entropy, for a sentence model over lines with

@@ -19,6 +19,7 @@ from ngram.smoothing import Smoothing
 from ngram.smoothing.base import Scorer
 from ngram.tables import sentence_positions
 from ngram.vocab import Vocabulary
+from tokenizers_kit.checks import require_str, require_strs
 from tokenizers_kit.simple import TextTokenizer, WhitespaceTokenizer
 
 LN10 = math.log(10.0)
@@ -159,7 +160,8 @@ class NgramModel(LanguageModel):
     def logprob(self, word: str, context: Sequence[str] = (), base: float = 10.0) -> float:
         """log p(word | context) in `base` (10 like KenLM/ARPA, or math.e). The context is the words before,
         oldest first; start it with "<s>" for the start of a sentence."""
-        ctx = self._encode_words(list(context))
+        require_str("word", word)
+        ctx = self._encode_words(require_strs("context", context))
         ids = np.concatenate((ctx, self._encode_words([word])))
         reset = np.zeros(ids.size, dtype=bool)
         reset[0] = True
@@ -177,7 +179,7 @@ class NgramModel(LanguageModel):
 
     def word_scores(self, sentence: str | Sequence[str], bos: bool = True, eos: bool = True) -> np.ndarray:
         """log10 p of each word (and `</s>` when `eos`), like the first field of `kenlm.Model.full_scores`."""
-        words = self.tokenizer.tokenize(sentence) if isinstance(sentence, str) else list(sentence)
+        words = self.tokenizer.tokenize(sentence) if isinstance(sentence, str) else require_strs("sentence", sentence)
         ids = self._encode_words(words)
         if eos:
             ids = np.append(ids, EOS_ID)

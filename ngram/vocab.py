@@ -5,6 +5,7 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
+from tokenizers_kit.checks import require_ids
 from tokenizers_kit.errors import ModelFileError
 
 UNK, BOS, EOS = "<unk>", "<s>", "</s>"
@@ -51,4 +52,6 @@ class Vocabulary:
         return np.fromiter((get(t, unk) for t in tokens), dtype=np.int32, count=len(tokens))
 
     def decode(self, ids: Iterable[int]) -> list[str]:
-        return [self.tokens[i] for i in ids]
+        """Tokens of ids, each in [0, len(vocab)) (a negative id never wraps to the end)."""
+        tokens = self.tokens
+        return [tokens[i] for i in require_ids("ids", ids, len(tokens)).tolist()]

@@ -21,6 +21,7 @@ import regex
 from tokenizers_kit import foreign, serialization
 from tokenizers_kit.added_tokens import AddedToken, AddedVocabulary
 from tokenizers_kit.atomic import atomic_open
+from tokenizers_kit.checks import require_ids, require_str, require_strs
 from tokenizers_kit.decoders import Decoder
 from tokenizers_kit.encoding import Encoding
 from tokenizers_kit.errors import TkitError
@@ -200,6 +201,7 @@ class Tokenizer:
 
     def encode_ids(self, text: str) -> list[int]:
         """The ids of `text` (no offsets, no post-processing): the fast path."""
+        require_str("text", text)
         if self._no_added((text,)):
             if self.normalizer is not None:
                 text = self.normalizer.normalize_str(text)
@@ -215,7 +217,7 @@ class Tokenizer:
         return ids
 
     def encode_batch_ids(self, texts: Iterable[str]) -> list[list[int]]:
-        return [self.encode_ids(t) for t in texts]
+        return [self.encode_ids(t) for t in require_strs("texts", texts)]
 
     def encode_lines(self, lines: Sequence[str]) -> list[str]:
         """Each line's ids as one space-separated string (`tkit tokenize --format ids`), via a cache of the
@@ -248,6 +250,7 @@ class Tokenizer:
         """Ids, tokens and character offsets into `text`. Added/special tokens in the text are never split.
         With `add_special_tokens`, a post-processor from an HF file (e.g. BERT's [CLS] ... [SEP]) is applied;
         the tokenizers tkit trains have none."""
+        require_str("text", text)
         enc = Encoding()
         for start, end, tok in (self.added.split_raw(text) if self.added.has_raw else [(0, len(text), None)]):
             if tok is not None:
@@ -295,7 +298,7 @@ class Tokenizer:
                         enc.tokens[-1] = piece[a:b]
 
     def encode_batch(self, texts: Iterable[str], add_special_tokens: bool = True) -> list[Encoding]:
-        return [self.encode(t, add_special_tokens) for t in texts]
+        return [self.encode(t, add_special_tokens) for t in require_strs("texts", texts)]
 
     # ---- decoding ------------------------------------------------------------------------------------
 
@@ -313,12 +316,13 @@ class Tokenizer:
         return self._id_tokens
 
     def decode(self, ids: Iterable[int], skip_special_tokens: bool = True) -> str:
-        """Text from ids (unknown ids are skipped, as HF does); specials dropped when skip_special_tokens."""
+        """Text from ids (ids past the vocabulary are skipped, as HF does; a negative one is an error);
+        specials dropped when skip_special_tokens."""
         table = self._id_token_table()
         n = len(table)
         tokens = []
-        for i in ids:
-            tok = table[i] if 0 <= i < n else None
+        for i in require_ids("ids", ids, 1 << 62).tolist():
+            tok = table[i] if i < n else None
             if tok is None or (skip_special_tokens and self.added.is_special_id(i)):
                 continue
             tokens.append(tok)
