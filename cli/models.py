@@ -1,10 +1,8 @@
 """Opening any model file tkit can use, by its kind: n-gram `.npz`/ARPA, or a neural `.npz`."""
 from __future__ import annotations
 
-from pathlib import Path
-
 from ngram.lm import LanguageModel
-from ngram.npzfile import read_meta
+from ngram.npzfile import check_model_file, read_meta
 from tokenizers_kit.errors import ModelFileError, TkitError
 from tokenizers_kit.simple import TextTokenizer
 
@@ -14,9 +12,7 @@ ARPA_SUFFIXES = (".arpa", ".arpa.gz", ".lm", ".lm.gz")
 def load_model(path: str, tokenizer: TextTokenizer | None = None) -> LanguageModel:
     """The language model stored at `path`. ARPA files are word-level unless a tokenizer is given; `.npz`
     models carry their own tokenizer (a given one must then be left out)."""
-    p = Path(path)
-    if not p.is_file():
-        raise ModelFileError(f"model file {path!r} does not exist: check the path (train one with `tkit train`)")
+    p = check_model_file(path)
     if p.name.endswith(ARPA_SUFFIXES):
         from ngram import load_ngram
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 import sys
 from collections.abc import Callable, Iterator
 
@@ -123,13 +124,16 @@ def register(app: click.Group, train: click.Group) -> None:
         console.info(f"detokenized {n:,} lines in {watch.seconds:.2f} s")
 
 
+ASCII_ID = re.compile(r"-?[0-9]{1,19}")  # ASCII digits only: int() also takes other scripts' digits, "+1", "1_0"
+
+
 def _parse_ids(line: str, lineno: int) -> list[int]:
-    try:
-        return list(map(int, line.split()))
-    except ValueError:
-        bad = next(x for x in line.split() if not x.lstrip("-").isdigit())
-        raise TkitError(f"line {lineno}: {bad[:40]!r} is not an integer id: detokenize reads the output of "
-                        "`tkit tokenize --format ids`") from None
+    parts = line.split()
+    for part in parts:
+        if not ASCII_ID.fullmatch(part):
+            raise TkitError(f"line {lineno}: {part[:40]!r} is not an integer id: detokenize reads the output of "
+                            "`tkit tokenize --format ids`")
+    return list(map(int, parts))
 
 
 def _line_decoder(tok: TextTokenizer):  # noqa: ANN202 (a small closure)
@@ -138,9 +142,10 @@ def _line_decoder(tok: TextTokenizer):  # noqa: ANN202 (a small closure)
     if isinstance(tok, CharTokenizer):
         def char_line(line: str, lineno: int) -> str:
             ids = _parse_ids(line, lineno)
-            bad = [i for i in ids if not 0 <= i <= 0x10FFFF]
+            bad = [i for i in ids if not 0 <= i <= 0x10FFFF or 0xD800 <= i <= 0xDFFF]
             if bad:
-                raise TkitError(f"line {lineno}: {bad[0]} is not a Unicode code point (0..1114111)")
+                raise TkitError(f"line {lineno}: {bad[0]} is not the code point of a character (0..1114111, "
+                                "surrogates 55296..57343 excluded)")
             return "".join(map(chr, ids))
         return char_line
     from tokenizers_kit.tokenizer import Tokenizer

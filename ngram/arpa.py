@@ -29,6 +29,7 @@ import numpy as np
 from ngram.arpa_format import VocabBytes, format_lines
 from ngram.backoff import BackoffScorer
 from ngram.escape import ESCAPE_HEADER, escape_token, needs_escaping, unescape_token
+from ngram.npzfile import check_model_file
 from ngram.packing import bits_per_id, pack_rows, sort_order
 from ngram.tables import NgramIndex, sentence_positions
 from ngram.vocab import BOS, EOS, UNK, Vocabulary
@@ -103,8 +104,7 @@ def write_arpa(path: str | os.PathLike[str], vocab: Vocabulary, scorer: BackoffS
 
 # ---- reading ---------------------------------------------------------------------------------------------------
 def _read_text(path: Path) -> str:
-    if not path.is_file():
-        raise ModelFileError(f"model file {str(path)!r} does not exist: check the path")
+    check_model_file(path)
     try:
         with open(path, "rb") as handle:
             magic = handle.read(2)
@@ -114,7 +114,7 @@ def _read_text(path: Path) -> str:
     except (OSError, EOFError) as err:
         raise ModelFileError(f"{path} is truncated or not a readable ARPA file ({err}): re-create it") from None
     try:
-        return data.decode("utf-8")
+        return data.decode("utf-8").removeprefix("\ufeff")  # a byte-order mark, as some editors write
     except UnicodeDecodeError as err:
         raise ModelFileError(f"{path}: invalid UTF-8 at byte offset {err.start}: an ARPA file must be UTF-8") from None
 

@@ -39,12 +39,30 @@ def read_meta(path: str | os.PathLike[str]) -> dict[str, Any]:
     return meta
 
 
+def check_model_file(path: str | os.PathLike[str]) -> Path:
+    """The path of an existing regular file, or a ModelFileError saying what is there instead."""
+    p = Path(path)
+    if p.is_dir():
+        raise ModelFileError(f"model {str(p)!r} is a directory: give the model file inside it")
+    if not p.exists():
+        raise ModelFileError(f"model file {str(p)!r} does not exist: check the path (train one with `tkit train`)")
+    if not p.is_file():
+        raise ModelFileError(f"model {str(p)!r} is not a regular file: give a model file")
+    return p
+
+
 def load_npz(path: str | os.PathLike[str], expected_format: str | None = None,
              arrays: bool = True) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """(meta, arrays) of a tkit `.npz`; ModelFileError for anything that is not a sound tkit file."""
-    p = Path(path)
-    if not p.is_file():
-        raise ModelFileError(f"model file {str(p)!r} does not exist: check the path")
+    p = check_model_file(path)
+    try:
+        with open(p, "rb") as handle:
+            magic = handle.read(4)
+    except OSError as err:
+        raise ModelFileError(f"{p} cannot be read ({err.strerror}): check its permissions") from None
+    if magic[:2] != b"PK":  # np.load would try anything else as a pickle, and say so
+        kind = "a Python pickle" if magic[:1] == b"\x80" else "not a zip archive"
+        raise ModelFileError(f"{p} is not a tkit .npz model ({kind}): give a model written by tkit")
     try:
         with np.load(p, allow_pickle=False) as data:
             if META_KEY not in data.files:

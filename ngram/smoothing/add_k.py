@@ -3,6 +3,7 @@ was seen, |V| = every id but `<s>`. Not a backoff model (an unseen word's probab
 alone), so it is kept in `.npz` only. k = 0 is MLE."""
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -79,8 +80,8 @@ class AddK(Smoothing):
     arpa = False
 
     def __init__(self, k: float = 1.0) -> None:
-        if not k >= 0:
-            raise TkitError(f"--k must be >= 0 for add-k smoothing, got {k}")
+        if not 0 <= k < math.inf:
+            raise TkitError(f"--k must be a finite number >= 0 for add-k smoothing, got {k}")
         self.k = float(k)
 
     def params(self) -> dict[str, Any]:
