@@ -23,6 +23,7 @@ from tokenizers_kit.bytes_map import bytes_to_symbols, symbols_to_bytes
 from tokenizers_kit.decoders import ByteLevel as ByteLevelDecoder
 from tokenizers_kit.errors import ModelFileError, TkitError
 from tokenizers_kit.models.bpe import BPEModel
+from tokenizers_kit.patterns import KNOWN_LINEAR
 from tokenizers_kit.pre_tokenizers import (
     GPT2_PATTERN,
     GPT4_PATTERN,
@@ -40,6 +41,7 @@ O200K_PATTERN = "|".join([
     r"""[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?""",
     r"""\p{N}{1,3}""", r""" ?[^\s\p{L}\p{N}]+[\r\n/]*""", r"""\s*[\r\n]+""", r"""\s+(?!\S)""", r"""\s+""",
 ])
+KNOWN_LINEAR.add(O200K_PATTERN)  # runs without a time limit (tokenizers_kit.patterns)
 _TIKTOKEN_LINE = regex.compile(r"^[A-Za-z0-9+/=]+ \d+$")
 
 

@@ -16,6 +16,7 @@ import regex
 
 from tokenizers_kit.errors import ModelFileError
 from tokenizers_kit.json_fields import JsonComponent, Registry, field, items
+from tokenizers_kit.patterns import compile_from_file
 
 Span = tuple[int, int]  # (start, end) character offsets in the original text
 Spans = list[Span]
@@ -191,10 +192,7 @@ def _pattern_regex(pattern: Any, where: str) -> regex.Pattern:
             if kind == "String":
                 return regex.compile(regex.escape(value))
             if kind == "Regex":
-                try:
-                    return regex.compile(value)
-                except regex.error as err:
-                    raise ModelFileError(f"{where}: invalid regex {value!r} ({err}): the file is corrupt") from None
+                return compile_from_file(value, where)
     raise ModelFileError(f"{where}: pattern must be {{\"String\": ...}} or {{\"Regex\": ...}}, not {pattern!r}")
 
 

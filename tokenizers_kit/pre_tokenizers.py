@@ -25,12 +25,14 @@ from tokenizers_kit.json_fields import (
     metaspace_scheme,
 )
 from tokenizers_kit.normalizers import WHITESPACE, Spans, _pattern_regex
+from tokenizers_kit.patterns import KNOWN_LINEAR
 
 # GPT-2's split pattern (HF ByteLevel use_regex) and GPT-4's cl100k_base pattern (tiktoken_ext/openai_public.py).
 GPT2_PATTERN = r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""
 GPT4_PATTERN = (r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*"""
                 r"""|\s*[\r\n]+|\s+(?!\S)|\s+""")
 PATTERNS = {"gpt2": GPT2_PATTERN, "gpt4": GPT4_PATTERN}
+KNOWN_LINEAR.update(PATTERNS.values())  # these run without a time limit (tokenizers_kit.patterns)
 
 # Rust's char::is_whitespace (Unicode White_Space) and BERT's punctuation (ASCII punctuation or \p{P}).
 _WS_CLASS = WHITESPACE
