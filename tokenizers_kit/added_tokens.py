@@ -13,6 +13,7 @@ from typing import Any
 import regex
 
 from tokenizers_kit.errors import ModelFileError
+from tokenizers_kit.models.base import MAX_ID
 from tokenizers_kit.normalizers import WHITESPACE_CHARS
 
 Segment = tuple[int, int, int | None]  # (start, end, token id or None for ordinary text)
@@ -37,7 +38,7 @@ class AddedToken:
         if not isinstance(data, dict) or not isinstance(data.get("content"), str) or not data["content"]:
             raise ModelFileError(f"added token {data!r} needs a non-empty \"content\": the file is corrupt")
         idx = data.get("id")
-        if not isinstance(idx, int) or isinstance(idx, bool) or idx < 0:
+        if not isinstance(idx, int) or isinstance(idx, bool) or not 0 <= idx <= MAX_ID:
             raise ModelFileError(f"added token {data['content']!r} has id {idx!r}, not a non-negative integer: "
                                  "the file is corrupt")
         special = bool(data.get("special", False))

@@ -22,6 +22,7 @@ from tokenizers_kit.atomic import atomic_open
 from tokenizers_kit.bytes_map import bytes_to_symbols, symbols_to_bytes
 from tokenizers_kit.decoders import ByteLevel as ByteLevelDecoder
 from tokenizers_kit.errors import ModelFileError, TkitError
+from tokenizers_kit.models.base import check_ids
 from tokenizers_kit.models.bpe import BPEModel
 from tokenizers_kit.patterns import KNOWN_LINEAR
 from tokenizers_kit.pre_tokenizers import (
@@ -71,8 +72,14 @@ def read_merges_txt(path: Path) -> list[tuple[str, str]]:
     if not path.exists():
         raise ModelFileError(f"{path} does not exist: a GPT-2 vocab.json needs its merges.txt in the same "
                              "directory")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        raise ModelFileError(f"{path}: invalid UTF-8 at byte offset {err.start}: merges.txt must be UTF-8") from None
+    except OSError as err:
+        raise ModelFileError(f"{path}: cannot be read ({err.strerror})") from None
     merges = []
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+    for n, line in enumerate(text.splitlines(), 1):
         if not line or (n == 1 and line.startswith("#version")):
             continue
         parts = line.split(" ")
@@ -94,6 +101,7 @@ def gpt2_parts(vocab_path: str | os.PathLike[str], merges_path: str | os.PathLik
             raise ModelFileError(f"{vpath}: cannot read the GPT-2 vocab.json ({err})") from None
         if not looks_like_gpt2_vocab(vocab):
             raise ModelFileError(f"{vpath}: a GPT-2 vocab.json maps tokens to integer ids")
+    check_ids(vocab, f"{vpath}")
     mpath = Path(merges_path) if merges_path is not None else vpath.with_name(
         vpath.name.replace("vocab.json", "merges.txt") if "vocab.json" in vpath.name else "merges.txt")
     if not mpath.exists() and merges_path is None:
@@ -131,7 +139,10 @@ def looks_like_tiktoken(text: str) -> bool:
 
 def read_tiktoken_ranks(path: Path, text: str | None = None) -> dict[bytes, int]:
     if text is None:
-        text = path.read_text(encoding="utf-8")
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError as err:
+            raise ModelFileError(f"{path}: invalid UTF-8 at byte offset {err.start}: not a tiktoken file") from None
     ranks: dict[bytes, int] = {}
     for n, line in enumerate(text.splitlines(), 1):
         if not line.strip():
@@ -144,9 +155,12 @@ def read_tiktoken_ranks(path: Path, text: str | None = None) -> dict[bytes, int]
         except (ValueError, binascii.Error):
             raise ModelFileError(f"{path}:{n}: a tiktoken line is `base64-token rank`, not {line[:60]!r}: "
                                  "the file is corrupt") from None
+        if token in ranks:
+            raise ModelFileError(f"{path}:{n}: token {token!r} is listed twice: the file is corrupt")
         ranks[token] = rank
     if not ranks:
         raise ModelFileError(f"{path}: the tiktoken file has no ranks")
+    check_ids(ranks, str(path))
     return ranks
 
 

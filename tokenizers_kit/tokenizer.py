@@ -24,8 +24,8 @@ from tokenizers_kit.atomic import atomic_open
 from tokenizers_kit.checks import require_ids, require_str, require_strs
 from tokenizers_kit.decoders import Decoder
 from tokenizers_kit.encoding import Encoding
-from tokenizers_kit.errors import TkitError
-from tokenizers_kit.models.base import Model
+from tokenizers_kit.errors import ModelFileError, TkitError
+from tokenizers_kit.models.base import SPARE_IDS, Model
 from tokenizers_kit.normalizers import Normalizer, Spans
 from tokenizers_kit.post_processors import PostProcessor, post_processor_from_dict
 from tokenizers_kit.pre_tokenizers import PreTokenizer
@@ -77,6 +77,10 @@ class Tokenizer:
         self.pre_tokenizer = pre_tokenizer
         self.decoder = decoder
         self.added = AddedVocabulary(added_tokens)
+        ids = set(model.get_vocab().values()) | {t.id for t in self.added.tokens}
+        if ids and max(ids) >= 2 * len(ids) + SPARE_IDS:  # tables are sized by the largest id
+            raise ModelFileError(f"the tokenizer's largest id is {max(ids):,} for {len(ids):,} tokens (ids that "
+                                 "sparse would size tables by the id): the file is corrupt")
         if isinstance(post_processor, dict):  # a tokenizer.json "post_processor" object
             post_processor = post_processor_from_dict(post_processor)
         self.post_processor = post_processor  # applied by encode(add_special_tokens=True)

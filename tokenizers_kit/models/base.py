@@ -41,20 +41,33 @@ class Model(Protocol):
 MODELS: Registry[Any] = Registry("model")  # model classes register with their `type` and `from_dict`
 
 
+MAX_ID = 2**32 - 1   # HF's ids are u32
+SPARE_IDS = 1 << 16  # ids may leave gaps, but a table indexed by id may not be much bigger than the vocabulary
+
+
+def check_ids(ids: dict[Any, Any], kind: str) -> None:
+    """The ids of a token table read from a file: non-negative ints, distinct, and dense enough that a table
+    indexed by id (size: the largest id + 1) stays near the number of tokens. Checked before anything is
+    sized by them: one id of 10**12 must not allocate terabytes."""
+    seen: dict[int, Any] = {}
+    for token, idx in ids.items():
+        if not isinstance(idx, int) or isinstance(idx, bool) or not 0 <= idx <= MAX_ID:
+            raise ModelFileError(f"{kind}: token {token!r} has id {idx!r}, not a non-negative integer below 2**32: "
+                                 "the file is corrupt")
+        if idx in seen:
+            raise ModelFileError(f"{kind}: tokens {seen[idx]!r} and {token!r} share id {idx}: the file is corrupt")
+        seen[idx] = token
+    if seen and max(seen) >= 2 * len(seen) + SPARE_IDS:
+        raise ModelFileError(f"{kind}: the largest id is {max(seen):,} for {len(seen):,} tokens (ids that sparse "
+                             "would size tables by the id): the file is corrupt")
+
+
 def check_vocab(data: dict, kind: str) -> dict[str, int]:
-    """The "vocab" of a model object as {token: id}, validated (ids are distinct non-negative ints)."""
+    """The "vocab" of a model object as {token: id}, validated (`check_ids`)."""
     vocab = data.get("vocab")
     if not isinstance(vocab, dict) or not vocab:
         raise ModelFileError(f"{kind} model: 'vocab' must be a non-empty object of token -> id: the file is corrupt")
-    seen: dict[int, str] = {}
-    for token, idx in vocab.items():
-        if not isinstance(idx, int) or isinstance(idx, bool) or idx < 0:
-            raise ModelFileError(f"{kind} model: token {token!r} has id {idx!r}, not a non-negative integer: "
-                                 "the file is corrupt")
-        if idx in seen:
-            raise ModelFileError(f"{kind} model: tokens {seen[idx]!r} and {token!r} share id {idx}: "
-                                 "the file is corrupt")
-        seen[idx] = token
+    check_ids(vocab, f"{kind} model")
     return dict(vocab)
 
 
