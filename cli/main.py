@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import importlib
 import os
+import signal
 import sys
+import threading
 
 import click
 
@@ -68,9 +70,29 @@ def _fail(message: str, code: int) -> "NoReturn":  # noqa: F821
     sys.exit(code)
 
 
+class Terminated(BaseException):
+    """SIGTERM, raised like Ctrl-C's KeyboardInterrupt so that every `finally` and context manager runs
+    (temporary files and spill folders are removed) before tkit exits."""
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    raise Terminated
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI; turn user mistakes into one line on stderr and a non-zero exit, never a traceback."""
     _register_all()
+    if threading.current_thread() is not threading.main_thread():  # signals can only be set there
+        _run(argv)
+        return
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)  # the CLI's own process-wide setting
+    try:
+        _run(argv)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _run(argv: list[str] | None) -> None:
     try:
         code = app.main(args=argv, prog_name="tkit", standalone_mode=False)
         if isinstance(code, int) and code:
@@ -82,13 +104,15 @@ def main(argv: list[str] | None = None) -> None:
         hint = f" (see `{err.ctx.command_path} --help`)" if err.ctx else ""
         _fail(f"{err.format_message()}{hint}", 2)
     except click.Abort:
-        _fail("aborted", 130)
+        _fail("interrupted", 130)  # click turns Ctrl-C into Abort
     except click.ClickException as err:
         _fail(err.format_message(), err.exit_code or 1)
     except TkitError as err:
         _fail(str(err), 1)
     except KeyboardInterrupt:
         _fail("interrupted", 130)
+    except Terminated:
+        _fail("terminated", 143)
     except BrokenPipeError:
         # `tkit ... | head`: the reader left; exit quietly as other Unix tools do.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

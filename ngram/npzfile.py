@@ -77,7 +77,7 @@ def load_npz(path: str | os.PathLike[str], expected_format: str | None = None,
             raise ModelFileError(f"{p} holds pickled Python objects, which tkit refuses to load "
                                  "(they could run code): use a model written by tkit") from None
         raise ModelFileError(f"{p} is not a readable tkit model ({err}): re-create it") from None
-    except (zipfile.BadZipFile, EOFError, OSError, KeyError, json.JSONDecodeError) as err:
+    except (zipfile.BadZipFile, EOFError, OSError, KeyError, json.JSONDecodeError, RecursionError) as err:
         raise ModelFileError(f"{p} is truncated or not a tkit model file ({type(err).__name__}): "
                              "re-create or re-download it") from None
     fmt = str(meta.get("format", "")) if isinstance(meta, dict) else ""

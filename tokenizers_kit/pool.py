@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import signal
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from itertools import count
@@ -42,6 +43,13 @@ def auto_processes(size: int, min_bytes: int, task_bytes: int) -> int:
     return max(1, min(usable_cores(), -(-size // max(task_bytes, 1))))
 
 
+def _quiet_worker() -> None:
+    """A worker leaves Ctrl-C to the parent (which stops the pool) and dies silently when the pool is
+    terminated, instead of printing a traceback each."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
 def _call(key: int, item: Any) -> Any:
     return _fns[key](item)
 
@@ -55,7 +63,7 @@ def ordered_map(fn: Callable[[T], R], items: Iterable[T], processes: int) -> Ite
     key = next(_keys)
     _fns[key] = fn
     try:
-        with mp.get_context("fork").Pool(processes) as pool:
+        with mp.get_context("fork").Pool(processes, initializer=_quiet_worker) as pool:
             pending: deque = deque()
             for item in items:
                 pending.append(pool.apply_async(_call, (key, item)))

@@ -69,6 +69,13 @@ def tokenizer_to_str(tok: Tokenizer, pretty: bool = True) -> str:
 
 def tokenizer_parts(data: Any, source: str = "tokenizer") -> dict[str, Any]:
     """A tokenizer.json object -> the Tokenizer's keyword arguments (`name` inferred from the layout)."""
+    try:
+        return _tokenizer_parts(data, source)
+    except RecursionError:  # stages nested in Sequences without end
+        raise ModelFileError(f"{source} nests its stages too deeply: the file is corrupt") from None
+
+
+def _tokenizer_parts(data: Any, source: str) -> dict[str, Any]:
     if not isinstance(data, dict) or "model" not in data:
         raise ModelFileError(f"{source} is not a tokenizer.json (no \"model\" object): give a file written by "
                              "`tkit train tokenizer` or HF tokenizers")
@@ -129,6 +136,8 @@ def parse_json(text: str, source: str) -> Any:
         hint = "the file is truncated" if err.pos >= len(text.rstrip()) else "the file is corrupt"
         raise ModelFileError(f"{source} is not valid JSON ({err.msg} at {where}): {hint}; "
                              "re-create it with `tkit train tokenizer`") from None
+    except RecursionError:
+        raise ModelFileError(f"{source} nests JSON too deeply to be a tokenizer file: the file is corrupt") from None
 
 
 def tokenizer_str_parts(text: str, source: str = "tokenizer") -> dict[str, Any]:
