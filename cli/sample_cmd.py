@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+import sys
+from collections.abc import Iterable
 
 import click
 import numpy as np
@@ -11,9 +13,9 @@ from cli.options import chosen_tokenizer
 from ngram.decoding import (
     SamplingConfig,
     beam_search,
-    ids_to_text,
     prompt_to_ids,
     sample_stream,
+    stream_text,
     top_next,
 )
 from tokenizers_kit.checks import require_int
@@ -56,14 +58,34 @@ def sample_command(model_path: str, tokenizer: str | None, prompt: str, max_toke
     lead = prompt if prompt else ""
     sep = " " if prompt and model.tokenizer.name == "whitespace" else ""
     for i in range(num_samples):
-        if beam:
-            ids = beam_search(model, context, beam, max_tokens)
-        else:
-            ids = list(sample_stream(model, context, config, rng))
-        text = ids_to_text(model, ids)
         if num_samples > 1 and i:
             click.echo("")
-        click.echo(lead + (sep if text and not text.startswith("\n") else "") + text.rstrip("\n"))
+        if beam:
+            ids: Iterable[int] = beam_search(model, context, beam, max_tokens)
+        else:
+            ids = sample_stream(model, context, config, rng)
+        _print_streamed(stream_text(model, ids), lead, sep)
+
+
+def _print_streamed(pieces: Iterable[str], lead: str, sep: str) -> None:
+    """`lead`, then `sep` if the text does not start a new line, then the text as it comes (without its
+    final newlines), then one newline."""
+    click.echo(lead, nl=False)
+    started, held = False, ""
+    for piece in pieces:
+        if not piece:
+            continue
+        if not started:
+            started = True
+            if not piece.startswith("\n"):
+                click.echo(sep, nl=False)
+        text = held + piece
+        body = text.rstrip("\n")
+        held = text[len(body):]
+        if body:
+            click.echo(body, nl=False)
+            sys.stdout.flush()
+    click.echo("")
 
 
 def _print_next(model, context: list[int], k: int, as_json: bool) -> None:

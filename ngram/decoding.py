@@ -2,7 +2,7 @@
 beam search, and the next-token distribution after a prompt."""
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -148,3 +148,40 @@ def ids_to_text(model: LanguageModel, ids: Sequence[int]) -> str:
     elif lines:
         text += "\n"
     return text
+
+
+def stream_text(model: LanguageModel, ids: Iterable[int], flush_every: int = 16, context: int = 8) -> Iterator[str]:
+    """The text of `ids` in pieces, as they come, whose concatenation is `ids_to_text(model, all ids)`: a long
+    sample prints while it is generated instead of at the end, in memory that does not grow with it.
+
+    Each piece is the text that the ids since the last piece add after the `context` ids before them
+    (decoding is local for every tkit decoder, except at the very start, which the first piece covers). A
+    piece is held back while it ends in a partial character (a byte-level token that splits one) or does not
+    extend the context's text."""
+    window: list[int] = []   # the context ids, then the ids not yet printed
+    start = 0                # window[:start] is context
+    printed_context = ""     # ids_to_text(window[:start]) as it was printed
+    first = True
+    for token in ids:
+        window.append(int(token))
+        if len(window) - start < flush_every:
+            continue
+        piece = _new_text(model, window, start, printed_context, first)
+        if piece is not None:
+            yield piece
+            first = False
+            window = window[-context:]
+            start = len(window)
+            printed_context = ids_to_text(model, window)
+    if len(window) > start or first:
+        full = ids_to_text(model, window)
+        yield full if first else full[len(printed_context):] if full.startswith(printed_context) else full
+
+
+def _new_text(model: LanguageModel, window: list[int], start: int, context_text: str, first: bool) -> str | None:
+    text = ids_to_text(model, window)
+    if text.endswith("\ufffd"):  # a character split across tokens: wait for its other bytes
+        return None
+    if first:
+        return text
+    return text[len(context_text):] if text.startswith(context_text) else None
