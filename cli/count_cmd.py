@@ -7,6 +7,7 @@ from collections.abc import Iterable
 import click
 
 from cli import console
+from cli.inputs import read_once
 from cli.options import require_tokenizer, tokenizer_options
 from ngram.ngram_counts import count_ngrams
 from tokenizers_kit.atomic import check_output_dir
@@ -64,7 +65,7 @@ def write_stdout(chunks: Iterable[bytes]) -> None:
 
 def register(app: click.Group, train: click.Group) -> None:
     @app.command("count")
-    @click.argument("files", nargs=-1, required=True)
+    @click.argument("files", nargs=-1, required=True, callback=read_once)
     @click.option("-n", "--order", type=int, required=True, help="The n-gram order to count.")
     @tokenizer_options
     @click.option("--top", type=int, metavar="K",

@@ -7,6 +7,7 @@ import math
 import click
 
 from cli import console
+from cli.inputs import read_once
 from cli.models import load_model
 from cli.options import chosen_tokenizer, tokenizer_options
 from ngram.evaluate import evaluate_files, report_dict, score_sentences
@@ -22,7 +23,7 @@ def _fmt(value: float | int | None) -> str:
 
 @click.command("eval")
 @click.argument("model_path", metavar="MODEL")
-@click.argument("files", nargs=-1, required=True)
+@click.argument("files", nargs=-1, required=True, callback=read_once)
 @tokenizer_options
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--per-line", is_flag=True,

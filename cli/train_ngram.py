@@ -12,6 +12,7 @@ from cli.count_cmd import (
     read_limit_vocab,
     vocab_limit_options,
 )
+from cli.inputs import read_once
 from cli.options import require_tokenizer, tokenizer_options
 from ngram import SMOOTHING_NAMES, train_ngram
 from ngram.storage import check_model_path
@@ -32,7 +33,7 @@ def parse_prune(text: str | None) -> list[int] | None:
 
 def register(app: click.Group, train: click.Group) -> None:
     @train.command("ngram")
-    @click.argument("files", nargs=-1, required=True)
+    @click.argument("files", nargs=-1, required=True, callback=read_once)
     @click.option("-n", "--order", type=int, required=True, help="The model's order (any N >= 1).")
     @click.option("--smoothing", type=click.Choice(SMOOTHING_NAMES), default="modified-kneser-ney",
                   show_default=True, help="How unseen n-grams get probability.")

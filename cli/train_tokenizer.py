@@ -4,6 +4,7 @@ from __future__ import annotations
 import click
 
 from cli import console
+from cli.inputs import read_once
 from tokenizers_kit.atomic import check_output_dir
 from tokenizers_kit.corpus import corpus_bytes, require_nonempty
 from tokenizers_kit.training import (
@@ -34,7 +35,7 @@ def register(app: click.Group, train: click.Group) -> None:
     defaults = "; ".join(f"{a}: {' '.join(s)}" for a, s in DEFAULT_SPECIALS.items())
 
     @train.command("tokenizer")
-    @click.argument("files", nargs=-1, required=True, metavar="FILES...")
+    @click.argument("files", nargs=-1, required=True, metavar="FILES...", callback=read_once)
     @click.option("--algo", type=click.Choice(ALGOS), required=True, help=ALGO_HELP)
     @click.option("--vocab-size", type=click.IntRange(min=1), default=None, metavar="N",
                   help=f"exact vocabulary size, special tokens included [default: {DEFAULT_VOCAB_SIZE}; "
