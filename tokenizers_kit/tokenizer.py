@@ -396,13 +396,22 @@ class Tokenizer:
         return [table[i] or "" for i in self.encode_ids(text)]
 
     def detokenize(self, tokens: Sequence[str]) -> str:
-        ids = []
+        """Text of tokens. A token outside the vocabulary (a language model's `<unk>`, which sampling can
+        produce) is written as itself, between the decoded text around it."""
+        parts: list[str] = []
+        run: list[int] = []
         for tok in tokens:
             idx = self.token_to_id(tok)
             if idx is None:
-                raise TkitError(f"token {tok!r} is not in the tokenizer's vocabulary: it cannot be decoded")
-            ids.append(idx)
-        return self.decode(ids, skip_special_tokens=False)
+                if run:
+                    parts.append(self.decode(run, skip_special_tokens=False))
+                    run = []
+                parts.append(tok)
+            else:
+                run.append(idx)
+        if run or not parts:
+            parts.append(self.decode(run, skip_special_tokens=False))
+        return "".join(parts)
 
     def to_spec(self) -> str:
         return self.to_str()
