@@ -44,6 +44,13 @@ def check_output_dir(path: str | os.PathLike[str], inputs: Iterable[str | os.Pat
         raise TkitError(f"output directory {str(parent)!r} does not exist: create it first or choose another -o path")
     if target.is_dir():
         raise TkitError(f"output {str(path)!r} is a directory: give a file name")
+    existing = _existing(target)
+    if existing is None or stat.S_ISREG(existing.st_mode):  # the temporary file must be creatable there
+        try:
+            tempfile.TemporaryFile(dir=parent).close()
+        except OSError as err:
+            raise TkitError(f"cannot write in the output directory {str(parent)!r} ({err.strerror}): choose "
+                            "another -o path") from None
     for source in inputs:
         if source is not None and str(source) != "-" and _same_file(target, source):
             raise TkitError(f"output {str(path)!r} is also an input ({source}): writing it would destroy the "

@@ -123,3 +123,19 @@ def current_umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def test_an_unwritable_output_directory_is_named_before_any_work(tmp_path):
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    mounted = os.system(f"mount -t tmpfs -o ro,size=64k tmpfs {ro} 2>/dev/null") == 0  # root: a read-only fs
+    if not mounted:
+        os.chmod(ro, 0o500)  # not root: permissions suffice
+    try:
+        with pytest.raises(TkitError, match="cannot write in the output directory") as err:
+            check_output_dir(ro / "m.arpa")
+        assert ".tmp" not in str(err.value)
+    finally:
+        if mounted:
+            os.system(f"umount {ro}")
+        os.chmod(ro, 0o700)
