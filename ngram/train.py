@@ -36,9 +36,15 @@ from tokenizers_kit.simple import TextTokenizer
 
 def read_vocab_file(path: str) -> list[str]:
     """Words of a --limit-vocab-file: whitespace-separated, as KenLM reads it."""
-    from tokenizers_kit.corpus import read_text
+    from tokenizers_kit.corpus import iter_text_blocks
 
-    return read_text([path]).split()
+    if not os.path.isfile(path):
+        what = "is a directory" if os.path.isdir(path) else "does not exist"
+        raise TkitError(f"--limit-vocab-file {path!r} {what}: give a text file of words")
+    words = "".join(iter_text_blocks(path)).split()
+    if not words:
+        raise TkitError(f"--limit-vocab-file {path!r} holds no words: give a text file of words")
+    return words
 
 
 def _check_order(order: int) -> int:

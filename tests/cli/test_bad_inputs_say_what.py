@@ -106,3 +106,21 @@ def test_add_k_needs_a_finite_k(tmp_path, k):
                       "whitespace", "-o", str(tmp_path / "m.npz"))
     assert_one_line_error(result, "--k")
     assert not (tmp_path / "m.npz").exists()
+
+
+@pytest.mark.parametrize("what, expected", [("missing", "does not exist"), ("directory", "is a directory"),
+                                            ("empty", "holds no words"), ("latin1", "invalid UTF-8")])
+def test_limit_vocab_file_errors_name_the_option(tmp_path, what, expected):
+    corpus = tmp_path / "c.txt"
+    corpus.write_text("a b\n", encoding="utf-8")
+    vocab = tmp_path / "vocab"
+    if what == "directory":
+        vocab.mkdir()
+    elif what == "empty":
+        vocab.write_text(" \n", encoding="utf-8")
+    elif what == "latin1":
+        vocab.write_bytes("café".encode("latin-1"))
+    result = run_tkit("train", "ngram", str(corpus), "-n", "2", "--tokenizer", "whitespace", "--limit-vocab-file",
+                      str(vocab), "-o", str(tmp_path / "m.arpa"))
+    assert_one_line_error(result, expected)
+    assert "corpus" not in result.err
