@@ -30,8 +30,7 @@ from neural.layers import (
 )
 from neural.module import grad_enabled, no_grad
 from neural.rnn import CELLS, RNN, State
-from neural.rnn_math import WORKSPACE
-from neural.rnn_threads import par_matmul, single_blas
+from neural.thread_pool import par_matmul, single_blas
 from neural.trainable import TrainableLM, config_from_dict
 from ngram.lm import DecodeState
 from ngram.vocab import Vocabulary
@@ -110,7 +109,7 @@ class RNNLanguageModel(TrainableLM):
                           for i in range(self.cfg.n_layer)]
 
     def loss(self, x: np.ndarray, y: np.ndarray) -> float:
-        with single_blas():  # the recurrence runs in worker threads: keep OpenBLAS's pool idle
+        with single_blas():  # the recurrence runs in worker threads: keep the BLAS's own pool idle
             return self._loss(x, y)
 
     def _loss(self, x: np.ndarray, y: np.ndarray) -> float:
@@ -142,8 +141,7 @@ class RNNLanguageModel(TrainableLM):
         dlogits = softmax_cross_entropy_backward(probs, targets)       # (T·B, V)
         self.head.weight.grad += par_matmul(h2.T, dlogits)
         self.head.bias.grad += dlogits.sum(axis=0)
-        g = WORKSPACE.empty((dlogits.shape[0], shape[-1]), dlogits.dtype)  # pooled: the recurrence's
-        g = par_matmul(dlogits, self.head.weight.data.T, out=g).reshape(shape)  # helper processes read it
+        g = par_matmul(dlogits, self.head.weight.data.T).reshape(shape)  # (T, B, H)
         g = self.rnn.backward(self.drop_out.backward(g))
         if not fused:
             self.wte.backward(self.drop_in.backward(g))
@@ -221,7 +219,7 @@ class RNNLanguageModel(TrainableLM):
                 out[lo:lo + h.shape[0]] = self._target_logprobs(h[:, 0], ids[lo + 1:lo + 1 + h.shape[0]])
                 lo += h.shape[0]
             return out
-        with single_blas():  # the rows run in worker threads: keep OpenBLAS's pool idle
+        with single_blas():  # the rows run in worker threads: keep the BLAS's own pool idle
             self._segments_logprobs(ids, out)
         return out
 

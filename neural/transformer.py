@@ -32,7 +32,7 @@ from neural.layers import (
 )
 from neural.module import Module, grad_enabled, no_grad
 from neural.positional import make_positional
-from neural.rnn_threads import run_rows, single_blas
+from neural.thread_pool import run_rows, single_blas
 from neural.trainable import TrainableLM, config_from_dict
 from ngram.lm import DecodeState
 from ngram.vocab import Vocabulary
