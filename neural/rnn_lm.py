@@ -27,6 +27,7 @@ from neural.layers import (
     log_softmax,
     softmax_cross_entropy,
     softmax_cross_entropy_backward,
+    target_logprobs,
 )
 from neural.module import grad_enabled, no_grad
 from neural.rnn import CELLS, RNN, State
@@ -253,11 +254,3 @@ def _zero_row(a: np.ndarray) -> np.ndarray:
     a = a.copy()
     a[0] = 0
     return a
-
-
-def target_logprobs(logits: np.ndarray, targets: np.ndarray) -> np.ndarray:
-    """log softmax(logits)[i, targets[i]] for logits (N, V), as float64 (N,)."""
-    z = logits - logits.max(axis=1, keepdims=True)
-    lse = np.log(np.exp(z).sum(axis=1, dtype=np.float64))
-    return z[np.arange(len(targets)), targets].astype(np.float64) - lse
-
