@@ -101,8 +101,9 @@ def _find() -> BlasControl:
         else:                                                            # returns the previous count
             local = _cfunc(lib, _openblas_names("openblas_set_num_threads_local"), [int_], int_)
             get_local = None
-        return BlasControl(path, api, local, get_local, _cfunc(lib, _openblas_names("openblas_set_num_threads"), [int_], None),
-                           _cfunc(lib, _openblas_names("openblas_get_num_threads"), [], int_))
+        set_global = _cfunc(lib, _openblas_names("openblas_set_num_threads"), [int_], None)
+        get_global = _cfunc(lib, _openblas_names("openblas_get_num_threads"), [], int_)
+        return BlasControl(path, api, local, get_local, set_global, get_global)
     # other BLAS (MKL, BLIS, FlexiBLAS, ...): threadpoolctl's own process-wide setter and getter
     lib_ctl = next((c for c in controller.lib_controllers if c.filepath == path), None)
     if lib_ctl is None:

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
+Array = np.ndarray
+
 
 def sigmoid(a: np.ndarray) -> np.ndarray:
     with np.errstate(over="ignore"):                          # e^-a = inf -> 0, harmlessly
@@ -22,14 +24,14 @@ def elman_step(x: np.ndarray, w_ih: np.ndarray, w_hh: np.ndarray, b: np.ndarray,
     return np.tanh(x @ w_ih + b + h @ w_hh)                   # (B, H)
 
 
-def elman_forward(x, w_ih, w_hh, b, h0):
+def elman_forward(x: Array, w_ih: Array, w_hh: Array, b: Array, h0: Array) -> tuple[Array, tuple]:
     hs = [h0]
     for t in range(x.shape[0]):
         hs.append(elman_step(x[t], w_ih, w_hh, b, hs[-1]))
     return np.stack(hs[1:]), (x, w_ih, w_hh, hs)              # hs (T, B, H)
 
 
-def elman_backward(dhs, cache, dh_last=None):
+def elman_backward(dhs: Array, cache: tuple, dh_last: Array | None = None) -> dict[str, Array]:
     x, w_ih, w_hh, hs = cache
     g = {"x": np.zeros_like(x), "w_ih": np.zeros_like(w_ih), "w_hh": np.zeros_like(w_hh),
          "b": np.zeros(w_ih.shape[1], x.dtype)}
@@ -62,7 +64,8 @@ def _gru_parts(x, w_ih, w_hh, b_ih, b_hh, h):
     return (1 - z) * n + z * h, (r, z, n, hp[:, 2 * H:])
 
 
-def gru_forward(x, w_ih, w_hh, b_ih, b_hh, h0):
+def gru_forward(x: Array, w_ih: Array, w_hh: Array, b_ih: Array, b_hh: Array,
+                h0: Array) -> tuple[Array, tuple]:
     hs, parts = [h0], []
     for t in range(x.shape[0]):
         h, p = _gru_parts(x[t], w_ih, w_hh, b_ih, b_hh, hs[-1])
@@ -71,7 +74,7 @@ def gru_forward(x, w_ih, w_hh, b_ih, b_hh, h0):
     return np.stack(hs[1:]), (x, w_ih, w_hh, hs, parts)
 
 
-def gru_backward(dhs, cache, dh_last=None):
+def gru_backward(dhs: Array, cache: tuple, dh_last: Array | None = None) -> dict[str, Array]:
     x, w_ih, w_hh, hs, parts = cache
     g = {"x": np.zeros_like(x), "w_ih": np.zeros_like(w_ih), "w_hh": np.zeros_like(w_hh),
          "b_ih": np.zeros(w_ih.shape[1], x.dtype), "b_hh": np.zeros(w_hh.shape[1], x.dtype)}
@@ -110,7 +113,8 @@ def _lstm_parts(x, w_ih, w_hh, b, h, c):
     return o * np.tanh(c_new), c_new, (i, f, g, o)
 
 
-def lstm_forward(x, w_ih, w_hh, b, h0, c0):
+def lstm_forward(x: Array, w_ih: Array, w_hh: Array, b: Array, h0: Array,
+                 c0: Array) -> tuple[Array, Array, tuple]:
     hs, cs, gates = [h0], [c0], []
     for t in range(x.shape[0]):
         h, c, gate = _lstm_parts(x[t], w_ih, w_hh, b, hs[-1], cs[-1])
@@ -120,7 +124,8 @@ def lstm_forward(x, w_ih, w_hh, b, h0, c0):
     return np.stack(hs[1:]), cs[-1], (x, w_ih, w_hh, hs, cs, gates)   # hs (T, B, H), c_T (B, H)
 
 
-def lstm_backward(dhs, cache, dh_last=None, dc_last=None):
+def lstm_backward(dhs: Array, cache: tuple, dh_last: Array | None = None,
+                  dc_last: Array | None = None) -> dict[str, Array]:
     x, w_ih, w_hh, hs, cs, gates = cache
     g_ = {"x": np.zeros_like(x), "w_ih": np.zeros_like(w_ih), "w_hh": np.zeros_like(w_hh),
           "b": np.zeros(w_ih.shape[1], x.dtype)}
