@@ -62,14 +62,23 @@ def split_bounds(size: int, k: int) -> list[tuple[int, int]]:
 
 
 def run_parallel(tasks: list[Callable[[], object]]) -> list[object]:
-    """Run the tasks in the worker threads (one BLAS thread each) and return their results in order; the
-    first exception raised by a task is re-raised here, after all of them have finished."""
+    """Run the tasks in parallel, one BLAS thread each: the first in the calling thread (which would only
+    wait otherwise), the others in the worker threads. Returns their results in order; the first exception
+    raised by a task is re-raised here, after all of them have finished."""
+    if not tasks:
+        return []
     pool = _get_pool()
     with one_blas_thread():
-        futures = [pool.submit(task) for task in tasks]
+        futures = [pool.submit(task) for task in tasks[1:]]
+        try:
+            first, error = tasks[0](), None
+        except BaseException as exc:  # noqa: BLE001 - re-raised below, once the workers are done
+            first, error = None, exc
         for f in futures:
             f.exception()  # wait for every task before raising, so no worker still uses shared arrays
-    return [f.result() for f in futures]
+    if error is not None:
+        raise error
+    return [first, *(f.result() for f in futures)]
 
 
 def _run_chunks(size: int, k: int, fn: Callable[[int, int], object]) -> None:

@@ -114,4 +114,6 @@ def test_a_batch_of_16_rows_is_split_across_two_threads(monkeypatch):
     seen = []
     thread_pool.run_rows(16, lambda lo, hi: seen.append((lo, hi, threading.current_thread().name)))
     assert sorted(s[:2] for s in seen) == [(0, 8), (8, 16)]
-    assert all(s[2].startswith("tkit-worker") for s in seen)
+    names = {s[2] for s in seen}
+    assert names == {threading.current_thread().name, *(n for n in names if n.startswith("tkit-worker"))}
+    assert len(names) == 2
