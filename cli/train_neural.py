@@ -15,6 +15,7 @@ import numpy as np
 
 from cli import console
 from cli.options import require_tokenizer, tokenizer_options
+from neural.alloc import keep_freed_memory
 from neural.checkpoint import load_checkpoint
 from neural.data import split_stream
 from neural.trainable import TrainableLM
@@ -214,6 +215,7 @@ def _run(model_cls: type[TrainableLM], config_cls: Any, model_opts: dict[str, An
         trainer_factory = lambda on_step, on_ckpt: Trainer(  # noqa: E731
             model, train_ids, val_ids, train_cfg, checkpoint, on_step, on_ckpt)
 
+    keep_freed_memory()  # a training loop frees and reallocates the same big arrays every step
     watch = console.Stopwatch()
     bar: list[console.Tracker] = []
     last_val: list[float | None] = [None]

@@ -2,10 +2,13 @@
 
 A training step allocates and frees the same few hundred arrays of 0.1–10 MB every time. glibc serves
 blocks above its mmap threshold with fresh `mmap` pages and returns them on free, so every step pays a
-page fault (and a page zeroing) per 4 KB: about a quarter of the step time of the baby GPT in NumPy.
-Raising the mmap threshold and the trim threshold makes such blocks come from, and go back to, the heap
-(this is what PyTorch's caching allocator achieves on its side). Peak memory is unchanged; the process
-simply keeps it until exit. A no-op where glibc's `mallopt` is not available.
+page fault (and a page zeroing) per 4 KB, a large share of a small model's step. Raising the mmap
+threshold and the trim threshold makes such blocks come from, and go back to, the heap (what PyTorch's
+caching allocator achieves on its side). Peak memory is unchanged; the process simply keeps it until exit.
+A no-op where glibc's `mallopt` is not available.
+
+This changes the whole process, so only a program's entry point calls it (`tkit train`, the benchmarks),
+never a library function.
 """
 from __future__ import annotations
 

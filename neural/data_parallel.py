@@ -4,7 +4,7 @@ on its own slice of the batch rows, on a replica of the model that shares the we
 Why: a step of a small model is half element-wise work (GELU, LayerNorm, softmax, Adam), which NumPy runs on
 one core, and half small GEMMs, which OpenBLAS splits into pieces too small to scale. Batch rows are
 independent until the loss, so k threads on B/k rows each (single-threaded BLAS per thread, as in
-`neural.rnn_threads`) keep both cores busy for the whole step; NumPy releases the GIL inside ufuncs and
+`neural.thread_pool`) keep both cores busy for the whole step; NumPy releases the GIL inside ufuncs and
 BLAS calls, and the Python between them is a few microseconds per op.
 
 A replica is a structural copy of the module tree: every `Module` copied shallowly with an empty cache
@@ -28,7 +28,7 @@ import numpy as np
 
 from neural.layers import Dropout
 from neural.module import Module, Parameter
-from neural.rnn_threads import run_parallel, split_bounds, workers
+from neural.thread_pool import run_parallel, split_bounds, workers
 
 
 def replicate(model: Module, share_grads: bool) -> Module:

@@ -18,8 +18,8 @@ The convention every layer in `neural/` follows (RNN cells included):
 * `train()` / `eval()` set the `training` flag recursively (Dropout is the identity in eval mode).
 * `to(dtype)` casts every parameter (float32 for training, float64 for gradient checks).
 
-Caches must hold arrays that later code does not modify in place (see pitfall 4 in the design notes):
-a module that saves its input must not see that same array changed by a later `+=`.
+Caches must hold arrays that later code does not modify in place (a classic pitfall of hand-written
+backprop): a module that saves its input must not see that same array changed by a later `+=`.
 """
 from __future__ import annotations
 

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from neural.module import Parameter
-from neural.rnn_threads import run_parallel, split_bounds, workers
+from neural.thread_pool import run_parallel, split_bounds, workers
 
 ParamList = Sequence[Parameter] | Sequence[tuple[str, Parameter]]
 

@@ -2,8 +2,9 @@
 windows and carries its state from one window to the next (truncated BPTT).
 
 Everything is time-major, as `torch.nn.LSTM` by default: x (T, B, In) -> hs (T, B, H). A cell's forward runs
-the whole window with the time loop inside (`neural.rnn_math`), so it is ONE call per window and follows the
-module protocol directly (one cache per call):
+the whole window with the time loop inside (`neural.elman_kernels`, `gru_kernels`, `lstm_kernels`, after the
+input projection of `neural.rnn_projection`), so it is ONE call per window and follows the module protocol
+directly (one cache per call):
 
     cell.forward(x, h0[, c0]) -> (hs, h_T[, c_T])
     cell.forward_ids(table, ids, h0[, c0])     the same on x = table.data[ids], the lookup fused into the
@@ -21,7 +22,12 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from neural import rnn_math as K
+from neural import rnn_reference as ref
+from neural.elman_kernels import elman_backward, elman_forward
+from neural.gru_kernels import gru_backward, gru_forward
+from neural.lstm_kernels import LSTM_LAYOUT, lstm_backward, lstm_forward
+from neural.rnn_ops import GateMajor
+from neural.rnn_projection import project, project_backward, project_ids, project_ids_backward
 from neural.layers import Dropout
 from neural.module import Module, Parameter
 
@@ -59,7 +65,7 @@ class RecurrentCell(Module):
     # ---- a window: the module protocol -----------------------------------------------------------------
     def forward(self, x: np.ndarray, *state: np.ndarray) -> tuple[np.ndarray, ...]:
         """x (T, B, In), state (h0[, c0]) -> (hs (T, B, H), h_T[, c_T])."""
-        out, cache = self._recur(K.project(x, self.w_ih.data, self.b.data, self._layout()), *state)
+        out, cache = self._recur(project(x, self.w_ih.data, self.b.data, self._layout()), *state)
         self.save(("x", x, cache))
         return out
 
@@ -67,7 +73,7 @@ class RecurrentCell(Module):
         """`forward(table.data[ids], *state)` fused with the embedding lookup (ids (T, B)): the table is
         projected instead of every row of x, and backward adds d table into `table.grad` (returning None
         in place of dx)."""
-        pre = K.project_ids(table.data, ids, self.w_ih.data, self.b.data, self._layout())
+        pre = project_ids(table.data, ids, self.w_ih.data, self.b.data, self._layout())
         out, cache = self._recur(pre, *state)
         self.save(("ids", (table, ids), cache))
         return out
@@ -79,18 +85,18 @@ class RecurrentCell(Module):
         grads += (None,) * (1 + self.n_state - len(grads))
         dpre, dstate = self._recur_backward(grads[0], cache, *grads[1:])
         if mode == "x":
-            dx, dw_ih, db = K.project_backward(inputs, dpre, self.w_ih.data, self._layout())
+            dx, dw_ih, db = project_backward(inputs, dpre, self.w_ih.data, self._layout())
         else:
             table, ids = inputs
             dx = None
-            dw_ih, db = K.project_ids_backward(table.data, ids, dpre, self.w_ih.data, table.grad,
+            dw_ih, db = project_ids_backward(table.data, ids, dpre, self.w_ih.data, table.grad,
                                                self._layout())
         self.w_ih.grad += dw_ih
         self.b.grad += db
         return (dx, *dstate)
 
     # ---- what each cell defines ----------------------------------------------------------------------
-    def _layout(self) -> K.GateMajor | None:
+    def _layout(self) -> GateMajor | None:
         """The layout the kernel wants its input pre-activations in (None: (T, B, G*H) as PyTorch)."""
         return None
 
@@ -115,16 +121,16 @@ class ElmanCell(RecurrentCell):
     n_gates = 1
 
     def _recur(self, pre: np.ndarray, h0: np.ndarray) -> tuple[tuple[np.ndarray, ...], Any]:
-        hs, cache = K.elman_forward(pre, self.w_hh.data, h0)
+        hs, cache = elman_forward(pre, self.w_hh.data, h0)
         return (hs, hs[-1]), cache
 
     def _recur_backward(self, dhs, cache, dh_last=None):
-        dpre, dw_hh, dh0 = K.elman_backward(dhs, cache, self.w_hh.data, dh_last)
+        dpre, dw_hh, dh0 = elman_backward(dhs, cache, self.w_hh.data, dh_last)
         self.w_hh.grad += dw_hh
         return dpre, (dh0,)
 
     def step(self, x: np.ndarray, state: State) -> State:
-        return (K.elman_step(x, self.w_ih.data, self.w_hh.data, self.b.data, state[0]),)
+        return (ref.elman_step(x, self.w_ih.data, self.w_hh.data, self.b.data, state[0]),)
 
 
 class LSTMCell(RecurrentCell):
@@ -142,20 +148,20 @@ class LSTMCell(RecurrentCell):
         super().__init__(input_size, hidden_size, rng, dtype)
         self.b.data[hidden_size:2 * hidden_size] += forget_bias
 
-    def _layout(self) -> K.GateMajor:
-        return K.LSTM_LAYOUT
+    def _layout(self) -> GateMajor:
+        return LSTM_LAYOUT
 
     def _recur(self, pre: np.ndarray, h0: np.ndarray, c0: np.ndarray) -> tuple[tuple[np.ndarray, ...], Any]:
-        hs, c_last, cache = K.lstm_forward(pre, self.w_hh.data, h0, c0)
+        hs, c_last, cache = lstm_forward(pre, self.w_hh.data, h0, c0)
         return (hs, hs[-1], c_last), cache
 
     def _recur_backward(self, dhs, cache, dh_last=None, dc_last=None):
-        dpre, dw_hh, dh0, dc0 = K.lstm_backward(dhs, cache, self.w_hh.data, dh_last, dc_last)
+        dpre, dw_hh, dh0, dc0 = lstm_backward(dhs, cache, self.w_hh.data, dh_last, dc_last)
         self.w_hh.grad += dw_hh
         return dpre, (dh0, dc0)
 
     def step(self, x: np.ndarray, state: State) -> State:
-        return K.lstm_step(x, self.w_ih.data, self.w_hh.data, self.b.data, state[0], state[1])
+        return ref.lstm_step(x, self.w_ih.data, self.w_hh.data, self.b.data, state[0], state[1])
 
 
 class GRUCell(RecurrentCell):
@@ -173,17 +179,17 @@ class GRUCell(RecurrentCell):
         self.b_hh = Parameter(_uniform(rng, (3 * hidden_size,), 1.0 / math.sqrt(hidden_size), dtype), "b_hh")
 
     def _recur(self, pre: np.ndarray, h0: np.ndarray) -> tuple[tuple[np.ndarray, ...], Any]:
-        hs, cache = K.gru_forward(pre, self.w_hh.data, self.b_hh.data, h0)
+        hs, cache = gru_forward(pre, self.w_hh.data, self.b_hh.data, h0)
         return (hs, hs[-1]), cache
 
     def _recur_backward(self, dhs, cache, dh_last=None):
-        dpre, dw_hh, db_hh, dh0 = K.gru_backward(dhs, cache, self.w_hh.data, dh_last)
+        dpre, dw_hh, db_hh, dh0 = gru_backward(dhs, cache, self.w_hh.data, dh_last)
         self.w_hh.grad += dw_hh
         self.b_hh.grad += db_hh
         return dpre, (dh0,)
 
     def step(self, x: np.ndarray, state: State) -> State:
-        return (K.gru_step(x, self.w_ih.data, self.w_hh.data, self.b.data, self.b_hh.data, state[0]),)
+        return (ref.gru_step(x, self.w_ih.data, self.w_hh.data, self.b.data, self.b_hh.data, state[0]),)
 
 
 CELLS: dict[str, type[RecurrentCell]] = {"elman": ElmanCell, "gru": GRUCell, "lstm": LSTMCell}

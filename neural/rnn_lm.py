@@ -27,11 +27,11 @@ from neural.layers import (
     log_softmax,
     softmax_cross_entropy,
     softmax_cross_entropy_backward,
+    target_logprobs,
 )
 from neural.module import grad_enabled, no_grad
 from neural.rnn import CELLS, RNN, State
-from neural.rnn_math import WORKSPACE
-from neural.rnn_threads import par_matmul, single_blas
+from neural.thread_pool import par_matmul, single_blas
 from neural.trainable import TrainableLM, config_from_dict
 from ngram.lm import DecodeState
 from ngram.vocab import Vocabulary
@@ -110,7 +110,7 @@ class RNNLanguageModel(TrainableLM):
                           for i in range(self.cfg.n_layer)]
 
     def loss(self, x: np.ndarray, y: np.ndarray) -> float:
-        with single_blas():  # the recurrence runs in worker threads: keep OpenBLAS's pool idle
+        with single_blas():  # the recurrence runs in worker threads: keep the BLAS's own pool idle
             return self._loss(x, y)
 
     def _loss(self, x: np.ndarray, y: np.ndarray) -> float:
@@ -142,8 +142,7 @@ class RNNLanguageModel(TrainableLM):
         dlogits = softmax_cross_entropy_backward(probs, targets)       # (T·B, V)
         self.head.weight.grad += par_matmul(h2.T, dlogits)
         self.head.bias.grad += dlogits.sum(axis=0)
-        g = WORKSPACE.empty((dlogits.shape[0], shape[-1]), dlogits.dtype)  # pooled: the recurrence's
-        g = par_matmul(dlogits, self.head.weight.data.T, out=g).reshape(shape)  # helper processes read it
+        g = par_matmul(dlogits, self.head.weight.data.T).reshape(shape)  # (T, B, H)
         g = self.rnn.backward(self.drop_out.backward(g))
         if not fused:
             self.wte.backward(self.drop_in.backward(g))
@@ -221,7 +220,7 @@ class RNNLanguageModel(TrainableLM):
                 out[lo:lo + h.shape[0]] = self._target_logprobs(h[:, 0], ids[lo + 1:lo + 1 + h.shape[0]])
                 lo += h.shape[0]
             return out
-        with single_blas():  # the rows run in worker threads: keep OpenBLAS's pool idle
+        with single_blas():  # the rows run in worker threads: keep the BLAS's own pool idle
             self._segments_logprobs(ids, out)
         return out
 
@@ -255,11 +254,3 @@ def _zero_row(a: np.ndarray) -> np.ndarray:
     a = a.copy()
     a[0] = 0
     return a
-
-
-def target_logprobs(logits: np.ndarray, targets: np.ndarray) -> np.ndarray:
-    """log softmax(logits)[i, targets[i]] for logits (N, V), as float64 (N,)."""
-    z = logits - logits.max(axis=1, keepdims=True)
-    lse = np.log(np.exp(z).sum(axis=1, dtype=np.float64))
-    return z[np.arange(len(targets)), targets].astype(np.float64) - lse
-

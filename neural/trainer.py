@@ -26,7 +26,6 @@ from typing import Any
 
 import numpy as np
 
-from neural.alloc import keep_freed_memory
 from neural.checkpoint import Checkpoint, save_checkpoint
 from neural.data import StreamBatcher, eval_windows, fingerprint, random_batch
 from neural.layers import Dropout
@@ -139,7 +138,6 @@ class Trainer:
                                   config.seed)
                      if not model.stateful and len(self.val_ids) > self.block_size and config.eval_batches else None)
         self._interrupted = False
-        keep_freed_memory()  # ~25% faster steps: no page faults on the big per-step arrays
 
     # ---- one step ------------------------------------------------------------------------------------
     def _batch(self) -> tuple[np.ndarray, np.ndarray]:

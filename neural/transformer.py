@@ -16,7 +16,6 @@ from typing import Any
 
 import numpy as np
 
-from neural.alloc import keep_freed_memory
 from neural.attention import CausalSelfAttention
 from neural.data_parallel import DataParallelStep
 from neural.layers import (
@@ -29,10 +28,11 @@ from neural.layers import (
     log_softmax,
     softmax_cross_entropy,
     softmax_cross_entropy_backward,
+    target_logprobs,
 )
 from neural.module import Module, grad_enabled, no_grad
 from neural.positional import make_positional
-from neural.rnn_threads import run_rows, single_blas
+from neural.thread_pool import run_rows, single_blas
 from neural.trainable import TrainableLM, config_from_dict
 from ngram.lm import DecodeState
 from ngram.vocab import Vocabulary
@@ -208,9 +208,9 @@ class TransformerLM(TrainableLM):
             h = self.hidden(idx)[np.arange(len(crops)), last]
             return log_softmax((h @ self.wte.weight.data.T).astype(np.float64))
 
-    # Decoding multiplies one row (or one window) at a time: OpenBLAS's thread pool only adds wake-up latency
-    # there, and when the other core is busy each tiny GEMM can wait milliseconds for it (measured: 200
-    # tokens in 41 s instead of under a second), so the decoding paths run with single-threaded BLAS.
+    # Decoding multiplies one row (or one window) at a time: the BLAS's thread pool only adds wake-up latency
+    # there, and when the other core is busy each tiny GEMM can wait milliseconds for it, so the decoding
+    # paths run with single-threaded BLAS.
     def start(self, context: Sequence[int]) -> DecodeState:
         ids = tuple(self._crop(context))
         return self._recompute(tuple(int(i) for i in context), ids)
@@ -257,7 +257,6 @@ class TransformerLM(TrainableLM):
         while starts[-1] + bs < n - 1:
             starts.append(starts[-1] + stride)
         group_size = max(1, min(64, (1 << 22) // (bs * self.vocab_size)))  # caps the (G, T, V) logits
-        keep_freed_memory()  # the same big temporaries every group: no page faults after the first
 
         def score_windows(group: list[int], width: int, idx: np.ndarray) -> None:
             logits = self.logits(idx)                                      # (G, W, V)
@@ -285,12 +284,6 @@ def _slice_loss_and_backward(model: TransformerLM, x: np.ndarray, y: np.ndarray,
     model.backward(weight)
     return loss
 
-
-def target_logprobs(logits: np.ndarray, targets: np.ndarray) -> np.ndarray:
-    """log softmax(logits)[i, targets[i]] for logits (N, V), as float64 (N,)."""
-    z = logits - logits.max(axis=1, keepdims=True)
-    lse = np.log(np.exp(z).sum(axis=1, dtype=np.float64))
-    return z[np.arange(len(targets)), targets].astype(np.float64) - lse
 
 
 class _eval_mode:

@@ -5,14 +5,8 @@ state carried from window to window. A step is the whole thing: forward, backwar
     .venv/bin/python -m pytest tests/benchmarks/test_bench_lstm.py -o addopts=""      # pytest-benchmark
     .venv/bin/python tests/benchmarks/test_bench_lstm.py [CELL [TORCH_THREADS [ROUNDS]]]   # alternating blocks
 
-Measured on the 2-core machine (torch 2.13.0, numpy 2.4.6), median ms per step, idle machine: LSTM
-21.2-22.5 vs 16.2-17.5 (1.29-1.33x) with the second half of the rows in a helper process
-(`neural.row_procs`); 24.2 vs 16.3 (1.48x) with it in a thread; 26.3-27.4 vs 16.6-17.8 (1.54-1.58x) before
-the step products' views were built once; 41 vs 21 (1.95x) before the gate-major kernel. GRU 19.5 vs 25.4
-(0.77x), Elman 7.8 vs 9.4 (0.83x). Earlier figures, machine idle: LSTM 44-47 vs
-33.6-33.9 (1.31-1.41x), GRU 43-67 vs 45-56 (0.94-1.19x), Elman 13-15 vs
-17.7-18.3 (0.74-0.80x). Under load from other processes both slow down, PyTorch far more (its OpenMP
-threads spin): e.g. LSTM 101.6 vs 494.3.
+Step times are compared in the same run (`compare`): blocks of steps alternate between the two, so load
+from other processes hits both. The tracked figures live in the README's performance table, not here.
 """
 from __future__ import annotations
 
@@ -49,7 +43,7 @@ def _batches(n: int = 8) -> list[tuple[np.ndarray, np.ndarray]]:
 
 
 def tkit_step(cell: str = "lstm") -> Callable[[], float]:
-    keep_freed_memory()  # as the trainer does
+    keep_freed_memory()  # as `tkit train` does
     vocab = Vocabulary([chr(33 + i) for i in range(V)])
     model = RNNLanguageModel.from_config({**CONFIG, "cell": cell}, vocab, CharTokenizer())
     opt = AdamW(list(model.named_parameters()), lr=LR, betas=(0.9, 0.999))  # weight_decay 0: Adam

@@ -45,7 +45,7 @@ def _model() -> TransformerLM:
 
 
 def tkit_step() -> Callable[[], float]:
-    keep_freed_memory()  # as the trainer does
+    keep_freed_memory()  # as `tkit train` does
     model = _model()
     opt = AdamW(list(model.named_parameters()), lr=1e-3, betas=(0.9, 0.99), weight_decay=0.1)
     batches, it = _batches(), [0]

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from neural.checkpoint import load_checkpoint
+from neural import rnn_lm
 from neural.data import StreamBatcher, random_batch, split_stream
 from neural.trainer import TrainConfig, Trainer, TrainingInterrupted, write_history_plot, write_loss_log
 from neural.transformer import TransformerConfig, TransformerLM
@@ -139,7 +140,6 @@ def test_split_is_the_tail():
 
 def test_stateful_rnn_interrupt_then_resume_same_curve(tmp_path):
     """TBPTT: the data cursor and the carried hidden state are checkpointed too."""
-    rnn_lm = pytest.importorskip("neural.rnn_lm")
     vocab = Vocabulary(sorted(set(TEXT)))
 
     def make():
