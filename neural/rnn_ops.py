@@ -68,6 +68,15 @@ def column_blocks(w: np.ndarray, rows: int) -> np.ndarray:
     return np.ascontiguousarray(np.moveaxis(blocks, -2, -3))
 
 
+def reshape_view(a: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """a reshaped without a copy (results are written through it), else an error. NumPy < 2.1 has no
+    `reshape(copy=False)`, so the check is ours."""
+    view = a.reshape(shape)
+    if not np.may_share_memory(view, a):
+        raise ValueError(f"reshaping {a.shape} to {shape} would copy the array")
+    return view
+
+
 class StepProduct:
     """`out = a @ w` once per time step, for a fixed w (`column_blocks`) and a fixed output array: the
     blocked output view is built once, here, not every step (it costs about as much as a small product).
@@ -78,7 +87,7 @@ class StepProduct:
     def __init__(self, w: np.ndarray, out: np.ndarray, indexed: bool = False) -> None:
         self.blocks = column_blocks(w, out.shape[-2])
         k, nb = self.blocks.shape[-3], self.blocks.shape[-1]
-        view = np.reshape(out, (*out.shape[:-1], k, nb), copy=False)  # (..., M, k, nb), raises rather than copy
+        view = reshape_view(out, (*out.shape[:-1], k, nb))            # (..., M, k, nb)
         self.out = np.moveaxis(view, -2, -3)                           # (..., k, M, nb)
         self.indexed = indexed
 

@@ -9,6 +9,7 @@ from neural import thread_pool
 from neural.gradcheck import rel_error
 from neural.rnn_lm import RNNLanguageModel
 from ngram.vocab import Vocabulary
+from tests.peers import require_peer
 from tokenizers_kit.simple import CharTokenizer
 
 V, E, L, T = 11, 6, 2, 7
@@ -22,7 +23,7 @@ def threads(monkeypatch):
 
 
 def _torch():
-    return pytest.importorskip("torch")
+    return require_peer("torch")
 
 
 def _pair(kind, hidden):

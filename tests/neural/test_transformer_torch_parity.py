@@ -7,11 +7,12 @@ import pytest
 from neural import thread_pool
 from neural.optim import SGD, AdamW, clip_grad_norm
 from tests.neural.tiny import tiny_transformer
+from tests.peers import require_peer
 
 
 def _torch():
     """torch and the nanoGPT twin (tests/neural/torch_gpt.py imports torch at import time)."""
-    torch = pytest.importorskip("torch")
+    torch = require_peer("torch")
     from tests.neural import torch_gpt
     return torch, torch_gpt
 
