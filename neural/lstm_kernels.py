@@ -14,7 +14,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from neural.rnn_ops import GateMajor, StepProduct, flat, run_row_slices, stacked_matmul, zeros_or_copy
+from neural.rnn_ops import (
+    GateMajor,
+    StepProduct,
+    flat,
+    run_row_slices,
+    stacked_matmul,
+    zeros_or_copy,
+)
 
 LSTM_LAYOUT = GateMajor(order=(3, 0, 1, 2), scale=(0.5, 0.5, 0.5, 1.0))
 _O, _I, _F, _G = 0, 1, 2, 3

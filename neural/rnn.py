@@ -25,11 +25,16 @@ import numpy as np
 from neural import rnn_reference as ref
 from neural.elman_kernels import elman_backward, elman_forward
 from neural.gru_kernels import gru_backward, gru_forward
-from neural.lstm_kernels import LSTM_LAYOUT, lstm_backward, lstm_forward
-from neural.rnn_ops import GateMajor
-from neural.rnn_projection import project, project_backward, project_ids, project_ids_backward
 from neural.layers import Dropout
+from neural.lstm_kernels import LSTM_LAYOUT, lstm_backward, lstm_forward
 from neural.module import Module, Parameter
+from neural.rnn_ops import GateMajor
+from neural.rnn_projection import (
+    project,
+    project_backward,
+    project_ids,
+    project_ids_backward,
+)
 
 State = tuple[np.ndarray, ...]
 

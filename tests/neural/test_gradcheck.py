@@ -2,7 +2,12 @@
 import numpy as np
 import pytest
 
-from neural.gradcheck import assert_loss_grads, assert_module_grads, check_module, numerical_grad
+from neural.gradcheck import (
+    assert_loss_grads,
+    assert_module_grads,
+    check_module,
+    numerical_grad,
+)
 from neural.module import Module, Parameter
 
 

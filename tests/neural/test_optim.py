@@ -5,7 +5,14 @@ import numpy as np
 import pytest
 
 from neural.module import Parameter
-from neural.optim import SGD, Adam, AdamW, clip_grad_norm, global_grad_norm, make_optimizer
+from neural.optim import (
+    SGD,
+    Adam,
+    AdamW,
+    clip_grad_norm,
+    global_grad_norm,
+    make_optimizer,
+)
 from neural.schedule import WarmupCosine
 
 

@@ -6,10 +6,16 @@ import signal
 import numpy as np
 import pytest
 
-from neural.checkpoint import load_checkpoint
 from neural import rnn_lm
+from neural.checkpoint import load_checkpoint
 from neural.data import StreamBatcher, random_batch, split_stream
-from neural.trainer import TrainConfig, Trainer, TrainingInterrupted, write_history_plot, write_loss_log
+from neural.trainer import (
+    TrainConfig,
+    Trainer,
+    TrainingInterrupted,
+    write_history_plot,
+    write_loss_log,
+)
 from neural.transformer import TransformerConfig, TransformerLM
 from ngram.vocab import Vocabulary
 from tokenizers_kit.errors import CorpusError, TkitError
