@@ -8,8 +8,8 @@ import click
 
 from cli import console
 from cli.inputs import read_once
-from cli.models import load_model
 from cli.options import chosen_tokenizer, tokenizer_options
+from neural import load_model
 from ngram.evaluate import evaluate_files, report_dict, score_sentences
 from tokenizers_kit.corpus import corpus_bytes, iter_lines, require_nonempty
 from tokenizers_kit.errors import TkitError

@@ -108,7 +108,7 @@ def _run(argv: list[str] | None) -> None:
     except click.ClickException as err:
         _fail(err.format_message(), err.exit_code or 1)
     except TkitError as err:
-        _fail(str(err), 1)
+        _fail(str(err), getattr(err, "exit_code", 1))
     except KeyboardInterrupt:
         _fail("interrupted", 130)
     except Terminated:

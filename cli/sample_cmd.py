@@ -8,8 +8,8 @@ from collections.abc import Iterable
 import click
 import numpy as np
 
-from cli.models import load_model
 from cli.options import chosen_tokenizer
+from neural import load_model
 from ngram.decoding import (
     SamplingConfig,
     beam_search,

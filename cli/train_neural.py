@@ -171,9 +171,13 @@ def _run(model_cls: type[TrainableLM], config_cls: Any, model_opts: dict[str, An
     tokenizer_file, tokenizer_name = opts.pop("tokenizer_file"), opts.pop("tokenizer_name")
     if plot_path is None and log_path:
         plot_path = str(Path(log_path).with_suffix(".svg"))
-    for path in (output, checkpoint, log_path, plot_path):
+    inputs = [*files, tokenizer_file, tokenizer_name]
+    for path in (output, log_path, plot_path):
         if path:
-            check_output_dir(path)
+            check_output_dir(path, inputs=[*inputs, resume])
+    check_output_dir(checkpoint, inputs=inputs)  # a resumed run rewrites its own checkpoint
+    if not str(output).lower().endswith(".npz"):
+        raise TkitError(f"-o {output}: a neural model is saved as .npz; give a name ending in .npz")
     if Path(checkpoint).resolve() == Path(output).resolve():
         raise TkitError("--checkpoint and -o name the same file: give the checkpoint another name")
     require_nonempty(files)

@@ -8,21 +8,34 @@ import os
 
 from neural.module import Module, Parameter, no_grad
 from neural.trainable import TrainableLM
+from ngram.lm import LanguageModel
+from tokenizers_kit.simple import TextTokenizer
 
 __all__ = ["Module", "Parameter", "TrainableLM", "load_model", "no_grad"]
 
+ARPA_SUFFIXES = (".arpa", ".arpa.gz", ".lm", ".lm.gz")
 
-def load_model(path: str | os.PathLike[str]) -> TrainableLM:
-    """Load a neural `.npz` model (Transformer or RNN) by the file's `format`; a training checkpoint
-    gives the model it holds."""
+
+def load_model(path: str | os.PathLike[str], tokenizer: TextTokenizer | str | None = None) -> LanguageModel:
+    """Any language model file tkit reads, by its kind: ARPA (word-level unless `tokenizer` is given), an
+    n-gram `.npz`, a neural `.npz` (Transformer or RNN) or a training checkpoint (the model it holds).
+    `.npz` models carry their own tokenizer, so `tokenizer` must then be left out."""
     from neural.checkpoint import FORMAT as CHECKPOINT
     from neural.checkpoint import load_checkpoint_model, model_class
-    from ngram.npzfile import read_meta
-    from tokenizers_kit.errors import ModelFileError
+    from ngram import load_ngram
+    from ngram.npzfile import check_model_file, read_meta
+    from tokenizers_kit.errors import ModelFileError, TkitError
 
-    fmt = read_meta(path).get("format")
+    p = check_model_file(path)
+    if p.name.lower().endswith(ARPA_SUFFIXES):
+        return load_ngram(p, tokenizer=tokenizer)
+    fmt = read_meta(p).get("format")
+    if tokenizer is not None:
+        raise TkitError(f"{p} carries its own tokenizer: drop -t/--tokenizer")
+    if fmt == "tkit-ngram":
+        return load_ngram(p)
     if fmt == CHECKPOINT:
-        return load_checkpoint_model(path)
+        return load_checkpoint_model(p)
     if fmt in ("tkit-transformer", "tkit-rnn"):
-        return model_class(fmt).load(path)
-    raise ModelFileError(f"{path} is a {fmt} file, not a neural model: use it with the matching command")
+        return model_class(fmt).load(p)
+    raise ModelFileError(f"{p} is a {fmt} file, which is not a language model tkit can load")

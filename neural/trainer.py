@@ -41,6 +41,8 @@ from tokenizers_kit.errors import TkitError
 class TrainingInterrupted(TkitError):
     """Ctrl-C during training: a checkpoint was saved (its path is in the message)."""
 
+    exit_code = 130  # what a shell expects of a process stopped by Ctrl-C
+
 
 @dataclass
 class TrainConfig:

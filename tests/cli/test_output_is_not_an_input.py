@@ -60,3 +60,18 @@ def test_output_that_is_an_input_is_refused(tmp_path_factory, command, data, how
     args = [a.format(out=out, **{k: str(v) for k, v in paths.items()}) for a in argv]
     assert_one_line_error(run_tkit(*args), "also an input")
     assert {name: p.read_bytes() for name, p in paths.items()} == before
+
+
+def test_neural_training_outputs(tmp_path):
+    corpus = tmp_path / "c.txt"
+    corpus.write_text(CORPUS, encoding="utf-8")
+    tiny = ["--n-layer", "1", "--n-head", "1", "--n-embd", "8", "--block-size", "8", "--batch-size", "2",
+            "--steps", "1"]
+    before = corpus.read_bytes()
+    for out in (str(corpus), str(tmp_path / "." / "c.txt")):
+        assert_one_line_error(run_tkit("train", "transformer", str(corpus), *tiny, "-o", out), "also an input")
+    assert_one_line_error(run_tkit("train", "transformer", str(corpus), *tiny, "--log", str(corpus),
+                                   "-o", str(tmp_path / "m.npz")), "also an input")
+    assert_one_line_error(run_tkit("train", "transformer", str(corpus), *tiny, "-o", str(tmp_path / "m.arpa")),
+                          ".npz")
+    assert corpus.read_bytes() == before and not (tmp_path / "m.arpa").exists()
