@@ -6,6 +6,7 @@ import os
 import signal
 import sys
 import threading
+import warnings
 
 import click
 
@@ -93,6 +94,13 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def _run(argv: list[str] | None) -> None:
+    with warnings.catch_warnings():
+        # overflow in a diverging run is reported by the trainer in one line, not as NumPy warnings
+        warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"(neural|ngram|tokenizers_kit)(\.|$)")
+        _run_app(argv)
+
+
+def _run_app(argv: list[str] | None) -> None:
     try:
         code = app.main(args=argv, prog_name="tkit", standalone_mode=False)
         if isinstance(code, int) and code:

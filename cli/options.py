@@ -1,6 +1,7 @@
 """Options and argument handling shared by several commands."""
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -44,3 +45,16 @@ def positive_int(name: str, value: int) -> int:
     if value < 1:
         raise TkitError(f"{name} must be at least 1 (got {value})")
     return value
+
+
+class FiniteFloat(click.FloatRange):
+    """A float option within a range that is also finite: click's FloatRange lets `nan` and `inf` through
+    (every comparison with nan is false), and a learning rate of inf trains to NaN."""
+
+    name = "finite float"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return number

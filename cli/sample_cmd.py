@@ -8,7 +8,7 @@ from collections.abc import Iterable
 import click
 import numpy as np
 
-from cli.options import chosen_tokenizer
+from cli.options import FiniteFloat, chosen_tokenizer
 from neural import load_model
 from ngram.decoding import (
     SamplingConfig,
@@ -28,10 +28,10 @@ from tokenizers_kit.errors import TkitError
               help="Tokenizer for an ARPA model that is not word-level.")
 @click.option("--prompt", default="", help="Text to continue.")
 @click.option("--max-tokens", type=click.IntRange(min=1), default=100, show_default=True)
-@click.option("--temperature", type=click.FloatRange(min=0), default=1.0, show_default=True,
+@click.option("--temperature", type=FiniteFloat(min=0), default=1.0, show_default=True,
               help="0 means greedy.")
 @click.option("--top-k", type=click.IntRange(min=1), help="Sample only from the K most probable tokens.")
-@click.option("--top-p", type=click.FloatRange(min=0, max=1, min_open=True), help="Nucleus sampling mass.")
+@click.option("--top-p", type=FiniteFloat(min=0, max=1, min_open=True), help="Nucleus sampling mass.")
 @click.option("--greedy", is_flag=True, help="Always take the most probable token.")
 @click.option("--beam", type=click.IntRange(min=1), help="Beam search with this width (deterministic).")
 @click.option("--seed", type=int, help="Random seed for reproducible samples.")

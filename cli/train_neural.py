@@ -14,7 +14,7 @@ import click
 import numpy as np
 
 from cli import console
-from cli.options import require_tokenizer, tokenizer_options
+from cli.options import FiniteFloat, require_tokenizer, tokenizer_options
 from neural.alloc import keep_freed_memory
 from neural.checkpoint import load_checkpoint
 from neural.data import split_stream
@@ -62,25 +62,25 @@ def _train_options(defaults: dict[str, Any]) -> Callable[[Callable[..., Any]], C
                      help=f"windows per step [default: {d['batch_size']}]"),
         click.option("--steps", type=click.IntRange(min=1), default=None, metavar="N",
                      help=f"optimizer steps in total; with --resume, may extend the run [default: {d['steps']}]"),
-        click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=None,
+        click.option("--lr", type=FiniteFloat(min=0, min_open=True), default=None,
                      help=f"peak learning rate [default: {d['lr']:g}]"),
-        click.option("--min-lr", type=click.FloatRange(min=0), default=None,
+        click.option("--min-lr", type=FiniteFloat(min=0), default=None,
                      help=f"end of the cosine decay [default: {d['min_lr']:g}]"),
         click.option("--warmup", type=click.IntRange(min=0), default=None, metavar="N",
                      help=f"linear warmup steps [default: {d['warmup']}]"),
         click.option("--optimizer", type=click.Choice(["adamw", "adam", "sgd"]), default=None,
                      help=f"AdamW (decoupled decay), Adam (L2 decay) or SGD with momentum 0.9 "
                           f"[default: {d['optimizer']}]"),
-        click.option("--weight-decay", type=click.FloatRange(min=0), default=None,
+        click.option("--weight-decay", type=FiniteFloat(min=0), default=None,
                      help=f"on 2-D weights only [default: {d['weight_decay']:g}]"),
-        click.option("--beta2", type=click.FloatRange(0, 1, max_open=True), default=None,
+        click.option("--beta2", type=FiniteFloat(0, 1, max_open=True), default=None,
                      help=f"Adam's second-moment decay [default: {d['beta2']:g}]"),
-        click.option("--grad-clip", type=click.FloatRange(min=0), default=None,
+        click.option("--grad-clip", type=FiniteFloat(min=0), default=None,
                      help=f"clip the global gradient norm; 0 = off [default: {d['grad_clip']:g}]"),
-        click.option("--dropout", type=click.FloatRange(0, 1, max_open=True), default=None,
+        click.option("--dropout", type=FiniteFloat(0, 1, max_open=True), default=None,
                      help="dropout probability [default: 0]"),
         click.option("--seed", type=int, default=None, help="initialisation, batches and dropout [default: 1337]"),
-        click.option("--val-fraction", type=click.FloatRange(0, 1, max_open=True), default=None,
+        click.option("--val-fraction", type=FiniteFloat(0, 1, max_open=True), default=None,
                      help="the last part of the token stream held out for validation [default: 0.1]"),
         click.option("--val-every", type=click.IntRange(min=0), default=None, metavar="N",
                      help=f"validate every N steps and at the end; 0 = never [default: {d['val_every']}]"),

@@ -13,7 +13,7 @@ from cli.count_cmd import (
     vocab_limit_options,
 )
 from cli.inputs import read_once
-from cli.options import require_tokenizer, tokenizer_options
+from cli.options import FiniteFloat, require_tokenizer, tokenizer_options
 from ngram import SMOOTHING_NAMES, train_ngram
 from ngram.storage import check_model_path
 from tokenizers_kit.atomic import check_output_dir
@@ -40,11 +40,11 @@ def register(app: click.Group, train: click.Group) -> None:
     @tokenizer_options
     @click.option("-o", "--output", required=True, metavar="MODEL",
                   help="MODEL.arpa, MODEL.arpa.gz (backoff-form smoothings) or MODEL.npz (any; counts + settings).")
-    @click.option("--k", "k", type=float, help="add-k: the pseudo-count (default 1 = Laplace; 0 = MLE).")
-    @click.option("--discount", type=float, help="kneser-ney: one discount for every order "
+    @click.option("--k", "k", type=FiniteFloat(), help="add-k: the pseudo-count (default 1 = Laplace; 0 = MLE).")
+    @click.option("--discount", type=FiniteFloat(), help="kneser-ney: one discount for every order "
                                                 "(default n1/(n1+2 n2) per order).")
-    @click.option("--alpha", type=float, help="stupid-backoff: the backoff factor (default 0.4).")
-    @click.option("--discount-fallback", nargs=3, type=float, metavar="D1 D2 D3+",
+    @click.option("--alpha", type=FiniteFloat(), help="stupid-backoff: the backoff factor (default 0.4).")
+    @click.option("--discount-fallback", nargs=3, type=FiniteFloat(), metavar="D1 D2 D3+",
                   help="modified-kneser-ney: discounts for orders where the closed form fails (default 0.5 1 1.5).")
     @click.option("--strict-discounts", is_flag=True,
                   help="modified-kneser-ney: fail where the closed form fails (lmplz without --discount_fallback).")

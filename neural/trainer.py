@@ -219,10 +219,9 @@ class Trainer:
                     row["val_loss"] = self.evaluate()
                 row["elapsed_s"] = round(self.elapsed + time.perf_counter() - start, 3)
                 self.history.append(row)
-                if not math.isfinite(loss):
-                    self._save(start)
-                    raise TkitError(f"training diverged at step {self.step} (loss {loss}): "
-                                    "lower --lr or raise --warmup")
+                if not math.isfinite(loss):  # never save it: a diverged run must not replace a good checkpoint
+                    raise TkitError(f"training diverged at step {self.step} (loss {loss}): lower --lr or raise "
+                                    f"--warmup{self._kept_note()}")
                 if self.on_step:
                     self.on_step(StepInfo(self.step, cfg.steps, loss, lr, tps, row["val_loss"]))
                 if self._interrupted:
@@ -270,9 +269,17 @@ class Trainer:
                 "history": self.history, "elapsed": self.elapsed,
                 "data": {"train": fingerprint(self.train_ids), "val": fingerprint(self.val_ids)}}
 
+    def _kept_note(self) -> str:
+        if self.checkpoint_path and os.path.exists(self.checkpoint_path):
+            return f"; the last good checkpoint {self.checkpoint_path} is kept"
+        return "; nothing was saved"
+
     def _save(self, run_start: float) -> None:
         if not self.checkpoint_path:
             return
+        if not all(np.isfinite(p.data).all() for p in self.model.parameters()):
+            raise TkitError(f"training diverged by step {self.step} (weights are no longer finite): lower --lr or "
+                            f"raise --warmup{self._kept_note()}")
         state = self.state()
         state["elapsed"] = self.elapsed + time.perf_counter() - run_start
         carry = self.model.hidden_state_arrays() if hasattr(self.model, "hidden_state_arrays") else None

@@ -95,7 +95,8 @@ def test_detokenize_refuses_non_characters(tmp_path, code_point):
 def test_sampling_settings_out_of_range(tmp_path, option, value):
     path = tmp_path / "m.arpa"
     path.write_text(ARPA, encoding="utf-8")
-    assert_one_line_error(run_tkit("sample", str(path), option, value), option.strip("-").replace("-", "_"))
+    assert_one_line_error(run_tkit("sample", str(path), option, value), option.strip("-").replace("-", "_")
+                          if option == "--seed" else "finite")
 
 
 @pytest.mark.parametrize("k", ["inf", "nan", "-1"])
@@ -124,3 +125,35 @@ def test_limit_vocab_file_errors_name_the_option(tmp_path, what, expected):
                       str(vocab), "-o", str(tmp_path / "m.arpa"))
     assert_one_line_error(result, expected)
     assert "corpus" not in result.err
+
+
+TINY_GPT = ["--n-layer", "1", "--n-head", "1", "--n-embd", "8", "--block-size", "8", "--batch-size", "2"]
+
+
+@pytest.mark.parametrize("option, value", [("--lr", "inf"), ("--lr", "nan"), ("--min-lr", "inf"),
+                                           ("--dropout", "nan"), ("--grad-clip", "inf")])
+def test_training_settings_must_be_finite(tmp_path, option, value):
+    corpus = tmp_path / "c.txt"
+    corpus.write_text("to be or not to be\n" * 30, encoding="utf-8")
+    result = run_tkit("train", "transformer", str(corpus), *TINY_GPT, "--steps", "2", option, value,
+                      "-o", str(tmp_path / "m.npz"))
+    assert_one_line_error(result, "finite")
+    assert not list(tmp_path.glob("m*.npz"))
+
+
+def test_a_diverged_run_never_replaces_a_good_checkpoint(tmp_path):
+    corpus = tmp_path / "c.txt"
+    corpus.write_text("to be or not to be that is the question\n" * 40, encoding="utf-8")
+    ckpt = tmp_path / "run.ckpt.npz"
+    good = run_tkit("train", "transformer", str(corpus), *TINY_GPT, "--steps", "2", "--checkpoint", str(ckpt),
+                    "-o", str(tmp_path / "good.npz"))
+    assert good.code == 0, good.err
+    bad = run_tkit("train", "transformer", str(corpus), *TINY_GPT, "--steps", "30", "--lr", "1e30", "--warmup", "0",
+                   "--val-every", "1", "--checkpoint", str(ckpt), "-o", str(tmp_path / "bad.npz"))
+    assert_one_line_error(bad, "diverged", "kept")
+    assert not (tmp_path / "bad.npz").exists()
+    from neural import load_model
+
+    kept = load_model(ckpt)  # the last checkpoint written is a sound one, never the NaN state
+    assert all(np.isfinite(p.data).all() for p in kept.parameters())
+    assert run_tkit("sample", str(ckpt), "--max-tokens", "5", "--seed", "0").code == 0
