@@ -124,6 +124,16 @@ def test_bpe_train_hf(benchmark) -> None:
     record(benchmark, side=f"HF tokenizers {tk.__version__}", seconds=benchmark.stats.stats.min)
 
 
+@pytest.mark.benchmark(group="train BPE byte-level 8192 (read + pre-tokenize + count + train)")
+def test_bpe_train_sentencepiece(benchmark, tmp_path) -> None:
+    """sentencepiece's BPE (its own normalization and pieces, not byte-level: a different model, for scale)."""
+    spm = peer("sentencepiece")
+    benchmark.pedantic(lambda: spm.SentencePieceTrainer.train(
+        input=str(CORPUS), model_prefix=str(tmp_path / "bpe"), vocab_size=VOCAB_SIZE, model_type="bpe",
+        num_threads=2, minloglevel=2), rounds=3, iterations=1, warmup_rounds=1)
+    record(benchmark, side=f"sentencepiece {spm.__version__} BPE, 2 threads", seconds=benchmark.stats.stats.min)
+
+
 @pytest.mark.parametrize("text", ["a b,c  d--e\t\nf_g 'h' x1c\x1cy", "naïve café, déjà", "", " \n "])
 def test_whitespace_counts_split_first_match_the_regex(text: str) -> None:
     assert list(whitespace_word_counts(text).items()) == list(plain_whitespace_word_counts(text).items())

@@ -122,17 +122,8 @@ def test_encode_tkit_sentencepiece_unigram(benchmark, tmp_path_factory):
     _mbps(benchmark, "tkit SentencePiece-style unigram 8000, 1 process", tokens=tokens)
 
 
-# ---- training (one round each side: the whole `tkit train tokenizer` path; test_bench_bpe_train.py and
-# test_bench_unigram.py time the trainers themselves, 3 rounds each) ---------------------------------------
-
-@pytest.mark.parametrize("algo, vocab", [("bpe", 8192), ("wordpiece", 8192), ("unigram", 8000),
-                                         ("sentencepiece", 8000)])
-def test_train_tkit(benchmark, algo, vocab):
-    benchmark.group = f"train {algo}"
-    tok = benchmark.pedantic(lambda: train_tokenizer(str(CORPUS), algo, vocab_size=vocab), rounds=1)
-    assert tok.get_vocab_size() == vocab
-    record(benchmark, side="tkit", seconds=benchmark.stats.stats.min)
-
+# The trainers are timed in test_bench_bpe_train.py and test_bench_unigram.py (3 rounds after a warm-up,
+# every side). The HF trainer set-up below serves the compression check.
 
 def _hf_trainer(algo: str):
     from tokenizers import Tokenizer as HF
@@ -154,30 +145,6 @@ def _hf_trainer(algo: str):
     tok.pre_tokenizer = pre_tokenizers.Metaspace()
     return tok, trainers.UnigramTrainer(vocab_size=8000, special_tokens=["<unk>"], unk_token="<unk>",
                                         show_progress=False)
-
-
-@pytest.mark.parametrize("algo", ["bpe", "wordpiece", "unigram"])
-def test_train_hf(benchmark, algo):
-    hf = peer("tokenizers")
-    benchmark.group = f"train {algo}"
-
-    def run():
-        tok, trainer = _hf_trainer(algo)
-        tok.train([str(CORPUS)], trainer)
-        return tok
-
-    benchmark.pedantic(run, rounds=1)
-    record(benchmark, side=f"HF tokenizers {hf.__version__}", seconds=benchmark.stats.stats.min)
-
-
-@pytest.mark.parametrize("model_type", ["bpe", "unigram"])
-def test_train_sentencepiece(benchmark, model_type, tmp_path):
-    spm = peer("sentencepiece")
-    benchmark.group = f"train {model_type if model_type == 'bpe' else 'unigram'}"
-    benchmark.pedantic(lambda: spm.SentencePieceTrainer.train(
-        input=str(CORPUS), model_prefix=str(tmp_path / model_type), vocab_size=8192 if model_type == "bpe" else 8000,
-        model_type=model_type, num_threads=2, minloglevel=2), rounds=1)
-    record(benchmark, side=f"sentencepiece {spm.__version__}, 2 threads", seconds=benchmark.stats.stats.min)
 
 
 # ---- compression (held-out: train on the first 90% of lines, count on the rest) ---------------------------
