@@ -194,7 +194,7 @@ def ngram_rows(r: Run) -> list[Row]:
                  f"{fs(xi(f, 'tkit_count_s'))}" if f else NOT_RUN,
                  f"NLTK `nltk.lm` {fs(xi(f, 'nltk_fit_s'))}: {xi(f, 'fit_speedup', 0):.0f}× (counts only, like for "
                  f"like: {xi(f, 'count_speedup', 0):.0f}×)" if xi(f, "nltk_fit_s") else NOT_RUN))
-    rows.append((f"scoring {fnum(xi(f, 'score_words'))} words (+ `</s>`), order 3, same sentences" if f else
+    rows.append((f"scoring {fnum(xi(f, 'score_words'))} words and `</s>`, order 3, the same sentences" if f else
                  "scoring 10,000 words, order 3",
                  frate(xi(f, "tkit_score_words_per_s"), "words/s"),
                  f"NLTK `KneserNeyInterpolated.score` {frate(xi(f, 'nltk_score_words_per_s'), 'words/s')} (1 round): "
