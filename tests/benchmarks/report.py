@@ -145,6 +145,9 @@ def tokenizer_rows(r: Run) -> list[Row]:
     po, ph = r.get(bt + "test_pretokenize_and_encode_ours"), r.get(bt + "test_encode_batch_fast_hf")
     rows.append(("encode 5 MB in memory, pre-tokenize + BPE model, cold cache", f"{fs(secs(po))}{mbps(po)}, 1 thread",
                  f"HF `encode_batch_fast` {fs(secs(ph))}{mbps(ph)}, 2 threads"))
+    mt, mi = r.get(bt + "test_model_encode_cold_cache"), r.get(bt + "test_model_encode_ids_cold_cache")
+    rows.append(("encode 5 MB, BPE model layer alone on pre-cut chunks, cold cache",
+                 f"tokens {fs(secs(mt))}{mbps(mt)}; ids {fs(secs(mi))}{mbps(mi)}", "—"))
     uw, ul = r.get(u + "test_encode_ours[words]"), r.get(u + "test_encode_ours[lines]")
     uh, usp = r.get(u + "test_encode_hf_batch"), r.get(u + "test_encode_sentencepiece")
     rows.append(("encode 5 MB, Unigram, cold cache (ours: the model layer on pre-cut chunks; peers: the whole "
@@ -204,7 +207,7 @@ def ngram_rows(r: Run) -> list[Row]:
         rows.append((f"scoring {fnum(xi(k, 'words'))} words, order {order}, from text lines (best of 3 after a "
                      f"warm-up, both sides)" if k else f"scoring, order {order}",
                      f"{frate(xi(k, 'tkit_words_per_s'), 'words/s')} ({frate(xi(k, 'tkit_ids_words_per_s'), 'words/s')}"
-                     f" from ids); perplexity {xi(k, 'tkit_perplexity', 0):.4f}" if k else NOT_RUN,
+                     f" from ids); perplexity of these lines {xi(k, 'tkit_perplexity', 0):.4f}" if k else NOT_RUN,
                      f"`kenlm.Model.score` {frate(xi(k, 'kenlm_words_per_s'), 'words/s')}; perplexity "
                      f"{xi(k, 'kenlm_perplexity', 0):.4f}" if xi(k, "kenlm_words_per_s") else NOT_RUN))
     return rows
