@@ -131,13 +131,18 @@ def tokenizer_rows(r: Run) -> list[Row]:
     tik = [b for b in (r.get(e + "test_encode_tiktoken_same_vocab[encode_ordinary_batch]"),
                        r.get(e + "test_encode_tiktoken_same_vocab[encode_ordinary]")) if b is not None]
     best_tik = min(tik, key=secs) if tik else None
-    tik_api = xi(best_tik, "side", "tiktoken").split(" ", 2)[-1] if best_tik else ""
-    other_tik = "; ".join(f"{xi(b, 'side', '').split(' ', 2)[-1]} {fs(secs(b))}" for b in tik if b is not best_tik)
+
+    def api(b: Bench) -> str:
+        name = b["name"].split("[")[-1].rstrip("]")
+        return f"`{name}`" + (" on 2 threads" if "batch" in name else "")
+
+    tik_api = api(best_tik) if best_tik else ""
+    other_tik = "; ".join(f"{api(b)}: {fs(secs(b))}" for b in tik if b is not best_tik)
     spe = r.get(e + "test_encode_sentencepiece")
     rows.append(("encode the 5 MB file, byte-level BPE 8192, same vocabulary for all",
                  f"{fs(secs(t1))}, 1 process{mbps(t1)}; {fs(secs(t2))}, 2 processes{mbps(t2)}",
-                 f"HF `encode_batch_fast` {fs(secs(hfe))}{mbps(hfe)}; tiktoken `{tik_api}` {fs(secs(best_tik))}"
-                 f"{mbps(best_tik)}" + (f" (`{other_tik}`)" if other_tik else "")))
+                 f"HF `encode_batch_fast` {fs(secs(hfe))}{mbps(hfe)}; tiktoken {tik_api} {fs(secs(best_tik))}"
+                 f"{mbps(best_tik)}" + (f" ({other_tik})" if other_tik else "")))
     tsp = r.get(e + "test_encode_tkit_sentencepiece_unigram")
     rows.append(("encode the 5 MB file, unigram 8000 (each side its own model), 1 process",
                  f"{fs(secs(tsp))}{mbps(tsp)} (SentencePiece-style)",
@@ -280,7 +285,7 @@ def header(r: Run) -> str:
         when = datetime.fromisoformat(r.datetime.replace("Z", "+00:00")).strftime("%Y-%m-%d %H:%M UTC")
     cpu = m.get("cpu_model") or r.machine.get("cpu", {}).get("brand_raw", "unknown CPU")
     load = m.get("load_average")
-    return (f"Measured {when} by `make bench`: {m.get('cpus_usable', '?')} cores ({cpu}), {m.get('memory_gb', '?')} GB, "
+    return (f"Measured {when}: {m.get('cpus_usable', '?')} cores ({cpu}), {m.get('memory_gb', '?')} GB, "
             f"{r.machine.get('system', '')} {r.machine.get('release', '')}".rstrip() +
             f"; Python {m.get('python', r.machine.get('python_version', '?'))}, NumPy {versions.get('numpy', '?')}; "
             f"peers: {peers}" + (f" (not installed: {', '.join(missing)})" if missing else "") +
