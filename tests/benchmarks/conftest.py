@@ -9,6 +9,8 @@ import sys
 from importlib import metadata
 from pathlib import Path
 
+import pytest
+
 PEERS = ("numpy", "tokenizers", "tiktoken", "sentencepiece", "kenlm", "nltk", "torch")
 
 
@@ -39,6 +41,7 @@ def _version(dist: str) -> str | None:
         return None
 
 
+@pytest.hookimpl(optionalhook=True)  # a plain pytest run without pytest-benchmark must not choke on it
 def pytest_benchmark_update_machine_info(config, machine_info):
     beside = Path(sys.executable).parent / "lmplz"
     machine_info["tkit"] = {
