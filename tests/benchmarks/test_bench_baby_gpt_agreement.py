@@ -12,12 +12,14 @@ drawn from the same NumPy generator as tkit's trainer. Both in float32; PyTorch 
 Both validation losses, their difference and both training times go to extra_info. This takes about 2 minutes
 on an idle 2-core machine (two 2000-step runs of ~25 ms a step, plus 2 x 200 validation batches).
 
-Tolerance, |tkit - torch| < 1e-3 nats/char: the two runs differ only by float32 rounding (summation order of
-the BLAS calls, the fused attention kernel, the GELU formula), which measured 1.5e-6 after 2000 steps when the
-README figure was taken; rounding differences do grow through training, so the bound leaves three orders of
-magnitude above that for other BLAS builds and thread counts. Any real difference in the recipe is far larger:
-changing only the batch stream (another seed) moves the validation loss by ~1e-2, and a wrong weight decay,
-schedule or clipping rule by more; 1e-3 sits well between the two.
+Tolerance, |tkit - torch| < 1e-4 nats/char. The two runs differ only by float32 rounding (summation order of
+the BLAS calls, the fused attention kernel, the GELU formula): 1.5e-6 after 2000 steps, both when the README
+figure was first taken and in this benchmark's first run (2026-12-04). The smallest real change to the recipe,
+drawing the batches from another seed with everything else equal, moved PyTorch's validation loss by 2.2e-3
+(1.892964 with the trainer's seed 1337, 1.890765 with 1338, same init and validation windows). 1e-4 sits
+between the two: ~65x the rounding drift (room for other BLAS builds and thread counts, where rounding
+differences grow through training differently) and ~20x below a reshuffled batch stream, so a wrong weight
+decay, schedule, clipping rule or batch order fails it.
 """
 from __future__ import annotations
 
@@ -32,7 +34,7 @@ from tests.benchmarks.common import peer, record
 ROOT = Path(__file__).resolve().parents[2]
 STEPS = 2000
 EVAL_BATCHES = 200  # x 12 windows of 64 characters: nanoGPT's estimate_loss with more batches
-TOLERANCE = 1e-3  # nats/char; see the module docstring
+TOLERANCE = 1e-4  # nats/char; see the module docstring
 
 
 def _data():
