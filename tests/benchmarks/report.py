@@ -163,10 +163,11 @@ def tokenizer_rows(r: Run) -> list[Row]:
     c = r.get(e + "test_compression_vs_peers")
     held = f" ({fnum(xi(c, 'held_lines'))} lines)" if c else ""
     rows.append((f"held-out bytes per token, BPE 8192 (train 90 % / test 10 % of lines){held}",
-                 fnum(xi(c, "bpe_bytes_per_token_tkit"), 5), f"HF trained alike: {fnum(xi(c, 'bpe_bytes_per_token_hf'), 5)}"))
+                 fnum(xi(c, "bpe_bytes_per_token_tkit"), 5),
+                 f"HF trained alike: {fnum(xi(c, 'bpe_bytes_per_token_hf'), 5)}"))
     h = r.get(u + "test_held_out_tokens")
     rows.append(("held-out tokens, Unigram 8000, whitespace collapsed as sentencepiece does",
-                 f"{fnum(xi(h, 'tokens_tkit_unigram'))}" + (f" ({(xi(h, 'ratio_unigram') - 1) * 100:+.2f} %)" if h else ""),
+                 fnum(xi(h, "tokens_tkit_unigram")) + (f" ({(xi(h, 'ratio_unigram') - 1) * 100:+.2f} %)" if h else ""),
                  f"sentencepiece {fnum(xi(h, 'tokens_sentencepiece'))}"))
     ours_l, sp_k = xi(c, "sp_style_tokens_tkit"), xi(c, "sp_tokens_sentencepiece_keep_whitespace")
     rows.append(("held-out tokens, SentencePiece-style 8000, lossless (every space kept)",
@@ -192,7 +193,8 @@ def ngram_rows(r: Run) -> list[Row]:
     s = r.get(n + "test_scale_10m_tokens")
     rows.append((f"same at {fnum(xi(s, 'tokens'))} tokens (corpus ×9)" if s else "same at 10.5M tokens (corpus ×9)",
                  f"{fs(xi(s, 'in_memory_s'))}, {fnum(xi(s, 'in_memory_peak_mb'))} MB in memory; "
-                 f"{fs(xi(s, 'chunked_1G_s'))}, {fnum(xi(s, 'chunked_1G_peak_mb'))} MB with `--memory 1G`" if s else NOT_RUN,
+                 f"{fs(xi(s, 'chunked_1G_s'))}, {fnum(xi(s, 'chunked_1G_peak_mb'))} MB with `--memory 1G`"
+                 if s else NOT_RUN,
                  f"`lmplz` {fs(xi(s, 'lmplz_s'))}, {fnum(xi(s, 'lmplz_peak_mb'))} MB" if xi(s, "lmplz_s") else
                  ("`lmplz` not on PATH in this run" if s else NOT_RUN)))
     f = r.get(n + "test_fit_vs_nltk")
@@ -301,7 +303,8 @@ def render(r: Run) -> str:
              table("Tokenizers (`data/shakespeare.txt`, 5.05 MB)", tokenizer_rows(r)), "",
              table("N-grams (`data/shakespeare.txt` lower-cased, words and punctuation split, one line a sentence)",
                    ngram_rows(r)), "",
-             table("Neural (character level; PyTorch CPU with 2 threads as the peer)", neural_rows(r), ("what", "tkit", "peer"))]
+             table("Neural (character level; PyTorch CPU with 2 threads as the peer)", neural_rows(r),
+                   ("what", "tkit", "peer"))]
     others = other_rows(r)
     if others:
         parts += ["", table("Other benchmarks of the run", others, ("benchmark", "time", "figures"))]

@@ -37,8 +37,8 @@ def bpe_path(tmp_path_factory) -> Path:
 
 
 def _mbps(benchmark, side: str, **more) -> None:
-    record(benchmark, side=side, seconds=benchmark.stats.stats.min, **{"MB/s": round(MB / benchmark.stats.stats.min, 2)},
-           **more)
+    seconds = benchmark.stats.stats.min
+    record(benchmark, side=side, seconds=seconds, **{"MB/s": round(MB / seconds, 2)}, **more)
 
 
 @pytest.mark.parametrize("processes", [1, 2])

@@ -165,7 +165,8 @@ def test_held_out_tokens(benchmark, tmp_path: Path) -> None:
     n_sp = sum(len(sp.encode(line)) for line in test)
     ours_w = train_ours("unigram", train)
     ours_l = train_ours("sentencepiece", train)
-    word_chunks = _WORD.findall("\n".join(SP + " ".join(line.split()).replace(" ", SP) for line in test if line.strip()))
+    word_chunks = _WORD.findall("\n".join(SP + " ".join(line.split()).replace(" ", SP)
+                                          for line in test if line.strip()))
     n_w = benchmark.pedantic(lambda: sum(len(ours_w.tokenize(c)) for c in word_chunks), rounds=1)
     n_l = sum(len(ours_l.tokenize(SP + SP.join(line.split()))) for line in test if line.strip())
     record(benchmark, held_lines=len(test), tokens_sentencepiece=n_sp, tokens_tkit_unigram=n_w,
