@@ -1,0 +1,343 @@
+"""Write the README's performance tables from the pytest-benchmark JSON of one `make bench` run.
+
+    python tests/benchmarks/report.py build/bench/*.json [--readme README.md] [--stdout]
+
+Every figure in the tables comes from the JSON files given (the benchmarks' `extra_info` and timing stats, ours
+and the peer's from the same run); the tables replace whatever stands between `<!-- bench:start -->` and
+`<!-- bench:end -->` in the README, headed by the date and the machine (cores, CPU model, Python, NumPy, the
+peers' versions, recorded by tests/benchmarks/conftest.py). A row whose benchmarks did not run says so; a
+benchmark no row knows about is listed at the end (with its stats and extra_info), so nothing measured is
+dropped silently. Seconds are the best of the benchmark's rounds unless the row says "median".
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+START, END = "<!-- bench:start -->", "<!-- bench:end -->"
+NOT_RUN = "not run"
+Bench = dict[str, Any]
+
+
+class Run:
+    """All benchmarks of the given JSON files, by `file_stem::test_name`; remembers which ones a row used."""
+
+    def __init__(self, paths: Iterable[Path]) -> None:
+        self.benches: dict[str, Bench] = {}
+        self.machine: dict[str, Any] = {}
+        self.datetime: str | None = None
+        for path in paths:
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
+            self.machine = self.machine or data.get("machine_info", {})
+            stamp = data.get("datetime")
+            if stamp and (self.datetime is None or stamp < self.datetime):
+                self.datetime = stamp
+            for b in data.get("benchmarks", []):
+                stem = Path(b.get("fullname", "").split("::")[0]).stem
+                self.benches[f"{stem}::{b['name']}"] = b
+        self.used: set[str] = set()
+
+    def get(self, key: str) -> Bench | None:
+        b = self.benches.get(key)
+        if b is not None:
+            self.used.add(key)
+        return b
+
+    def matching(self, pattern: str) -> list[str]:
+        return sorted(k for k in self.benches if re.search(pattern, k))
+
+
+# ---- formatting ------------------------------------------------------------------------------------------
+
+def secs(b: Bench | None, key: str = "seconds") -> float | None:
+    if b is None:
+        return None
+    return b.get("extra_info", {}).get(key, b["stats"]["min"])
+
+
+def fs(x: float | None) -> str:
+    if x is None:
+        return NOT_RUN
+    return f"{x * 1e3:.1f} ms" if x < 0.1 else f"{x:.2f} s"
+
+
+def fnum(x: float | None, digits: int = 3) -> str:
+    if x is None:
+        return NOT_RUN
+    if abs(x) >= 1e4:
+        return f"{x:,.0f}"
+    return f"{x:.{digits}g}"
+
+
+def frate(x: float | None, unit: str) -> str:
+    if x is None:
+        return NOT_RUN
+    if x >= 1e6:
+        return f"{x / 1e6:.2f}M {unit}"
+    if x >= 1e4:
+        return f"{x / 1e3:.0f}k {unit}"
+    return f"{x:.3g} {unit}"
+
+
+def ratio(ours: float | None, theirs: float | None, what: str = "ours/peer") -> str:
+    if ours is None or theirs is None or theirs == 0:
+        return ""
+    return f" ({what} {ours / theirs:.2f})"
+
+
+def xi(b: Bench | None, key: str, default: Any = None) -> Any:
+    return default if b is None else b.get("extra_info", {}).get(key, default)
+
+
+def mbps(b: Bench | None) -> str:
+    return "" if b is None else f" ({xi(b, 'MB/s')} MB/s)"
+
+
+# ---- the rows --------------------------------------------------------------------------------------------
+
+Row = tuple[str, str, str]
+
+
+def tokenizer_rows(r: Run) -> list[Row]:
+    rows: list[Row] = []
+    bt = "test_bench_bpe_train::"
+    ours, hf = r.get(bt + "test_bpe_train_ours"), r.get(bt + "test_bpe_train_hf")
+    sp_bpe = r.get(bt + "test_bpe_train_sentencepiece")
+    same = " — same vocabulary and merges as HF" if xi(ours, "same_merges_as_hf") else ""
+    rows.append(("BPE train, byte-level, vocab 8192 (read + pre-tokenize + count + train)", fs(secs(ours)) + same,
+                 f"HF `tokenizers` {fs(secs(hf))}{ratio(secs(ours), secs(hf), 'ours/HF')}; "
+                 f"sentencepiece BPE (not byte-level) {fs(secs(sp_bpe))}"))
+    hf_wp = r.get(bt + "test_wordpiece_train_hf")
+    for score in ("ratio", "likelihood"):
+        b = r.get(f"{bt}test_wordpiece_train_ours[{score}]")
+        rows.append((f"WordPiece train, vocab 8192, {score} score" + (" (default)" if score == "likelihood" else ""),
+                     fs(secs(b)), f"HF {fs(secs(hf_wp))}{ratio(secs(b), secs(hf_wp), 'ours/HF')}"))
+    u = "test_bench_unigram::"
+    uo, us = r.get(u + "test_train_ours[unigram]"), r.get(u + "test_train_ours[sentencepiece]")
+    sp, uhf = r.get(u + "test_train_sentencepiece"), r.get(u + "test_train_hf")
+    rows.append(("Unigram train, vocab 8000 (read + chunk + count + train)",
+                 f"{fs(secs(uo))} ({fs(secs(us))} sentencepiece-style)",
+                 f"sentencepiece {fs(secs(sp))}, 2 threads{ratio(secs(uo), secs(sp), 'ours/sp')}; "
+                 f"HF {fs(secs(uhf))}{ratio(secs(uo), secs(uhf), 'ours/HF')}"))
+    e = "test_bench_encode::"
+    t1, t2 = r.get(e + "test_encode_tkit[1]"), r.get(e + "test_encode_tkit[2]")
+    hfe = r.get(e + "test_encode_hf_encode_batch_fast")
+    tik = [b for b in (r.get(e + "test_encode_tiktoken_same_vocab[encode_ordinary_batch]"),
+                       r.get(e + "test_encode_tiktoken_same_vocab[encode_ordinary]")) if b is not None]
+    best_tik = min(tik, key=secs) if tik else None
+
+    def api(b: Bench) -> str:
+        name = b["name"].split("[")[-1].rstrip("]")
+        return f"`{name}`" + (" on 2 threads" if "batch" in name else "")
+
+    tik_api = api(best_tik) if best_tik else ""
+    other_tik = "; ".join(f"{api(b)}: {fs(secs(b))}" for b in tik if b is not best_tik)
+    spe = r.get(e + "test_encode_sentencepiece")
+    rows.append(("encode the 5 MB file, byte-level BPE 8192, same vocabulary for all",
+                 f"{fs(secs(t1))}, 1 process{mbps(t1)}; {fs(secs(t2))}, 2 processes{mbps(t2)}",
+                 f"HF `encode_batch_fast` {fs(secs(hfe))}{mbps(hfe)}; tiktoken {tik_api} {fs(secs(best_tik))}"
+                 f"{mbps(best_tik)}" + (f" ({other_tik})" if other_tik else "")))
+    tsp = r.get(e + "test_encode_tkit_sentencepiece_unigram")
+    rows.append(("encode the 5 MB file, unigram 8000 (each side its own model), 1 process",
+                 f"{fs(secs(tsp))}{mbps(tsp)} (SentencePiece-style)",
+                 f"sentencepiece, 2 threads, {fs(secs(spe))}{mbps(spe)}"))
+    po, ph = r.get(bt + "test_pretokenize_and_encode_ours"), r.get(bt + "test_encode_batch_fast_hf")
+    rows.append(("encode 5 MB in memory, pre-tokenize + BPE model, cold cache", f"{fs(secs(po))}{mbps(po)}, 1 thread",
+                 f"HF `encode_batch_fast` {fs(secs(ph))}{mbps(ph)}, 2 threads"))
+    mt, mi = r.get(bt + "test_model_encode_cold_cache"), r.get(bt + "test_model_encode_ids_cold_cache")
+    rows.append(("encode 5 MB, BPE model layer alone on pre-cut chunks, cold cache",
+                 f"tokens {fs(secs(mt))}{mbps(mt)}; ids {fs(secs(mi))}{mbps(mi)}", "—"))
+    uw, ul = r.get(u + "test_encode_ours[words]"), r.get(u + "test_encode_ours[lines]")
+    uh, usp = r.get(u + "test_encode_hf_batch"), r.get(u + "test_encode_sentencepiece")
+    rows.append(("encode 5 MB, Unigram, cold cache (ours: the model layer on pre-cut chunks; peers: the whole "
+                 "pipeline from lines)",
+                 f"{fs(secs(uw))}{mbps(uw)} word chunks, {fs(secs(ul))}{mbps(ul)} line chunks; 1 thread",
+                 f"HF `encode_batch_fast` {fs(secs(uh))}{mbps(uh)}; sentencepiece (own model) {fs(secs(usp))}"
+                 f"{mbps(usp)}"))
+    c = r.get(e + "test_compression_vs_peers")
+    held = f" ({fnum(xi(c, 'held_lines'))} lines)" if c else ""
+    rows.append((f"held-out bytes per token, BPE 8192 (train 90 % / test 10 % of lines){held}",
+                 fnum(xi(c, "bpe_bytes_per_token_tkit"), 5),
+                 f"HF trained alike: {fnum(xi(c, 'bpe_bytes_per_token_hf'), 5)}"))
+    h = r.get(u + "test_held_out_tokens")
+    rows.append(("held-out tokens, Unigram 8000, whitespace collapsed as sentencepiece does",
+                 fnum(xi(h, "tokens_tkit_unigram")) + (f" ({(xi(h, 'ratio_unigram') - 1) * 100:+.2f} %)" if h else ""),
+                 f"sentencepiece {fnum(xi(h, 'tokens_sentencepiece'))}"))
+    ours_l, sp_k = xi(c, "sp_style_tokens_tkit"), xi(c, "sp_tokens_sentencepiece_keep_whitespace")
+    rows.append(("held-out tokens, SentencePiece-style 8000, lossless (every space kept)",
+                 fnum(ours_l) + (f" ({(ours_l / sp_k - 1) * 100:+.2f} %)" if ours_l and sp_k else ""),
+                 f"sentencepiece with `remove_extra_whitespaces=False` {fnum(sp_k)} (its default: "
+                 f"{fnum(xi(c, 'sp_tokens_sentencepiece'))})"))
+    return rows
+
+
+def ngram_rows(r: Run) -> list[Row]:
+    rows: list[Row] = []
+    n = "test_bench_ngram::"
+    a = r.get(n + "test_order5_arpa_vs_lmplz")
+    if xi(a, "lmplz_s") is not None:
+        peer = (f"`lmplz -o 5 -S 2G` {fs(xi(a, 'lmplz_s'))}, {fnum(xi(a, 'lmplz_peak_mb'))} MB (ours/lmplz "
+                f"{xi(a, 'time_ratio'):.2f} in time, {xi(a, 'memory_ratio'):.2f} in memory)")
+    else:
+        peer = "`lmplz` not on PATH in this run" if a else NOT_RUN
+    rows.append(("order-5 modified KN, text → ARPA (process wall time, peak RSS)",
+                 f"{fs(xi(a, 'tkit_s'))}, {fnum(xi(a, 'tkit_peak_mb'))} MB" if a else NOT_RUN, peer))
+    if xi(a, "arpa_matches_lmplz"):
+        rows.append(("ARPA entries vs lmplz", "every log10 prob/backoff within 1e-4", "—"))
+    s = r.get(n + "test_scale_10m_tokens")
+    rows.append((f"same at {fnum(xi(s, 'tokens'))} tokens (corpus ×9)" if s else "same at 10.5M tokens (corpus ×9)",
+                 f"{fs(xi(s, 'in_memory_s'))}, {fnum(xi(s, 'in_memory_peak_mb'))} MB in memory; "
+                 f"{fs(xi(s, 'chunked_1G_s'))}, {fnum(xi(s, 'chunked_1G_peak_mb'))} MB with `--memory 1G`"
+                 if s else NOT_RUN,
+                 f"`lmplz` {fs(xi(s, 'lmplz_s'))}, {fnum(xi(s, 'lmplz_peak_mb'))} MB" if xi(s, "lmplz_s") else
+                 ("`lmplz` not on PATH in this run" if s else NOT_RUN)))
+    f = r.get(n + "test_fit_vs_nltk")
+    rows.append((f"fit, order-3 Kneser-Ney, {fnum(xi(f, 'tokens'))} tokens (best of 3 after a warm-up, both sides)"
+                 if f else "fit, order-3 Kneser-Ney, 300k tokens",
+                 f"{fs(xi(f, 'tkit_fit_s'))} ({frate(xi(f, 'tkit_tokens_per_s'), 'tokens/s')}); counts only "
+                 f"{fs(xi(f, 'tkit_count_s'))}" if f else NOT_RUN,
+                 f"NLTK `nltk.lm` {fs(xi(f, 'nltk_fit_s'))}: {xi(f, 'fit_speedup', 0):.0f}× (counts only, like for "
+                 f"like: {xi(f, 'count_speedup', 0):.0f}×)" if xi(f, "nltk_fit_s") else NOT_RUN))
+    rows.append((f"scoring {fnum(xi(f, 'score_words'))} words and `</s>`, order 3, the same sentences" if f else
+                 "scoring 10,000 words, order 3",
+                 frate(xi(f, "tkit_score_words_per_s"), "words/s"),
+                 f"NLTK `KneserNeyInterpolated.score` {frate(xi(f, 'nltk_score_words_per_s'), 'words/s')} (1 round): "
+                 f"{xi(f, 'score_speedup', 0):,.0f}× slower" if xi(f, "nltk_score_words_per_s") else NOT_RUN))
+    for order in (3, 5):
+        k = r.get(f"{n}test_scoring_vs_kenlm[{order}]")
+        rows.append((f"scoring {fnum(xi(k, 'words'))} words, order {order}, from text lines (best of 3 after a "
+                     f"warm-up, both sides)" if k else f"scoring, order {order}",
+                     f"{frate(xi(k, 'tkit_words_per_s'), 'words/s')} ({frate(xi(k, 'tkit_ids_words_per_s'), 'words/s')}"
+                     f" from ids); perplexity of these lines {xi(k, 'tkit_perplexity', 0):.4f}" if k else NOT_RUN,
+                     f"`kenlm.Model.score` {frate(xi(k, 'kenlm_words_per_s'), 'words/s')}; perplexity "
+                     f"{xi(k, 'kenlm_perplexity', 0):.4f}" if xi(k, "kenlm_words_per_s") else NOT_RUN))
+    return rows
+
+
+def _step_pairs(r: Run, stem: str) -> list[tuple[str, Bench | None, Bench | None]]:
+    """tkit/torch benchmark pairs of a step-time file, matched by name (tkit <-> torch), whatever they are."""
+    out = []
+    for key in r.matching(rf"^{stem}::.*tkit"):
+        other = key.replace("tkit", "torch")
+        label = re.sub(r"^test_(bench_)?|tkit_?", "", key.split("::")[1]).replace("_", " ").strip()
+        out.append((label, r.get(key), r.get(other)))
+    return out
+
+
+def _extras(b: Bench | None, skip: Iterable[str] = ()) -> str:
+    info = {k: v for k, v in (b or {}).get("extra_info", {}).items() if k not in skip}
+    return "; ".join(f"{k} {fnum(v, 4) if isinstance(v, float) else v}" for k, v in info.items())
+
+
+def neural_rows(r: Run) -> list[Row]:
+    rows: list[Row] = []
+    g = r.get("test_bench_baby_gpt_agreement::test_baby_gpt_2000_steps_agrees_with_torch")
+    rows.append(("nanoGPT CPU baby GPT, 2000 steps, same init and same batches (validation, 2,400 windows)",
+                 f"{xi(g, 'tkit_val_loss'):.6f} nats/char (trained in {fs(xi(g, 'tkit_train_s'))})" if g else NOT_RUN,
+                 f"PyTorch {xi(g, 'torch_val_loss'):.6f} (trained in {fs(xi(g, 'torch_train_s'))}); difference "
+                 f"{xi(g, 'difference'):.1e}, asserted below {xi(g, 'tolerance'):g}" if g else NOT_RUN))
+    for stem, what in (("test_bench_transformer", "baby GPT"), ("test_bench_lstm", "RNN LM")):
+        for label, ours, theirs in _step_pairs(r, stem):
+            def ms(b: Bench | None) -> str:
+                if b is None:
+                    return NOT_RUN
+                st = b["stats"]
+                return f"{st['median'] * 1e3:.1f} ms median (min {st['min'] * 1e3:.1f})"
+            rat = ""
+            if ours and theirs:
+                rat = f": {ours['stats']['median'] / theirs['stats']['median']:.2f}×"
+            extra_o, extra_t = _extras(ours), _extras(theirs)
+            rows.append((f"{what}: {label} (forward + backward + update)",
+                         ms(ours) + (f"; {extra_o}" if extra_o else ""),
+                         f"PyTorch {ms(theirs)}{rat}" + (f"; {extra_t}" if extra_t else "")))
+    return rows
+
+
+def other_rows(r: Run) -> list[Row]:
+    rows = []
+    for key in sorted(set(r.benches) - r.used):
+        b = r.benches[key]
+        st = b["stats"]
+        rows.append((f"`{key}`", f"min {fs(st['min'])}, median {fs(st['median'])}, {st['rounds']} rounds",
+                     _extras(b) or "—"))
+    return rows
+
+
+# ---- the document ----------------------------------------------------------------------------------------
+
+def table(title: str, rows: list[Row], head: tuple[str, str, str] = ("what", "tkit", "peer (same run)")) -> str:
+    lines = [f"**{title}**", "", f"| {' | '.join(head)} |", "|---|---|---|"]
+    lines += [f"| {a} | {b} | {c} |" for a, b, c in rows]
+    return "\n".join(lines)
+
+
+def header(r: Run) -> str:
+    m = r.machine.get("tkit", {})
+    versions = m.get("versions", {})
+    peers = ", ".join(f"{k} {v}" for k, v in versions.items() if k != "numpy" and v) or "none"
+    missing = [k for k, v in versions.items() if v is None]
+    when = "unknown date"
+    if r.datetime:
+        when = datetime.fromisoformat(r.datetime.replace("Z", "+00:00")).strftime("%Y-%m-%d %H:%M UTC")
+    cpu = m.get("cpu_model") or r.machine.get("cpu", {}).get("brand_raw", "unknown CPU")
+    load = m.get("load_average")
+    return (f"Measured {when}: {m.get('cpus_usable', '?')} cores ({cpu}), {m.get('memory_gb', '?')} GB, "
+            f"{r.machine.get('system', '')} {r.machine.get('release', '')}".rstrip() +
+            f"; Python {m.get('python', r.machine.get('python_version', '?'))}, NumPy {versions.get('numpy', '?')}; "
+            f"peers: {peers}" + (f" (not installed: {', '.join(missing)})" if missing else "") +
+            f"; `lmplz` {'found' if m.get('lmplz') else 'not found'}" +
+            (f"; load average {load[0]:.2f} when the first file started" if load else "") + ".")
+
+
+def render(r: Run) -> str:
+    parts = [header(r), "",
+             "Each side gets the same input and the same rounds (a warm-up round, then best of 3, unless a row says "
+             "otherwise); each peer runs its fastest documented API. Ratios are tkit time / peer time (below 1: "
+             "tkit faster). Neural step times are medians of 20–30 steps after warm-up.", "",
+             table("Tokenizers (`data/shakespeare.txt`, 5.05 MB)", tokenizer_rows(r)), "",
+             table("N-grams (`data/shakespeare.txt` lower-cased, words and punctuation split, one line a sentence)",
+                   ngram_rows(r)), "",
+             table("Neural (character level; PyTorch CPU with 2 threads as the peer)", neural_rows(r),
+                   ("what", "tkit", "peer"))]
+    others = other_rows(r)
+    if others:
+        parts += ["", table("Other benchmarks of the run", others, ("benchmark", "time", "figures"))]
+    return "\n".join(parts)
+
+
+def replace_between_markers(text: str, body: str) -> str:
+    if START not in text or END not in text:
+        raise SystemExit(f"README has no {START} ... {END} markers: add them where the tables go")
+    head, rest = text.split(START, 1)
+    _, tail = rest.split(END, 1)
+    return f"{head}{START}\n{body}\n{END}{tail}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("json", nargs="+", type=Path, help="pytest-benchmark --benchmark-json files of one run")
+    ap.add_argument("--readme", type=Path, default=Path(__file__).resolve().parents[2] / "README.md")
+    ap.add_argument("--stdout", action="store_true", help="print the tables instead of writing the README")
+    args = ap.parse_args(argv)
+    paths = [p for p in args.json if p.exists()]
+    if not paths:
+        print("report.py: no benchmark JSON found (did the benchmarks run?)", file=sys.stderr)
+        return 1
+    body = render(Run(paths))
+    if args.stdout:
+        print(body)
+        return 0
+    args.readme.write_text(replace_between_markers(args.readme.read_text(encoding="utf-8"), body), encoding="utf-8")
+    print(body)
+    print(f"report.py: {args.readme} updated from {len(paths)} file(s)", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
