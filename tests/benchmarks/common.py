@@ -5,29 +5,17 @@ run); `make bench` writes them to JSON and `tests/benchmarks/report.py` turns th
 """
 from __future__ import annotations
 
-import importlib
-import os
 import time
 from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
-import pytest
+from tests.peers import require_peer
 
 
 def peer(name: str) -> ModuleType:
-    """Import a peer library. Outside CI a missing peer skips the benchmark; under CI=true it fails (a benchmark
-    that silently compares against nothing is a broken benchmark). Uses `tests.peers.require_peer` once that
-    module exists, so the rule lives in one place."""
-    try:
-        from tests.peers import require_peer  # type: ignore[import-not-found]
-    except ImportError:
-        require_peer = None
-    if require_peer is not None:
-        return require_peer(name)
-    if os.environ.get("CI", "").lower() in ("true", "1"):
-        return importlib.import_module(name)
-    return pytest.importorskip(name)
+    """Import a peer library: a missing one skips outside CI and fails under CI=true (tests/peers.py)."""
+    return require_peer(name)
 
 
 def best_of(rounds: int, fn: Callable[[], Any], warmup: int = 1,

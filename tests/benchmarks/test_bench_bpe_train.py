@@ -20,12 +20,11 @@ from pathlib import Path
 import pytest
 import regex
 
+from tests.benchmarks.common import peer, record
 from tokenizers_kit.bytes_map import byte_alphabet, text_to_symbols
 from tokenizers_kit.models.bpe import BPEModel
 from tokenizers_kit.trainers.bpe import BPETrainer
 from tokenizers_kit.trainers.wordpiece import WordPieceTrainer
-
-from tests.benchmarks.common import peer, record
 
 CORPUS = Path(__file__).resolve().parents[2] / "data" / "shakespeare.txt"
 VOCAB_SIZE = 8192

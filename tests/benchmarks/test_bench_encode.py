@@ -152,7 +152,7 @@ def _hf_trainer(algo: str):
 def test_compression_vs_peers(benchmark, tmp_path):
     """Held-out token counts (a quality figure, not a speed one: the timed call is our BPE encoding the held-out
     lines once, only so the figures ride in the benchmark JSON)."""
-    hf = peer("tokenizers")
+    peer("tokenizers")  # the held-out comparison needs HF
     benchmark.group = "held-out compression"
     cut = int(len(LINES) * 0.9)
     train, held = tmp_path / "train.txt", LINES[cut:]
