@@ -62,14 +62,18 @@ def ordered_map(fn: Callable[[T], R], items: Iterable[T], processes: int) -> Ite
         return
     key = next(_keys)
     _fns[key] = fn
+    pool = mp.get_context("fork").Pool(processes, initializer=_quiet_worker)
     try:
-        with mp.get_context("fork").Pool(processes, initializer=_quiet_worker) as pool:
-            pending: deque = deque()
-            for item in items:
-                pending.append(pool.apply_async(_call, (key, item)))
-                if len(pending) >= 2 * processes:
-                    yield pending.popleft().get()
-            while pending:
+        pending: deque = deque()
+        for item in items:
+            pending.append(pool.apply_async(_call, (key, item)))
+            if len(pending) >= 2 * processes:
                 yield pending.popleft().get()
+        while pending:
+            yield pending.popleft().get()
     finally:
+        # Even on Ctrl-C or SIGTERM, let the few tasks in flight finish rather than terminate(): a worker
+        # killed while reading its next task keeps the queue's lock, and terminate() then waits for it forever.
+        pool.close()
+        pool.join()
         _fns.pop(key, None)
