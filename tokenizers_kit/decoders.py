@@ -10,6 +10,7 @@ from typing import Any
 from tokenizers_kit.bytes_map import symbols_to_bytes, unicode_to_bytes
 from tokenizers_kit.errors import ModelFileError, TkitError
 from tokenizers_kit.json_fields import (
+    ByteLevelFields,
     JsonComponent,
     Registry,
     field,
@@ -37,16 +38,8 @@ _SYMBOL_BYTES = unicode_to_bytes()
 
 
 @DECODERS.register
-class ByteLevel(Decoder):
+class ByteLevel(ByteLevelFields, Decoder):
     """Symbols -> bytes -> UTF-8 (invalid sequences become U+FFFD, like Rust's from_utf8_lossy)."""
-
-    type = "ByteLevel"
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> ByteLevel:
-        where = cls.where()
-        return cls(field(data, "add_prefix_space", bool, True, where), field(data, "trim_offsets", bool, True, where),
-                   field(data, "use_regex", bool, True, where))
 
     def __init__(self, add_prefix_space: bool = True, trim_offsets: bool = True, use_regex: bool = True) -> None:
         self.add_prefix_space, self.trim_offsets, self.use_regex = add_prefix_space, trim_offsets, use_regex
@@ -64,10 +57,6 @@ class ByteLevel(Decoder):
             except KeyError:  # not a byte-level token (e.g. an added token): its own UTF-8 bytes
                 data.extend(token.encode("utf-8"))
         return [data.decode("utf-8", errors="replace")]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"type": self.type, "add_prefix_space": self.add_prefix_space, "trim_offsets": self.trim_offsets,
-                "use_regex": self.use_regex}
 
 
 # HF wordpiece.rs `cleanup`: undo BERT's spaces before punctuation and inside contractions.

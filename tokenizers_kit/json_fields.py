@@ -108,3 +108,23 @@ def metaspace_scheme(data: dict) -> Any:
     if scheme is None:
         scheme = "always" if data.get("add_prefix_space", True) else "never"
     return scheme
+
+
+class ByteLevelFields(JsonComponent):
+    """HF's three ByteLevel flags and their JSON, shared by the pre-tokenizer, the decoder and the
+    post-processor of that name (each stage uses the flags it needs)."""
+
+    type = "ByteLevel"
+    add_prefix_space: bool
+    trim_offsets: bool
+    use_regex: bool
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Any:
+        where = cls.where()
+        return cls(field(data, "add_prefix_space", bool, True, where), field(data, "trim_offsets", bool, True, where),
+                   field(data, "use_regex", bool, True, where))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": self.type, "add_prefix_space": self.add_prefix_space, "trim_offsets": self.trim_offsets,
+                "use_regex": self.use_regex}

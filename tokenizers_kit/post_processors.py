@@ -13,7 +13,13 @@ from typing import Any
 
 from tokenizers_kit.encoding import Encoding
 from tokenizers_kit.errors import ModelFileError
-from tokenizers_kit.json_fields import JsonComponent, Registry, field, items
+from tokenizers_kit.json_fields import (
+    ByteLevelFields,
+    JsonComponent,
+    Registry,
+    field,
+    items,
+)
 
 Added = list[tuple[int, str]]  # (id, token) pairs put before or after the sequence
 
@@ -89,23 +95,11 @@ class RobertaProcessing(BertProcessing):
 
 
 @POST_PROCESSORS.register
-class ByteLevel(PostProcessor):
+class ByteLevel(ByteLevelFields, PostProcessor):
     """GPT-2's: adds no tokens (HF uses it to trim offsets)."""
-
-    type = "ByteLevel"
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> ByteLevel:
-        where = cls.where()
-        return cls(field(data, "add_prefix_space", bool, True, where), field(data, "trim_offsets", bool, True, where),
-                   field(data, "use_regex", bool, True, where))
 
     def __init__(self, add_prefix_space: bool = True, trim_offsets: bool = True, use_regex: bool = True) -> None:
         self.add_prefix_space, self.trim_offsets, self.use_regex = add_prefix_space, trim_offsets, use_regex
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"type": self.type, "add_prefix_space": self.add_prefix_space, "trim_offsets": self.trim_offsets,
-                "use_regex": self.use_regex}
 
 
 @POST_PROCESSORS.register

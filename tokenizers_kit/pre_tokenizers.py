@@ -18,6 +18,7 @@ import regex
 from tokenizers_kit.bytes_map import bytes_to_unicode, text_to_symbols
 from tokenizers_kit.errors import ModelFileError
 from tokenizers_kit.json_fields import (
+    ByteLevelFields,
     JsonComponent,
     Registry,
     field,
@@ -286,16 +287,9 @@ _BYTE_CHARS = bytes_to_unicode()
 
 
 @PRE_TOKENIZERS.register
-class ByteLevel(PreTokenizer):
+class ByteLevel(ByteLevelFields, PreTokenizer):
     """GPT-2 byte-level: optional prefix space, the GPT-2 regex split, then bytes -> printable symbols."""
 
-    type = "ByteLevel"
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> ByteLevel:
-        where = cls.where()
-        return cls(field(data, "add_prefix_space", bool, True, where), field(data, "trim_offsets", bool, True, where),
-                   field(data, "use_regex", bool, True, where))
     _gpt2 = regex.compile(GPT2_PATTERN)
 
     def __init__(self, add_prefix_space: bool = False, trim_offsets: bool = True, use_regex: bool = True) -> None:
@@ -336,10 +330,6 @@ class ByteLevel(PreTokenizer):
                 char_spans.extend([span] * len(symbols))
             out.append(("".join(chars), char_spans))
         return out
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"type": self.type, "add_prefix_space": self.add_prefix_space, "trim_offsets": self.trim_offsets,
-                "use_regex": self.use_regex}
 
 
 PREPEND_SCHEMES = ("always", "first", "never")
