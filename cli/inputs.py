@@ -24,9 +24,10 @@ def _rereadable(path: str) -> bool:
     if path == "-":
         return True
     try:
-        return stat.S_ISREG(os.stat(path).st_mode) or stat.S_ISDIR(os.stat(path).st_mode)
+        mode = os.stat(path).st_mode
     except OSError:
         return True  # missing or unreadable: the command's own checks say so
+    return stat.S_ISREG(mode) or stat.S_ISDIR(mode)
 
 
 def read_once(ctx: click.Context, param: click.Parameter, files: Any) -> Any:

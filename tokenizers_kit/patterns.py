@@ -31,25 +31,26 @@ class TimedPattern:
         self._re, self.where = compiled, where
         self.pattern = compiled.pattern
 
-    def _run(self, call: Callable[..., Any], text: str, *args: Any) -> Any:
+    def _run(self, call: Callable[[float], Any], text: str) -> Any:
+        """call(timeout) with the limit for `text`; running out of time is a ModelFileError."""
         try:
-            return call(*args, text, timeout=time_limit(text)) if args else call(text, timeout=time_limit(text))
+            return call(time_limit(text))
         except TimeoutError:
             raise ModelFileError(f"{self.where}: the pattern {self.pattern[:60]!r} ran for more than "
                                  f"{time_limit(text):.0f} s on {len(text):,} characters (it backtracks without "
                                  "end): the file is broken or hostile; use another tokenizer") from None
 
     def findall(self, text: str) -> list[Any]:
-        return self._run(self._re.findall, text)
+        return self._run(lambda limit: self._re.findall(text, timeout=limit), text)
 
     def finditer(self, text: str) -> list[regex.Match]:
-        return self._run(lambda t, timeout: list(self._re.finditer(t, timeout=timeout)), text)
+        return self._run(lambda limit: list(self._re.finditer(text, timeout=limit)), text)
 
     def search(self, text: str) -> regex.Match | None:
-        return self._run(self._re.search, text)
+        return self._run(lambda limit: self._re.search(text, timeout=limit), text)
 
     def sub(self, repl: Any, text: str) -> str:
-        return self._run(self._re.sub, text, repl)
+        return self._run(lambda limit: self._re.sub(repl, text, timeout=limit), text)
 
 
 def compile_from_file(source: str, where: str) -> regex.Pattern | TimedPattern:

@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.peers import require_peer
+from tests.tokenizers_kit.reference_merge import merge_everywhere
 from tokenizers_kit.bytes_map import byte_alphabet, text_to_symbols
 from tokenizers_kit.errors import TkitError
 from tokenizers_kit.trainers.bpe import BPETrainer
@@ -249,12 +250,7 @@ def reference_bpe(words: dict[str, int], vocab_size: int, min_frequency: int = 0
         new = vocab.setdefault(token, len(vocab))
         inverse[new] = token
         merges.append((inverse[a], inverse[b]))
-        for seg, _ in segs:
-            i = 0
-            while i < len(seg) - 1:
-                if seg[i] == a and seg[i + 1] == b:
-                    seg[i : i + 2] = [new]
-                i += 1
+        merge_everywhere(segs, a, b, new)
     return vocab, merges
 
 

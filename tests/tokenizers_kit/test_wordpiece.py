@@ -16,6 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.peers import require_peer
+from tests.tokenizers_kit.reference_merge import merge_everywhere
 from tokenizers_kit.errors import ModelFileError, TkitError
 from tokenizers_kit.models.wordpiece import WordPieceModel
 from tokenizers_kit.trainers import wordpiece
@@ -108,12 +109,7 @@ def reference_wordpiece(words: dict[str, int], vocab_size: int, min_frequency: i
         token = inverse[a] + inverse[b][2:]
         new = vocab.setdefault(token, len(vocab))
         inverse[new] = token
-        for seg, _ in segs:
-            i = 0
-            while i < len(seg) - 1:
-                if seg[i] == a and seg[i + 1] == b:
-                    seg[i : i + 2] = [new]
-                i += 1
+        merge_everywhere(segs, a, b, new)
     return vocab
 
 
