@@ -59,7 +59,7 @@ def available_bytes() -> int | None:
 
 
 def human(n: float) -> str:
-    for unit, size in (("TB", 1 << 40), ("GB", GB), ("MB", 1 << 20)):
+    for unit, size in (("EB", 1 << 60), ("PB", 1 << 50), ("TB", 1 << 40), ("GB", GB), ("MB", 1 << 20)):
         if n >= size:
             return f"{n / size:.1f} {unit}"
     return f"{n / 1024:.0f} KB"

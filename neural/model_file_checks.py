@@ -9,6 +9,7 @@ shapes the model class derives from the config (`param_shapes`). Only then is an
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -26,20 +27,34 @@ FLOAT_BYTES = 4  # models are built in float32
 MAX_VOCAB = 1 << 24
 
 
+def _per_layer(model_cls: Any, cfg: Any, measure: Any) -> int:
+    """`measure(param_shapes)` for cfg's n_layer, from the descriptions of one and two layers: the models
+    repeat one layer's parameters, so the value is linear in n_layer, and an absurd n_layer is never
+    expanded into a dict of absurd length."""
+    one = measure(model_cls.param_shapes(replace(cfg, n_layer=1)))
+    two = measure(model_cls.param_shapes(replace(cfg, n_layer=2)))
+    return one + (cfg.n_layer - 1) * (two - one)
+
+
+def param_count(model_cls: Any, cfg: Any) -> int:
+    return _per_layer(model_cls, cfg, count)
+
+
 def build_bytes(model_cls: Any, cfg: Any) -> int:
     """Memory a freshly built model holds: every parameter and its gradient, and the fixed buffers."""
-    return (2 * count(model_cls.param_shapes(cfg)) + model_cls.buffer_floats(cfg)) * FLOAT_BYTES
+    return (2 * param_count(model_cls, cfg) + model_cls.buffer_floats(cfg)) * FLOAT_BYTES
 
 
-def checked_config(model_cls: Any, raw: Any, vocab_size: int, error: type[TkitError] = ArgumentError) -> Any:
-    """The model's config dataclass from `raw`, or `error` naming every problem; also refuses a model whose
-    build would not fit in the memory available now."""
+def checked_config(model_cls: Any, raw: Any, vocab_size: int, error: type[TkitError] = ArgumentError,
+                   memory: bool = True) -> Any:
+    """The model's config dataclass from `raw`, or `error` naming every problem; with `memory`, also refuses
+    a model whose build would not fit in the memory available now."""
     problems = config_problems(model_cls.Config, raw)
     if problems:
         raise error("; ".join(problems))
     cfg = model_cls.Config.from_dict({**raw, "vocab_size": vocab_size})
     need, have = build_bytes(model_cls, cfg), available_bytes()
-    if not fits(need, have):
+    if memory and not fits(need, have):
         raise error(f"the model needs {human(need)} to build but only {human(have or 0)} is available")
     return cfg
 
@@ -100,6 +115,9 @@ def checked_record(model_cls: Any, meta: Any, arrays: dict[str, Any], prefix: st
                              "tokens")
     cfg = checked_config(model_cls, raw, len(vocab), ModelFileError)
     weights = {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)}
+    expected = _per_layer(model_cls, cfg, len)
+    if expected > len(weights) + 64:  # listing the names of an absurd n_layer would take long
+        raise ModelFileError(f"holds {len(weights)} weight arrays but its config implies {expected}")
     check_arrays(model_cls.param_shapes(cfg), weights)
     return cfg, vocab, _tokenizer(meta["tokenizer"]), weights
 

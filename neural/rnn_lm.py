@@ -117,7 +117,7 @@ class RNNLanguageModel(TrainableLM):
         tb = cfg.block_size * batch_size
         gates = CELLS[cfg.cell].n_gates
         per_layer = tb * (3 * gates + 6) * cfg.hidden_size
-        return cfg.n_layer * per_layer + 2 * tb * cfg.embedding_size + 3 * tb * cfg.vocab_size
+        return cfg.n_layer * per_layer + 2 * tb * cfg.embedding_size + 2 * tb * cfg.vocab_size
 
     @property
     def name(self) -> str:

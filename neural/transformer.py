@@ -163,11 +163,11 @@ class TransformerLM(TrainableLM):
     @classmethod
     def activation_floats(cls, cfg: TransformerConfig, batch_size: int) -> int:
         """Floats one training step keeps or creates: per block about 24 C-wide arrays per position
-        (LayerNorms, q/k/v and their head-major copies, the 4C MLP and GELU caches) and three (T x T)
-        arrays per head (scores, probabilities, their gradient); the logits and their gradient (V)."""
+        (LayerNorms, q/k/v and their head-major copies, the 4C MLP and GELU caches) and two (T x T)
+        arrays per head (scores/probabilities and their gradient); the logits and their gradient (V)."""
         bt = batch_size * cfg.block_size
-        per_block = 24 * bt * cfg.n_embd + 3 * batch_size * cfg.n_head * cfg.block_size ** 2
-        return cfg.n_layer * per_block + 3 * bt * cfg.vocab_size + 4 * bt * cfg.n_embd
+        per_block = 24 * bt * cfg.n_embd + 2 * batch_size * cfg.n_head * cfg.block_size ** 2
+        return cfg.n_layer * per_block + 2 * bt * cfg.vocab_size + 4 * bt * cfg.n_embd
 
     @property
     def name(self) -> str:
