@@ -17,7 +17,8 @@ from cli import console
 from cli.options import FiniteFloat, require_tokenizer, tokenizer_options
 from neural.alloc import keep_freed_memory
 from neural.checkpoint import load_checkpoint
-from neural.data import split_stream
+from neural.data import StreamBatcher, random_batch, split_stream
+from neural.model_file_checks import build_bytes, checked_config
 from neural.trainable import TrainableLM
 from neural.trainer import (
     StepInfo,
@@ -28,6 +29,7 @@ from neural.trainer import (
     write_history_plot,
     write_loss_log,
 )
+from neural.training_budget import require_training_fits
 from ngram.vocab import UNK, Vocabulary
 from tokenizers_kit.atomic import check_output_dir
 from tokenizers_kit.corpus import read_text, require_nonempty
@@ -188,17 +190,25 @@ def _run(model_cls: type[TrainableLM], config_cls: Any, model_opts: dict[str, An
         if not isinstance(ckpt.model, model_cls):
             raise TkitError(f"{resume} is a checkpoint of a {ckpt.model.FORMAT} model, not {model_cls.FORMAT}: "
                             "resume it with the matching `tkit train` command")
-        ignored = [k for k, v in {**model_opts, **opts}.items() if v is not None and k != "steps"]
-        if tokenizer_file or tokenizer_name:
-            ignored.append("tokenizer")
-        if ignored:
-            console.warn(f"resuming: {', '.join('--' + k.replace('_', '-') for k in ignored)} ignored "
-                         "(taken from the checkpoint)")
+        conflicts = _resume_conflicts(ckpt, {**model_opts, **opts}, tokenizer_file, tokenizer_name)
+        if conflicts:
+            raise TkitError(f"checkpoint {resume} was trained with {', '.join(conflicts)}: drop these options "
+                            "(a resumed run keeps its checkpoint's) or start a new run without --resume")
         model = ckpt.model
-        val_fraction = float(ckpt.trainer.get("config", {}).get("val_fraction", 0.1))
-        train_ids, val_ids = _split(model.tokenizer, model.vocab, text, val_fraction)
-        trainer_factory = lambda on_step, on_ckpt: Trainer.resume(  # noqa: E731
-            ckpt, train_ids, val_ids, checkpoint, on_step, steps=opts.get("steps"), on_checkpoint=on_ckpt)
+        train_cfg = TrainConfig.from_dict(ckpt.trainer["config"])
+        require_training_fits(model_cls, model.cfg, train_cfg.batch_size, train_cfg.optimizer, ["batch_size"],
+                              held=build_bytes(model_cls, model.cfg))
+        try:
+            train_ids, val_ids = _split(model.tokenizer, model.vocab, text, train_cfg.val_fraction)
+        except ValueError as err:  # a vocabulary without <unk> meets an unknown token
+            raise TkitError(f"checkpoint {resume} cannot read FILES ({err}): give the run's own FILES") from None
+
+        def trainer_factory(on_step: Callable[[StepInfo], None], on_ckpt: Callable[..., None]) -> Trainer:
+            try:
+                return Trainer.resume(ckpt, train_ids, val_ids, checkpoint, on_step, steps=opts.get("steps"),
+                                      on_checkpoint=on_ckpt)
+            except TkitError as err:
+                raise TkitError(f"cannot resume from checkpoint {resume}: {err}") from None
     else:
         tokenizer = require_tokenizer(tokenizer_file, tokenizer_name, default="char")
         tokens = tokenizer.tokenize(text)
@@ -208,14 +218,18 @@ def _run(model_cls: type[TrainableLM], config_cls: Any, model_opts: dict[str, An
         seed = opts["seed"] if opts["seed"] is not None else 1337
         config = {k: v for k, v in model_opts.items() if v is not None}
         config["seed"] = seed
-        try:
-            model = model_cls.from_config(config, vocab, tokenizer)
-        except ValueError as err:  # e.g. width not divisible by heads
-            raise TkitError(f"bad model options: {err}") from None
         train_cfg = TrainConfig.from_dict({**defaults, **{k: v for k, v in opts.items() if v is not None},
                                            "seed": seed})
+        try:
+            cfg = checked_config(model_cls, config, len(vocab), memory=False)  # the step's budget below
+        except TkitError as err:  # e.g. width not divisible by heads
+            raise TkitError(f"bad model options: {err}") from None
         ids = vocab.encode(tokens)
         train_ids, val_ids = split_stream(ids, train_cfg.val_fraction)
+        _require_text_for(model_cls, train_ids, cfg.block_size, train_cfg.batch_size)  # the simpler fix first
+        given = [k for k in (*model_opts, "batch_size") if {**model_opts, **opts}.get(k) is not None]
+        require_training_fits(model_cls, cfg, train_cfg.batch_size, train_cfg.optimizer, given)
+        model = model_cls(cfg, vocab, tokenizer)  # type: ignore[call-arg]
         trainer_factory = lambda on_step, on_ckpt: Trainer(  # noqa: E731
             model, train_ids, val_ids, train_cfg, checkpoint, on_step, on_ckpt)
 
@@ -243,6 +257,28 @@ def _run(model_cls: type[TrainableLM], config_cls: Any, model_opts: dict[str, An
     model.save(output, dtype=np.float16 if half else None)
     _write_logs(result.history, log_path, plot_path, model)
     console.info(_summary(model, result, output, watch.seconds, len(train_ids), len(val_ids)))
+
+
+def _resume_conflicts(ckpt: Any, given: dict[str, Any], tokenizer_file: str | None,
+                      tokenizer_name: str | None) -> list[str]:
+    """The options given to a resumed run that disagree with what the checkpoint recorded, as
+    "--option RECORDED (not GIVEN)"; --steps may differ (it extends the run)."""
+    recorded = {**ckpt.trainer["config"], **ckpt.model.config}
+    out = [f"--{k.replace('_', '-')} {recorded.get(k)} (not {v})" for k, v in given.items()
+           if v is not None and k != "steps" and recorded.get(k) != v]
+    if tokenizer_file or tokenizer_name:
+        spec = require_tokenizer(tokenizer_file, tokenizer_name, default="char").to_spec()
+        if spec != ckpt.model.tokenizer.to_spec():
+            out.append(f"another tokenizer (not {tokenizer_file or tokenizer_name})")
+    return out
+
+
+def _require_text_for(model_cls: type[TrainableLM], train_ids: np.ndarray, block_size: int, batch_size: int) -> None:
+    """CorpusError if the text is too short for one batch (what the Trainer checks, before the model is built)."""
+    if model_cls.stateful:
+        StreamBatcher(train_ids, batch_size, block_size)
+    else:
+        random_batch(train_ids, 1, block_size, np.random.default_rng(0))
 
 
 def _split(tokenizer: TextTokenizer, vocab: Vocabulary, text: str, val_fraction: float):

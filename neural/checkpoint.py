@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from neural.checkpoint_checks import check_carry, check_optimizer, check_trainer_state
+from neural.model_file_checks import named
 from neural.trainable import WEIGHT_PREFIX, TrainableLM
 from ngram.npzfile import load_npz, save_npz
 from tokenizers_kit.errors import ModelFileError
@@ -57,18 +59,32 @@ def save_checkpoint(path: str | os.PathLike[str], model: TrainableLM, optimizer_
 
 
 def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
+    """A checkpoint's parts, every one checked (a damaged file gives one ModelFileError naming it)."""
     meta, arrays = load_npz(path, FORMAT)
+    groups: dict[str, dict[str, np.ndarray]] = {WEIGHT_PREFIX: {}, OPT_PREFIX: {}, CARRY_PREFIX: {}}
     try:
+        for key in ("model", "optimizer", "trainer"):
+            if key not in meta:
+                raise ModelFileError(f"lacks its {key} record")
+        for name, arr in arrays.items():
+            prefix = next((p for p in groups if name.startswith(p)), None)
+            if prefix is None:
+                raise ModelFileError(f"holds an unexpected array {name[:60]!r}")
+            groups[prefix][name if prefix == WEIGHT_PREFIX else name[len(prefix):]] = arr
         model_meta = meta["model"]
-        cls = model_class(model_meta["format"])
-        opt_meta, trainer = meta["optimizer"], meta["trainer"]
-    except (KeyError, TypeError) as err:
-        raise ModelFileError(f"{path} is a damaged checkpoint (missing {err}): use another one") from None
-    model = cls.from_meta_arrays(model_meta, arrays, path)
+        cls = model_class(model_meta.get("format") if isinstance(model_meta, dict) else None)
+        train_cfg = check_trainer_state(meta["trainer"])
+    except ModelFileError as err:
+        raise named(path, err, "checkpoint") from None
+    model = cls.from_meta_arrays(model_meta, groups[WEIGHT_PREFIX], path, what="checkpoint")
+    try:
+        check_optimizer(meta["optimizer"], groups[OPT_PREFIX], model, train_cfg.optimizer,
+                        meta["trainer"]["step"])
+        check_carry(groups[CARRY_PREFIX], model, train_cfg.batch_size)
+    except ModelFileError as err:
+        raise named(path, err, "checkpoint") from None
     model.train()
-    opt = {k[len(OPT_PREFIX):]: v for k, v in arrays.items() if k.startswith(OPT_PREFIX)}
-    carry = {k[len(CARRY_PREFIX):]: v for k, v in arrays.items() if k.startswith(CARRY_PREFIX)}
-    return Checkpoint(model, opt_meta, opt, carry, trainer)
+    return Checkpoint(model, meta["optimizer"], groups[OPT_PREFIX], groups[CARRY_PREFIX], meta["trainer"])
 
 
 def load_checkpoint_model(path: str | os.PathLike[str]) -> TrainableLM:

@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from neural import param_shapes as ps
+from neural.config_checks import DROPOUT, SEED
 from neural.layers import (
     Dropout,
     Embedding,
@@ -46,15 +48,17 @@ WARMUP = 1024         # tokens each later segment reads first to build its state
 
 @dataclass
 class RNNConfig:
+    """Field metadata gives the ranges `neural.config_checks` enforces (ints default to >= 1)."""
+
     vocab_size: int = 65
-    cell: str = "lstm"          # "elman", "gru" or "lstm"
+    cell: str = field(default="lstm", metadata={"choices": tuple(CELLS), "label": "RNN cell"})  # "elman", "gru" or "lstm"
     embedding_size: int = 64    # E
     hidden_size: int = 256      # H, every layer
     n_layer: int = 1            # stacked cells
     block_size: int = 64        # training window length T (TBPTT truncation); decoding is unbounded
-    dropout: float = 0.0        # on the embeddings, between layers and before the head
+    dropout: float = field(default=0.0, metadata=DROPOUT)  # on the embeddings, between layers, before the head
     forget_bias: float = 1.0    # added to the LSTM forget-gate bias at init (0 = PyTorch's init)
-    seed: int = 1337            # initialisation (and dropout) RNG
+    seed: int = field(default=1337, metadata=SEED)  # initialisation (and dropout) RNG
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> RNNConfig:
@@ -62,6 +66,10 @@ class RNNConfig:
         if cfg.cell not in CELLS:
             raise ValueError(f"unknown RNN cell {cfg.cell!r}: choose {', '.join(CELLS)}")
         return cfg
+
+    def problems(self) -> list[str]:
+        """What is wrong beyond single fields' types and ranges (none for an RNN)."""
+        return []
 
 
 class RNNLanguageModel(TrainableLM):
@@ -84,6 +92,32 @@ class RNNLanguageModel(TrainableLM):
         self.head = Linear(cfg.hidden_size, cfg.vocab_size, rng=rng, std=1.0 / math.sqrt(cfg.hidden_size))
         self._last: tuple | None = None
 
+    # ---- sizes, known before building (model-file checks and memory estimates) ---------------------------
+    @classmethod
+    def param_shapes(cls, cfg: RNNConfig) -> ps.Shapes:
+        """Every parameter's shape, by the names `named_parameters` gives."""
+        gates = CELLS[cfg.cell].n_gates
+        shapes = ps.embedding("wte", cfg.vocab_size, cfg.embedding_size)
+        for i in range(cfg.n_layer):
+            n_in = cfg.embedding_size if i == 0 else cfg.hidden_size
+            shapes.update(ps.recurrent_cell(f"rnn.layers.{i}", gates, n_in, cfg.hidden_size, cfg.cell == "gru"))
+        shapes.update(ps.linear("head", cfg.hidden_size, cfg.vocab_size))
+        return shapes
+
+    @classmethod
+    def buffer_floats(cls, cfg: RNNConfig) -> int:
+        """Floats held besides the parameters (none: the carried state is counted with the activations)."""
+        return 0
+
+    @classmethod
+    def activation_floats(cls, cfg: RNNConfig, batch_size: int) -> int:
+        """Floats one training step keeps or creates: per layer the gate pre-activations, caches and their
+        gradients (G*H each) and a few H-wide arrays per step; the embeddings; the logits and their
+        gradient (V)."""
+        tb = cfg.block_size * batch_size
+        gates = CELLS[cfg.cell].n_gates
+        per_layer = tb * (3 * gates + 6) * cfg.hidden_size
+        return cfg.n_layer * per_layer + 2 * tb * cfg.embedding_size + 2 * tb * cfg.vocab_size
 
     @property
     def name(self) -> str:

@@ -24,11 +24,11 @@ from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 
+from neural.model_file_checks import checked_config, checked_record, named
 from neural.module import Module
 from ngram.lm import LanguageModel
 from ngram.npzfile import load_npz, save_npz
 from ngram.vocab import Vocabulary
-from tokenizers_kit import tokenizer_from_spec
 from tokenizers_kit.errors import ModelFileError
 from tokenizers_kit.simple import TextTokenizer
 
@@ -102,7 +102,7 @@ class TrainableLM(LanguageModel, Module):
     @classmethod
     def from_config(cls, config: dict[str, Any], vocab: Vocabulary, tokenizer: TextTokenizer) -> TrainableLM:
         """A freshly initialised model (config holds every hyper-parameter, including the seed)."""
-        return cls(cls.Config.from_dict({**config, "vocab_size": len(vocab)}), vocab, tokenizer)  # type: ignore[call-arg]
+        return cls(checked_config(cls, config, len(vocab)), vocab, tokenizer)  # type: ignore[call-arg]
 
     def file_meta(self) -> dict[str, Any]:
         return {"format": self.FORMAT, "config": self.config, "tokenizer": self.tokenizer.to_spec(),
@@ -123,14 +123,13 @@ class TrainableLM(LanguageModel, Module):
 
     @classmethod
     def from_meta_arrays(cls, meta: dict[str, Any], arrays: dict[str, np.ndarray],
-                         path: str | os.PathLike[str] = "model") -> TrainableLM:
+                         path: str | os.PathLike[str] = "model", what: str = "model file") -> TrainableLM:
+        """The model a file's record describes; every part is checked before anything is built."""
         try:
-            vocab = Vocabulary(meta["vocab"])
-            tokenizer = tokenizer_from_spec(meta["tokenizer"])
-            model = cls.from_config(dict(meta["config"]), vocab, tokenizer)
-        except (KeyError, TypeError, ValueError) as err:
-            raise ModelFileError(f"{path} has a broken header ({type(err).__name__}: {err}): re-create it") from None
-        weights = {k[len(WEIGHT_PREFIX):]: v for k, v in arrays.items() if k.startswith(WEIGHT_PREFIX)}
+            cfg, vocab, tokenizer, weights = checked_record(cls, meta, arrays, WEIGHT_PREFIX)
+        except ModelFileError as err:
+            raise named(path, err, what) from None
+        model = cls(cfg, vocab, tokenizer)  # type: ignore[call-arg]
         model.load_state_arrays(weights)
         model.eval()
         return model

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from neural import param_shapes as ps
 from neural.attention import CausalSelfAttention
+from neural.config_checks import DROPOUT, SEED
 from neural.data_parallel import DataParallelStep
 from neural.layers import (
     GELU,
@@ -38,22 +40,32 @@ from ngram.lm import DecodeState
 from ngram.vocab import Vocabulary
 from tokenizers_kit.simple import TextTokenizer
 
+POSITIONAL = ("learned", "sinusoidal")  # what `make_positional` builds
+
 
 @dataclass
 class TransformerConfig:
+    """Field metadata gives the ranges `neural.config_checks` enforces (ints default to >= 1)."""
+
     vocab_size: int = 65
     n_layer: int = 4          # residual blocks
     n_head: int = 4           # attention heads per block
     n_embd: int = 128         # model width C
     block_size: int = 64      # longest context
-    dropout: float = 0.0      # on attention probabilities, residual branches and embeddings
+    dropout: float = field(default=0.0, metadata=DROPOUT)  # attention probabilities, residuals, embeddings
     bias: bool = False        # biases in Linear and LayerNorm (nanoGPT's default: False)
-    positional: str = "learned"  # "learned" (wpe) or "sinusoidal"
-    seed: int = 1337          # initialisation (and dropout) RNG
+    positional: str = field(default="learned", metadata={"choices": POSITIONAL})  # wpe table or sinusoids
+    seed: int = field(default=1337, metadata=SEED)  # initialisation (and dropout) RNG
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> TransformerConfig:
         return config_from_dict(cls, d)
+
+    def problems(self) -> list[str]:
+        """What is wrong beyond single fields' types and ranges."""
+        if self.n_embd % self.n_head:
+            return [f"n_embd ({self.n_embd}) must be divisible by n_head ({self.n_head})"]
+        return []
 
 
 class MLP(Module):
@@ -120,6 +132,42 @@ class TransformerLM(TrainableLM):
         self.ln_f = LayerNorm(cfg.n_embd, bias=cfg.bias)
         self._last: tuple | None = None
         self._parallel: DataParallelStep | None = None
+
+    # ---- sizes, known before building (model-file checks and memory estimates) ---------------------------
+    @classmethod
+    def param_shapes(cls, cfg: TransformerConfig) -> ps.Shapes:
+        """Every parameter's shape, by the names `named_parameters` gives (lm_head is tied to wte)."""
+        c, b = cfg.n_embd, cfg.bias
+        shapes = ps.embedding("wte", cfg.vocab_size, c)
+        if cfg.positional == "learned":
+            shapes.update(ps.embedding("wpe", cfg.block_size, c))
+        for i in range(cfg.n_layer):
+            p = f"blocks.{i}"
+            shapes.update(ps.layer_norm(f"{p}.ln_1", c, b))
+            shapes.update(ps.linear(f"{p}.attn.c_attn", c, 3 * c, b))
+            shapes.update(ps.linear(f"{p}.attn.c_proj", c, c, b))
+            shapes.update(ps.layer_norm(f"{p}.ln_2", c, b))
+            shapes.update(ps.linear(f"{p}.mlp.c_fc", c, 4 * c, b))
+            shapes.update(ps.linear(f"{p}.mlp.c_proj", 4 * c, c, b))
+        shapes.update(ps.layer_norm("ln_f", c, b))
+        return shapes
+
+    @classmethod
+    def buffer_floats(cls, cfg: TransformerConfig) -> int:
+        """Floats held besides the parameters: each block's causal mask and its transpose (T x T), and the
+        sinusoidal table."""
+        t = cfg.block_size
+        table = t * cfg.n_embd if cfg.positional == "sinusoidal" else 0
+        return cfg.n_layer * 2 * t * t + table
+
+    @classmethod
+    def activation_floats(cls, cfg: TransformerConfig, batch_size: int) -> int:
+        """Floats one training step keeps or creates: per block about 24 C-wide arrays per position
+        (LayerNorms, q/k/v and their head-major copies, the 4C MLP and GELU caches) and two (T x T)
+        arrays per head (scores/probabilities and their gradient); the logits and their gradient (V)."""
+        bt = batch_size * cfg.block_size
+        per_block = 24 * bt * cfg.n_embd + 2 * batch_size * cfg.n_head * cfg.block_size ** 2
+        return cfg.n_layer * per_block + 2 * bt * cfg.vocab_size + 4 * bt * cfg.n_embd
 
     @property
     def name(self) -> str:

@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import json
 import os
+import tokenize
 import zipfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from ngram.npz_members import check_members
 from tokenizers_kit.atomic import atomic_path
 from tokenizers_kit.errors import ModelFileError
 
@@ -68,6 +70,7 @@ def load_npz(path: str | os.PathLike[str], expected_format: str | None = None,
             if META_KEY not in data.files:
                 raise ModelFileError(f"{p} is an .npz but not a tkit model (no tkit metadata): "
                                      "give a file written by tkit")
+            check_members(data.zip, p)  # before anything is allocated by a declared shape
             meta = json.loads(str(data[META_KEY][()]))
             loaded = {k: data[k] for k in data.files if k != META_KEY} if arrays else {}
     except ModelFileError:
@@ -77,7 +80,8 @@ def load_npz(path: str | os.PathLike[str], expected_format: str | None = None,
             raise ModelFileError(f"{p} holds pickled Python objects, which tkit refuses to load "
                                  "(they could run code): use a model written by tkit") from None
         raise ModelFileError(f"{p} is not a readable tkit model ({err}): re-create it") from None
-    except (zipfile.BadZipFile, EOFError, OSError, KeyError, json.JSONDecodeError, RecursionError) as err:
+    except (zipfile.BadZipFile, EOFError, OSError, KeyError, json.JSONDecodeError, RecursionError, SyntaxError,
+            tokenize.TokenError) as err:  # the last two: a damaged .npy header (np.load parses it as Python)
         raise ModelFileError(f"{p} is truncated or not a tkit model file ({type(err).__name__}): "
                              "re-create or re-download it") from None
     fmt = str(meta.get("format", "")) if isinstance(meta, dict) else ""
