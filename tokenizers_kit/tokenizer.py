@@ -25,7 +25,12 @@ from tokenizers_kit.checks import require_ids, require_str, require_strs
 from tokenizers_kit.decoders import Decoder
 from tokenizers_kit.encoding import Encoding
 from tokenizers_kit.errors import ModelFileError
-from tokenizers_kit.literal_meta import META, literal_meta_ids, split_aligned, split_normalized
+from tokenizers_kit.literal_meta import (
+    META,
+    literal_meta_ids,
+    split_aligned,
+    split_normalized,
+)
 from tokenizers_kit.models.base import SPARE_IDS, Model
 from tokenizers_kit.normalizers import Normalizer, Spans
 from tokenizers_kit.post_processors import PostProcessor, post_processor_from_dict

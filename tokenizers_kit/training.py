@@ -390,8 +390,12 @@ def _train_sentencepiece_like(counts: ChunkCounts, algo: str, specials: list[str
         # not added tokens, so "<0x41>" in text is ordinary text.
         return BPETrainer(size, min_frequency=min_frequency, special_tokens=[*specials, *byte_tokens],
                           unk_token=UNK_TOKEN[algo], byte_fallback=True, progress=step).train(chunk_counts)
-    from tokenizers_kit.trainers.unigram import UnigramTrainer
+    from tokenizers_kit.models.unigram import byte_piece
+    from tokenizers_kit.trainers.unigram import UnigramTrainer, spelling_chars
 
+    if byte_fallback:  # the characters that spell specials and byte pieces are always pieces (see the trainer)
+        reserved = [*specials, *(byte_piece(b) for b in range(256))]
+        alphabet = sorted(set(alphabet).union(spelling_chars(reserved)) - set(reserved))
     needed = len(specials) + (256 if byte_fallback else 0) + len(alphabet)
     if size < needed:
         what = f"{len(specials)} special + " + ("256 byte + " if byte_fallback else "") + f"{len(alphabet)} characters"

@@ -20,9 +20,9 @@
 
 Special tokens and byte pieces are never meant to be matched in text (sentencepiece never matches CONTROL or
 BYTE pieces), but HF's Unigram matches every vocabulary entry. So they are scored below any spelling of
-them by characters (`reserved_score`), and with byte_fallback the characters that spell byte pieces ("<",
-"0"-"9", "A"-"F", "x", ">") are always pieces: then "<0x41>" in text is those characters, in tkit and HF.
-(An unknown character cannot help: its score, HF's min_score - 10, is below everything.)
+them by characters (`reserved_score`), and with byte_fallback the characters that spell them ("<", "0"-"9",
+"A"-"F", "x", ">", and the specials' own) are always pieces: then "<0x41>" in text is those characters, in
+tkit and HF. (An unseen character would not do: its UNK score, HF's min_score - 10, is below everything.)
 """
 from __future__ import annotations
 
@@ -63,7 +63,6 @@ def digamma(x: np.ndarray) -> np.ndarray:
             - 127.0 / 30720.0 * xx4 * xx4)
 
 
-_BYTE_PIECE = re.compile(r"<0x[0-9A-F]{2}>")
 _SEP = "\ue000"  # joins chunks for one regex pass (chunks holding it take the slow path)
 _SEGMENT = re.compile(f"{SPACE}[^{SPACE}{_SEP}]*|[^{SPACE}{_SEP}]+")
 
@@ -180,7 +179,7 @@ class UnigramTrainer:
         segments = sorted(seg_counts)  # a canonical order: the result never depends on dict order
         counts = np.fromiter((seg_counts[s] for s in segments), dtype=np.float64, count=len(segments))
         packed = pack_segments(segments, counts)
-        spelling = _spelling_chars(reserved) if self.byte_fallback else []
+        spelling = spelling_chars(reserved) if self.byte_fallback else []
         extra = [c for c in spelling if c not in packed.chars and c not in reserved]  # not in the corpus
         n_required = sum(1 for c in packed.chars if c not in reserved) + len(extra)
         if n_learned < n_required:
@@ -307,9 +306,9 @@ class UnigramTrainer:
         return UnigramModel(vocab, unk_id=unk_id, byte_fallback=self.byte_fallback)
 
 
-def _spelling_chars(reserved: list[str]) -> list[str]:
-    """The characters that spell the byte pieces among `reserved`, in a fixed order."""
-    return sorted({ch for tok in reserved if _BYTE_PIECE.fullmatch(tok) for ch in tok})
+def spelling_chars(reserved: list[str]) -> list[str]:
+    """The characters that spell the reserved pieces (special tokens, byte pieces), in a fixed order."""
+    return sorted({ch for tok in reserved for ch in tok})
 
 
 def reserved_score(reserved: list[str], min_score: float) -> float:
