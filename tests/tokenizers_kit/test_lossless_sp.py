@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from tests.peers import require_peer
 from tests.tokenizers_kit.trained import lines
-from tokenizers_kit.literal_meta import META_BYTES
+from tokenizers_kit.literal_meta import META_BYTES, split_normalized
 from tokenizers_kit.tokenizer import Tokenizer
 from tokenizers_kit.trainers.bpe import BPETrainer
 from tokenizers_kit.trainers.unigram import UnigramTrainer
@@ -37,7 +37,8 @@ HOSTILE_TEXT = st.lists(st.one_of(st.sampled_from(ATOMS), st.characters(blacklis
 ANY_LINE = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\n"), max_size=60)
 SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 ISSUE_CASES = ["a▁b", "<0x41>", "x <s> y", "", " ", "   ", " x", "x ", "<s>", "<s> x", "x <s>", "<s></s>",
-               "<s> </s>", "<unk>", "▁", "▁x", "x▁", "▁ ▁", "\t\r", "\u00a0x", "<0xE2><0x96><0x81>", "\U0001F600▁"]
+               "<s> </s>", "<unk>", "▁", "▁x", "x▁", "▁ ▁", "\t\r", "\u00a0x", "<0xE2><0x96><0x81>", "\U0001F600▁",
+               "\ue000▁\ue001"]  # (a literal "▁" is held out under a private-use placeholder absent from the text)
 
 
 @functools.lru_cache(maxsize=None)
@@ -142,3 +143,13 @@ def test_unigram_never_matches_a_reserved_piece_from_text(words):
         tokens = [model.id_to_token(t) for t, _, _ in model.tokenize(text)]
         assert not set(tokens) & reserved
         assert "".join(tokens) == text  # spelled by pieces only (no unknown character)
+
+
+def test_a_normalizer_that_changes_the_placeholder_gets_the_plain_normalization():
+    # literal_meta holds a literal "▁" out under a private-use character; a (foreign) normalizer that rewrites
+    # it makes the cut unsafe, so the text is normalized whole, as HF does.
+    def scramble(text: str) -> str:
+        return "".join("?" if 0xE000 <= ord(c) < 0xF900 else c for c in text).replace(" ", META)
+
+    assert split_normalized("a ▁b", scramble) == ["a" + META + META + "b"]
+    assert split_normalized("a ▁b", lambda t: t.replace(" ", META)) == ["a" + META, None, "b"]
