@@ -20,7 +20,7 @@ META = "\u2581"
 META_BYTES = tuple(f"<0x{b:02X}>" for b in META.encode("utf-8"))
 # Stand-ins for a literal "▁" while the text is normalized: private-use characters, which no normalizer tkit
 # writes changes; one that is absent from the text is picked.
-_PLACEHOLDERS = chain(range(0xE000, 0xF900), range(0xF0000, 0xFFFFE), range(0x100000, 0x10FFFE))
+_PRIVATE_USE = (range(0xE000, 0xF900), range(0xF0000, 0xFFFFE), range(0x100000, 0x10FFFE))
 
 Spans = list[tuple[int, int]]
 
@@ -42,7 +42,7 @@ def _placeholder(text: str) -> str | None:
     if first not in text:
         return first
     present = set(text)
-    return next((chr(c) for c in _PLACEHOLDERS if chr(c) not in present), None)
+    return next((chr(c) for c in chain(*_PRIVATE_USE) if chr(c) not in present), None)
 
 
 def split_normalized(text: str, normalize: Callable[[str], str] | None) -> list[str | None]:

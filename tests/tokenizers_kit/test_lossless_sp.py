@@ -153,3 +153,10 @@ def test_a_normalizer_that_changes_the_placeholder_gets_the_plain_normalization(
 
     assert split_normalized("a ▁b", scramble) == ["a" + META + META + "b"]
     assert split_normalized("a ▁b", lambda t: t.replace(" ", META)) == ["a" + META, None, "b"]
+
+
+def test_each_literal_meta_text_gets_a_free_placeholder():
+    # Several texts in a row, some holding the first private-use placeholders themselves.
+    tok = _trained("sentencepiece", "unigram", "plain")[0]
+    for text in ["\ue000▁", "\ue000\ue001▁", "a▁b", "\ue000" + "".join(map(chr, range(0xE001, 0xE100))) + "▁"] * 2:
+        _round_trips(tok, text)

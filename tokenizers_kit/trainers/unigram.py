@@ -180,8 +180,8 @@ class UnigramTrainer:
         counts = np.fromiter((seg_counts[s] for s in segments), dtype=np.float64, count=len(segments))
         packed = pack_segments(segments, counts)
         spelling = spelling_chars(reserved) if self.byte_fallback else []
-        extra = [c for c in spelling if c not in packed.chars and c not in reserved]  # not in the corpus
-        n_required = sum(1 for c in packed.chars if c not in reserved) + len(extra)
+        unseen = [c for c in spelling if c not in packed.chars and c not in reserved]  # not in the corpus
+        n_required = sum(1 for c in packed.chars if c not in reserved) + len(unseen)
         if n_learned < n_required:
             extra = f" + {256} byte pieces" if self.byte_fallback else ""
             raise TkitError(f"vocab size {self.vocab_size} is too small: the {len(self.special_tokens)} special "
@@ -229,7 +229,7 @@ class UnigramTrainer:
             removed_at[alive & ~new_alive] = round_no
             alive = new_alive
         self.stats["rounds"] = float(round_no)
-        model = self._finalize(seeds, score, alive & ~weak, is_char, removed_at, n_learned, reserved, extra)
+        model = self._finalize(seeds, score, alive & ~weak, is_char, removed_at, n_learned, reserved, unseen)
         clock.lap("finalize")
         return model
 
@@ -259,13 +259,13 @@ class UnigramTrainer:
         return new_alive
 
     def _finalize(self, seeds, score: np.ndarray, ok: np.ndarray, is_char: np.ndarray,
-                  removed_at: np.ndarray, n_learned: int, reserved: list[str], extra: list[str]) -> UnigramModel:
-        """Exactly `n_learned` pieces (when the data has that many): every character (and the `extra` ones the
-        corpus lacks), then the best pieces. `ok`: pieces alive with a real score."""
+                  removed_at: np.ndarray, n_learned: int, reserved: list[str], unseen: list[str]) -> UnigramModel:
+        """Exactly `n_learned` pieces (when the data has that many): every character (and the `unseen` ones
+        that spell reserved pieces), then the best pieces. `ok`: pieces alive with a real score."""
         pieces = seeds.pieces
         taken = set(reserved)
         chars = [p for p in np.flatnonzero(is_char).tolist() if pieces[p] not in taken]  # most frequent first
-        n_more = n_learned - len(chars) - len(extra)
+        n_more = n_learned - len(chars) - len(unseen)
         # The alive pieces by score; if EM left too few (a tiny corpus), the most recently dropped ones, best
         # last score first, scored just below the alive ones.
         rest = np.flatnonzero(~is_char)
@@ -296,7 +296,7 @@ class UnigramTrainer:
             else:
                 final[pieces[p]] = min_score + penalty
                 penalty += MIN_SCORE_PENALTY_DELTA
-        for ch in extra:  # never seen: below every seen character
+        for ch in unseen:  # below every seen character
             final[ch] = min_score - UNK_PENALTY
         final.update(chosen)
         low = reserved_score(reserved, min(final.values(), default=-UNK_PENALTY))
