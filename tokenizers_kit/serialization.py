@@ -121,7 +121,8 @@ def infer_algo(model: Any, normalizer: Any, pre_tokenizer: Any, decoder: Any) ->
     if kind == "Unigram" and isinstance(pt, pre.Metaspace):
         return "unigram"
     norms = normalizer.normalizers if isinstance(normalizer, nrm.Sequence) else [normalizer]
-    if pt is None and any(isinstance(n, nrm.Prepend) for n in norms) and data.get("byte_fallback"):
+    spaces = (nrm.Prepend, nrm.Replace)  # Llama's layout, or tkit's (spaces -> "▁", no dummy prefix)
+    if pt is None and any(isinstance(n, spaces) for n in norms) and data.get("byte_fallback"):
         return "sentencepiece"
     if kind == "BPE" and pt is None and not data.get("merges"):
         return "char"

@@ -25,6 +25,12 @@ from tokenizers_kit.checks import require_ids, require_str, require_strs
 from tokenizers_kit.decoders import Decoder
 from tokenizers_kit.encoding import Encoding
 from tokenizers_kit.errors import ModelFileError
+from tokenizers_kit.literal_meta import (
+    META,
+    literal_meta_ids,
+    split_aligned,
+    split_normalized,
+)
 from tokenizers_kit.models.base import SPARE_IDS, Model
 from tokenizers_kit.normalizers import Normalizer, Spans
 from tokenizers_kit.post_processors import PostProcessor, post_processor_from_dict
@@ -102,6 +108,8 @@ class Tokenizer:
         self._split_first = self._make_first_splitter()
         info = self.model.to_dict() if type(self.model).__name__ == "UnigramModel" else {}
         self._unk_as_text = info.get("unk_id") if info.get("type") == "Unigram" else None
+        # Ids that spell a literal "▁" where the decoder would read the "▁" piece as a space (literal_meta).
+        self._meta_ids = literal_meta_ids(self.model, self.pre_tokenizer, self.decoder)
 
     def _make_first_splitter(self) -> Any:
         """text -> raw chunks for a segment at the start of the input (the common case), with no Python
@@ -173,26 +181,34 @@ class Tokenizer:
             chunks = [piece for c in chunks for piece in self._subchunk(c)]
         return chunks
 
+    def _normalized(self, seg: str) -> list[str | None]:
+        """The normalized segment, cut at each literal "▁" (None) when those are spelled in bytes."""
+        norm = self.normalizer.normalize_str if self.normalizer is not None else None
+        if self._meta_ids is not None and META in seg:
+            return split_normalized(seg, norm)
+        return [norm(seg) if norm is not None else seg]
+
     def _segments(self, text: str) -> Iterator[tuple[str | None, int | None, bool]]:
         """(normalized text, None, first) for ordinary text, (None, token_id, _) for added tokens."""
-        norm = self.normalizer.normalize_str if self.normalizer is not None else None
         raw = self.added.split_raw(text) if self.added.has_raw else [(0, len(text), None)]
         for start, end, tok in raw:
             if tok is not None:
                 yield None, tok, False
                 continue
-            seg = text[start:end]
-            if norm is not None:
-                seg = norm(seg)
-            if not self.added.has_normalized:
-                yield seg, None, start == 0
-                continue
-            for s, e, ntok in self.added.split_normalized(seg):
-                yield (None, ntok, False) if ntok is not None else (seg[s:e], None, start == 0 and s == 0)
+            for k, seg in enumerate(self._normalized(text[start:end])):
+                first = start == 0 and k == 0
+                if seg is None:
+                    yield from ((None, i, False) for i in self._meta_ids)  # type: ignore[union-attr]
+                elif not self.added.has_normalized:
+                    yield seg, None, first
+                else:
+                    for s, e, ntok in self.added.split_normalized(seg):
+                        yield (None, ntok, False) if ntok is not None else (seg[s:e], None, first and s == 0)
 
     def _no_added(self, texts: Sequence[str]) -> bool:
-        """True when no added token can occur in the texts: then each text is one normalized segment."""
-        if self.added.has_normalized:
+        """True when no added token (nor a literal "▁" spelled in bytes) can occur in the texts: then each text
+        is one normalized segment."""
+        if self.added.has_normalized or (self._meta_ids is not None and any(META in t for t in texts)):
             return False
         raw = self.added.raw_pattern
         return raw is None or not any(map(raw.search, texts))
@@ -260,19 +276,28 @@ class Tokenizer:
             if tok is not None:
                 self._push(enc, tok, (start, end))
                 continue
-            seg = text[start:end]
-            spans: Spans = [(i, i + 1) for i in range(start, end)]
-            if self.normalizer is not None:
-                seg, spans = self.normalizer.normalize_aligned(seg, spans)
-            pieces = self.added.split_normalized(seg) if self.added.has_normalized else [(0, len(seg), None)]
-            for s, e, ntok in pieces:
-                if ntok is not None:
-                    self._push(enc, ntok, (spans[s][0], spans[e - 1][1]))
-                else:
-                    self._encode_aligned(enc, seg[s:e], spans[s:e], start == 0 and s == 0)
+            for k, (seg, spans) in enumerate(self._normalized_aligned(text[start:end], start)):
+                if seg is None:  # a literal "▁" spelled in bytes; `spans` is its span
+                    for i in self._meta_ids:  # type: ignore[union-attr]
+                        self._push(enc, i, spans)
+                    continue
+                pieces = self.added.split_normalized(seg) if self.added.has_normalized else [(0, len(seg), None)]
+                for s, e, ntok in pieces:
+                    if ntok is not None:
+                        self._push(enc, ntok, (spans[s][0], spans[e - 1][1]))
+                    else:
+                        self._encode_aligned(enc, seg[s:e], spans[s:e], start == 0 and k == 0 and s == 0)
         if add_special_tokens and self.post_processor is not None:
             enc = self.post_processor.process(enc)
         return enc
+
+    def _normalized_aligned(self, seg: str, start: int) -> list[tuple[str | None, Any]]:
+        """`_normalized` with the span in the text of every character (`seg` starts at `start`)."""
+        spans: Spans = [(i, i + 1) for i in range(start, start + len(seg))]
+        norm = self.normalizer.normalize_aligned if self.normalizer is not None else None
+        if self._meta_ids is not None and META in seg:
+            return split_aligned(seg, spans, norm)
+        return [norm(seg, spans) if norm is not None else (seg, spans)]
 
     def _push(self, enc: Encoding, tok: int, offsets: tuple[int, int]) -> None:
         enc.ids.append(tok)

@@ -9,10 +9,18 @@ The five algorithms, as users of HF `tokenizers` / sentencepiece expect them:
   all 256 byte symbols in the alphabet, so there is never an unknown token and decode is lossless);
 - wordpiece: BERT (BertNormalizer, BertPreTokenizer, "##" continuations, WordPiece decoder);
 - unigram: HF-style Unigram with the Metaspace pre-tokenizer (spaces -> "▁", split before each "▁");
-- sentencepiece: no whitespace pre-split; the normalizer prepends "▁" and turns spaces into "▁" (Llama's
-  HF layout), Unigram (or BPE) with byte fallback, and a decoder chain that makes decode lossless for any text
-  (leading and repeated spaces included). No NFKC by default: NFKC is not invertible (e.g. "ﬁ" -> "fi"); pass
-  normalization="nfkc" to get sentencepiece's behaviour at that price;
+- sentencepiece: no whitespace pre-split; the normalizer turns spaces into "▁" and nothing else, Unigram (or
+  BPE) with byte fallback, and a decoder that turns "▁" back into spaces and byte pieces into bytes (Gemma's
+  HF layout; sentencepiece with add_dummy_prefix=false). Decode is lossless for any text without "\n":
+  * no dummy "▁" prefix: HF prepends it to every segment between special tokens but strips only one, so
+    "x <s> y" would come back with an extra space (Llama's layout); without it nothing is added to strip.
+    The price is that a line's first word has no "▁" form (a few per cent more tokens);
+  * byte pieces are never matched from text (`trainers.unigram` scores them below any spelling by
+    characters; `trainers.bpe` never merges into one), so "<0x41>" stays text;
+  * a literal "▁" is spelled with its byte pieces (`tokenizers_kit.literal_meta`), so it is not read back as
+    a space (HF's own encoder gives the "▁" piece there; its decoder reads tkit's ids back exactly).
+  No NFKC by default: NFKC is not invertible (e.g. "ﬁ" -> "fi"); pass normalization="nfkc" to get
+  sentencepiece's behaviour at that price;
 - char: one token per character (a BPE model with no merges, so HF loads it), "<unk>" for unseen characters.
 
 Lines: "bpe" and "char" count each line with its "\\n" (as HF `train_from_files` does), so newlines get
@@ -117,8 +125,8 @@ def _build(algo: str, lowercase: bool, pattern: str, normalization: str) -> Pipe
         return Pipeline(algo, _sequence(unicode + lower), pre.Metaspace(META, "always", True),
                         dec.Metaspace(META, "always", True), False)
     if algo == "sentencepiece":
-        norm = unicode + lower + [nrm.Prepend(META), nrm.Replace(" ", META)]
-        decoder = dec.Sequence([dec.Replace(META, " "), dec.ByteFallback(), dec.Fuse(), dec.Strip(" ", 1, 0)])
+        norm = unicode + lower + [nrm.Replace(" ", META)]
+        decoder = dec.Sequence([dec.Replace(META, " "), dec.ByteFallback(), dec.Fuse()])
         return Pipeline(algo, _sequence(norm), None, decoder, False, sentencepiece=True)
     return Pipeline(algo, _sequence(unicode + lower), None, dec.Fuse(), True)  # char
 
@@ -382,8 +390,12 @@ def _train_sentencepiece_like(counts: ChunkCounts, algo: str, specials: list[str
         # not added tokens, so "<0x41>" in text is ordinary text.
         return BPETrainer(size, min_frequency=min_frequency, special_tokens=[*specials, *byte_tokens],
                           unk_token=UNK_TOKEN[algo], byte_fallback=True, progress=step).train(chunk_counts)
-    from tokenizers_kit.trainers.unigram import UnigramTrainer
+    from tokenizers_kit.models.unigram import byte_piece
+    from tokenizers_kit.trainers.unigram import UnigramTrainer, spelling_chars
 
+    if byte_fallback:  # the characters that spell specials and byte pieces are always pieces (see the trainer)
+        reserved = [*specials, *(byte_piece(b) for b in range(256))]
+        alphabet = sorted(set(alphabet).union(spelling_chars(reserved)) - set(reserved))
     needed = len(specials) + (256 if byte_fallback else 0) + len(alphabet)
     if size < needed:
         what = f"{len(specials)} special + " + ("256 byte + " if byte_fallback else "") + f"{len(alphabet)} characters"

@@ -11,6 +11,10 @@ rescanned.
 Exactness notes, all as HF does them: each heap entry carries the word indices it was created for (the
 words where the pair was counted, or newly formed in one merge step), and a merge rewrites only those; the
 merged pair's own count is not decremented; a pair merged twice keeps its last rank.
+
+One departure: a pair whose merge would spell a special token or a byte-fallback piece ("<0x41>") is never
+merged (HF's trainer reuses that token's id). Such a token decodes to something else than its spelling (the
+byte, or nothing when specials are skipped), so text that happened to spell it would not decode back.
 """
 from __future__ import annotations
 
@@ -99,6 +103,7 @@ class BPETrainer:
         vocab_size = self.vocab_size
         prefix = self.continuing_subword_prefix
         max_len = self.max_token_length
+        reserved = {t for t in self.special_tokens if len(t) > 1}  # what no merge may spell (module doc)
         sym_len = [1] * len(id2w)  # characters a symbol covers (HF's Symbol.len in training), for max_len
         pc, where = count_pairs(words, counts)  # pair -> count, pair -> words holding it
         pc = defaultdict(int, pc)
@@ -127,6 +132,8 @@ class BPETrainer:
             if prefix is not None and part_b.startswith(prefix):
                 part_b = part_b[len(prefix) :]
             token = id2w[a] + part_b
+            if token in reserved:
+                continue
             new = w2id.get(token)
             token_is_new = new is None
             if new is None:

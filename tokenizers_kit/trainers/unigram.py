@@ -17,6 +17,12 @@
 5. Finalize: every character (missing ones at min_score + k * 1e-4, most frequent first), then the best
    scored pieces up to exactly the wanted count. Ids: special tokens, then `<0x00>`..`<0xFF>` with
    byte_fallback (as Llama-style sentencepiece models do), then pieces by score, highest first.
+
+Special tokens and byte pieces are never meant to be matched in text (sentencepiece never matches CONTROL or
+BYTE pieces), but HF's Unigram matches every vocabulary entry. So they are scored below any spelling of
+them by characters (`reserved_score`), and with byte_fallback the characters that spell them ("<", "0"-"9",
+"A"-"F", "x", ">", and the specials' own) are always pieces: then "<0x41>" in text is those characters, in
+tkit and HF. (An unseen character would not do: its UNK score, HF's min_score - 10, is below everything.)
 """
 from __future__ import annotations
 
@@ -173,7 +179,9 @@ class UnigramTrainer:
         segments = sorted(seg_counts)  # a canonical order: the result never depends on dict order
         counts = np.fromiter((seg_counts[s] for s in segments), dtype=np.float64, count=len(segments))
         packed = pack_segments(segments, counts)
-        n_required = sum(1 for c in packed.chars if c not in reserved)
+        spelling = spelling_chars(reserved) if self.byte_fallback else []
+        unseen = [c for c in spelling if c not in packed.chars and c not in reserved]  # not in the corpus
+        n_required = sum(1 for c in packed.chars if c not in reserved) + len(unseen)
         if n_learned < n_required:
             extra = f" + {256} byte pieces" if self.byte_fallback else ""
             raise TkitError(f"vocab size {self.vocab_size} is too small: the {len(self.special_tokens)} special "
@@ -221,7 +229,7 @@ class UnigramTrainer:
             removed_at[alive & ~new_alive] = round_no
             alive = new_alive
         self.stats["rounds"] = float(round_no)
-        model = self._finalize(seeds, score, alive & ~weak, is_char, removed_at, n_learned, reserved)
+        model = self._finalize(seeds, score, alive & ~weak, is_char, removed_at, n_learned, reserved, unseen)
         clock.lap("finalize")
         return model
 
@@ -251,13 +259,13 @@ class UnigramTrainer:
         return new_alive
 
     def _finalize(self, seeds, score: np.ndarray, ok: np.ndarray, is_char: np.ndarray,
-                  removed_at: np.ndarray, n_learned: int, reserved: list[str]) -> UnigramModel:
-        """Exactly `n_learned` pieces (when the data has that many): every character, then the best pieces.
-        `ok`: pieces alive with a real score."""
+                  removed_at: np.ndarray, n_learned: int, reserved: list[str], unseen: list[str]) -> UnigramModel:
+        """Exactly `n_learned` pieces (when the data has that many): every character (and the `unseen` ones
+        that spell reserved pieces), then the best pieces. `ok`: pieces alive with a real score."""
         pieces = seeds.pieces
         taken = set(reserved)
         chars = [p for p in np.flatnonzero(is_char).tolist() if pieces[p] not in taken]  # most frequent first
-        n_more = n_learned - len(chars)
+        n_more = n_learned - len(chars) - len(unseen)
         # The alive pieces by score; if EM left too few (a tiny corpus), the most recently dropped ones, best
         # last score first, scored just below the alive ones.
         rest = np.flatnonzero(~is_char)
@@ -288,11 +296,26 @@ class UnigramTrainer:
             else:
                 final[pieces[p]] = min_score + penalty
                 penalty += MIN_SCORE_PENALTY_DELTA
+        for ch in unseen:  # below every seen character
+            final[ch] = min_score - UNK_PENALTY
         final.update(chosen)
-        vocab = [(tok, 0.0) for tok in reserved]
+        low = reserved_score(reserved, min(final.values(), default=-UNK_PENALTY))
+        vocab = [(tok, low) for tok in reserved]
         vocab += sorted(final.items(), key=lambda kv: (-kv[1], kv[0]))
         unk_id = reserved.index(self.unk_token) if self.unk_token is not None else None
         return UnigramModel(vocab, unk_id=unk_id, byte_fallback=self.byte_fallback)
+
+
+def spelling_chars(reserved: list[str]) -> list[str]:
+    """The characters that spell the reserved pieces (special tokens, byte pieces), in a fixed order."""
+    return sorted({ch for tok in reserved for ch in tok})
+
+
+def reserved_score(reserved: list[str], min_score: float) -> float:
+    """A score for special tokens and byte pieces below any path of characters through their text: a piece of
+    n characters is always worse than n pieces of score >= min_score (<= 0) each."""
+    longest = max((len(t) for t in reserved), default=1)
+    return longest * min(min_score, 0.0) - UNK_PENALTY
 
 
 class _Clock:
