@@ -25,6 +25,7 @@ import numpy as np
 import pytest
 
 from ngram.train import train_files
+from tests.benchmarks.common import record
 from tests.peers import under_ci
 from tokenizers_kit.errors import TkitError
 
@@ -192,19 +193,27 @@ def run_case(case: Case, lmplz: str, workdir: Path) -> Outcome:
     return Outcome(True, f"max |dlog10| {worst:.2g}", worst)
 
 
-def test_lmplz_differential(lmplz, source_lines, tmp_path):
-    """Every generated case agrees with lmplz; the failures, if any, are listed with both sides' discounts."""
+def run_all(lmplz: str, source: list[str], workdir: Path) -> tuple[list[str], list[float], int]:
+    """(failures described, max gap of each agreeing case, cases both sides refused)."""
     failures, gaps, refused = [], [], 0
     for seed in range(CASES):
-        case = make_case(seed, source_lines)
-        outcome = run_case(case, lmplz, tmp_path)
+        case = make_case(seed, source)
+        outcome = run_case(case, lmplz, workdir)
         refused += outcome.detail == "both refused"
         if outcome.ok:
             gaps.append(outcome.max_gap)
         else:
             failures.append(f"{case.describe()}: {outcome.detail}")
-        for leftover in tmp_path.glob(f"case{seed}.*"):
+        for leftover in workdir.glob(f"case{seed}.*"):
             leftover.unlink()
-    print(f"\n{CASES} corpora, {CASES - len(failures)} agree ({refused} refused by both), "
-          f"max |dlog10| over the agreeing ones {max(gaps, default=0.0):.3g}")
+    return failures, gaps, refused
+
+
+def test_lmplz_differential(benchmark, lmplz, source_lines, tmp_path):
+    """Every generated case agrees with lmplz; the failures, if any, are listed with both sides' discounts.
+    One round (the figure is the whole run's wall time, both sides and the comparison)."""
+    failures, gaps, refused = benchmark.pedantic(run_all, args=(lmplz, source_lines, tmp_path), rounds=1,
+                                                 iterations=1)
+    record(benchmark, corpora=CASES, agree=CASES - len(failures), refused_by_both=refused,
+           max_abs_dlog10=max(gaps, default=0.0))
     assert not failures, f"{len(failures)} of {CASES} corpora differ from lmplz:\n" + "\n".join(failures)
