@@ -31,8 +31,16 @@ def last_suffix_chain(tables: CountTables) -> list[int]:
         extensions = np.flatnonzero(index.suffix(n) == chain[-1])
         if extensions.size == 0:  # cannot happen for counts made from text; a made-up table just stops here
             break
-        chain.append(int(extensions[np.argmax(index.first_word(n)[extensions])]))
+        chain.append(int(extensions[np.argmax(first_words(tables, n, extensions))]))
     return chain
+
+
+def first_words(tables: CountTables, n: int, rows: np.ndarray) -> np.ndarray:
+    """First word id of the given order-n n-grams, following their prefix links (only those rows: the whole
+    order's first words would cost a pass over every table below it)."""
+    for m in range(n, 1, -1):
+        rows = tables.index.prefix(m)[rows]
+    return rows
 
 
 def bucket(count: int) -> int | None:
