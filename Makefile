@@ -41,7 +41,10 @@ $(VENV)/.installed-peers: pyproject.toml $(STAMP)
 	$(PY) -m pip install --quiet -e '.[test,peers]'
 	touch $@
 
+# lmplz (KenLM's estimator, orders up to 10) built from the kenlm sdist beside the venv's python, for the
+# benchmarks that compare with it (.ci/build-lmplz: idempotent; installs Debian's build packages when root).
 peers: $(VENV)/.installed-peers
+	.ci/build-lmplz $(PY)
 
 # Each benchmark file in a process of its own (thread pools and allocations one file leaves behind would slow the
 # next one's steps), each writing its pytest-benchmark JSON; then report.py rewrites the README's tables from
@@ -49,7 +52,7 @@ peers: $(VENV)/.installed-peers
 # BENCH_ARGS passes options to pytest, e.g. `make bench BENCH_ARGS="-k encode"`.
 BENCH_OUT := build/bench
 BENCH_FILES := $(sort $(wildcard tests/benchmarks/test_bench_*.py))
-bench: $(VENV)/.installed-peers
+bench: peers
 	rm -rf $(BENCH_OUT) && mkdir -p $(BENCH_OUT)
 	status=0; for f in $(BENCH_FILES); do \
 		$(PY) -m pytest $$f -p no:cacheprovider -o addopts="" -q --benchmark-columns=min,median,mean,rounds \

@@ -12,6 +12,7 @@ from ngram.backoff import BackoffScorer
 from ngram.counting import BOS_ID, CountTables
 from ngram.pruning import keep_masks
 from ngram.smoothing.interpolated import context_sums, interpolate_to_backoff
+from ngram.smoothing.stream_end import last_suffix_chain, record_raw
 
 
 def adjusted_counts(tables: CountTables, n: int) -> np.ndarray:
@@ -43,9 +44,17 @@ def count_of_counts(a: np.ndarray) -> np.ndarray:
 
 
 def all_count_of_counts(tables: CountTables, adjusted: Sequence[np.ndarray | None] | None = None) -> list[np.ndarray]:
-    """count_of_counts of every order (index n), over all n-grams including pruned ones (as lmplz)."""
-    return [np.zeros(5, np.int64)] + [count_of_counts(adjusted_counts(tables, n) if adjusted is None else adjusted[n])
-                                      for n in range(1, tables.order + 1)]
+    """count_of_counts of every order (index n), over all n-grams including pruned ones, with the n-grams open
+    at the end of lmplz's pass counted raw (stream_end) — as lmplz."""
+    chain = last_suffix_chain(tables)
+    out = [np.zeros(5, np.int64)]
+    for n in range(1, tables.order + 1):
+        a = adjusted_counts(tables, n) if adjusted is None or adjusted[n] is None else adjusted[n]
+        nk = count_of_counts(a)
+        if n <= len(chain):
+            nk = record_raw(nk, int(a[chain[n - 1]]), int(tables.counts[n][chain[n - 1]]))
+        out.append(nk)
+    return out
 
 
 def estimate_kn(tables: CountTables, discounts: Sequence[np.ndarray], cutoffs: Sequence[int] | None = None,
