@@ -1,18 +1,23 @@
 """tkit's `.npz` model files: named arrays plus a JSON `meta` record; loaded without pickle, ever.
 
 A file from a stranger must not be able to run code, so loading uses `allow_pickle=False` and any object
-array is refused with a clear message.
+array is refused with a clear message. Nor may it exhaust memory: the header of every array is read first and
+its declared shape checked against the bytes the archive holds and the memory available, because NumPy
+allocates an array of the declared shape before reading its data.
 """
 from __future__ import annotations
 
 import json
 import os
 import zipfile
+import zlib
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from numpy.lib import format as npy_format
 
+from ngram.memory import available_memory, gigabytes
 from tokenizers_kit.atomic import atomic_path
 from tokenizers_kit.errors import ModelFileError
 
@@ -51,6 +56,40 @@ def check_model_file(path: str | os.PathLike[str]) -> Path:
     return p
 
 
+def _member_nbytes(archive: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path) -> int:
+    """Bytes the array in this member declares (its header only is read); ModelFileError when the header is
+    bad, asks for pickle, or declares more data than the member holds."""
+    with archive.open(info) as member:
+        version = npy_format.read_magic(member)
+        if version == (1, 0):
+            shape, _, dtype = npy_format.read_array_header_1_0(member)
+        elif version == (2, 0):
+            shape, _, dtype = npy_format.read_array_header_2_0(member)
+        else:
+            raise ModelFileError(f"{path}: array {info.filename!r} has an .npy version tkit does not write "
+                                 f"({version}): give a model written by tkit")
+        held = info.file_size - member.tell()
+    if dtype.hasobject:
+        raise ModelFileError(f"{path} holds pickled Python objects, which tkit refuses to load "
+                             "(they could run code): use a model written by tkit")
+    nbytes = int(np.prod(shape, dtype=object)) * dtype.itemsize
+    if nbytes > held:
+        raise ModelFileError(f"{path}: array {info.filename!r} declares {nbytes} bytes but holds "
+                             f"{held}: the file is corrupt; re-create it")
+    return nbytes
+
+
+def check_archive(path: Path) -> None:
+    """Check the declared size of every array before NumPy allocates it (see the module docstring)."""
+    with zipfile.ZipFile(path) as archive:
+        total = sum(_member_nbytes(archive, info, path) for info in archive.infolist()
+                    if info.filename.endswith(".npy"))
+    have = available_memory()
+    if total > have:
+        raise ModelFileError(f"{path} holds arrays of {gigabytes(total)}, more than the {gigabytes(have)} "
+                             "available: free memory or use a smaller model")
+
+
 def load_npz(path: str | os.PathLike[str], expected_format: str | None = None,
              arrays: bool = True) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """(meta, arrays) of a tkit `.npz`; ModelFileError for anything that is not a sound tkit file."""
@@ -64,7 +103,8 @@ def load_npz(path: str | os.PathLike[str], expected_format: str | None = None,
         kind = "a Python pickle" if magic[:1] == b"\x80" else "not a zip archive"
         raise ModelFileError(f"{p} is not a tkit .npz model ({kind}): give a model written by tkit")
     try:
-        with np.load(p, allow_pickle=False) as data:
+        check_archive(p)
+        with open(p, "rb") as handle, np.load(handle, allow_pickle=False) as data:
             if META_KEY not in data.files:
                 raise ModelFileError(f"{p} is an .npz but not a tkit model (no tkit metadata): "
                                      "give a file written by tkit")
@@ -77,7 +117,8 @@ def load_npz(path: str | os.PathLike[str], expected_format: str | None = None,
             raise ModelFileError(f"{p} holds pickled Python objects, which tkit refuses to load "
                                  "(they could run code): use a model written by tkit") from None
         raise ModelFileError(f"{p} is not a readable tkit model ({err}): re-create it") from None
-    except (zipfile.BadZipFile, EOFError, OSError, KeyError, json.JSONDecodeError, RecursionError) as err:
+    except (zipfile.BadZipFile, EOFError, OSError, KeyError, json.JSONDecodeError, RecursionError,
+            zlib.error, NotImplementedError) as err:
         raise ModelFileError(f"{p} is truncated or not a tkit model file ({type(err).__name__}): "
                              "re-create or re-download it") from None
     fmt = str(meta.get("format", "")) if isinstance(meta, dict) else ""

@@ -33,7 +33,7 @@ def time_bound(seconds: float = SECONDS_PER_EXAMPLE) -> Iterator[None]:
 
 
 def loads_or_refuses(load: Callable[[], object]) -> str:
-    """"ok" when the file loads and the model scores a sentence; "refused" on TkitError; anything else
+    """"ok" when the file loads and the model scores a sentence (not NaN); "refused" on TkitError; anything else
     (another exception, a hang, a warning turned error) propagates and fails the test."""
     with time_bound():
         try:
@@ -42,5 +42,6 @@ def loads_or_refuses(load: Callable[[], object]) -> str:
             assert "\n" not in str(err), str(err)
             return "refused"
         with np.errstate(all="ignore"):
-            model.score("a b c")  # type: ignore[attr-defined]
+            score = model.score("a b c")  # type: ignore[attr-defined]
+        assert not np.isnan(score), "a model that loads must not score NaN"
     return "ok"
