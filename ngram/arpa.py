@@ -196,6 +196,8 @@ def _add_missing_prefixes(rows: list[np.ndarray], probs: list[np.ndarray], backs
     blank = [np.zeros(r.shape[0], dtype=bool) for r in rows]
     bits = bits_per_id(v)
     for n in range(order, 2, -1):
+        if not rows[n].size:
+            continue
         wanted = rows[n][:, : n - 1]
         have = rows[n - 1]
         both = np.vstack([have, wanted])
@@ -228,7 +230,7 @@ def _build_index(rows: list[np.ndarray], probs: list[np.ndarray], backs: list[np
     for n in range(2, order + 1):
         r = rows[n]
         prefix = r[:, 0]
-        for t in range(1, n - 1):
+        for t in range(1, n - 1 if r.size else 0):  # an empty order needs no lookups (n of them would cost n^2)
             prefix = index.lookup(t + 1, prefix, r[:, t])
         keys = prefix.astype(np.uint64) * np.uint64(v) + r[:, n - 1].astype(np.uint64)
         perm = np.argsort(keys, kind="stable")

@@ -17,6 +17,7 @@ import numpy as np
 from ngram.arpa_lines import ArpaLines
 from ngram.escape import ESCAPE_HEADER
 from ngram.memory import available_memory, gigabytes
+from ngram.order_limits import MAX_MODEL_ORDER
 from tokenizers_kit.errors import ModelFileError
 
 TOKENIZER_HEADER = "# tkit-tokenizer: "
@@ -25,7 +26,6 @@ HEADER_MAX_LINE = 1 << 26  # the tkit-tokenizer header holds a whole tokenizer.j
 NGRAM_MAX_LINE = 1 << 20
 MAX_PREAMBLE_LINES = 100_000  # text SRILM allows before \data\
 MAX_BLANK_LINES = 100_000  # between sections and after \end\
-MAX_ORDER = 10_000
 DEFLATE_MAX_RATIO = 1032  # the most deflate can expand: a 258-byte match in about two bits
 BLOCK_LINES = 1 << 16
 
@@ -96,8 +96,8 @@ def _count_line(src: ArpaLines, line: str, expected_order: int) -> int:
         raise src.error(src.lineno, f"malformed count line {line[:60]!r}") from None
     if k != expected_order:
         raise src.error(src.lineno, f"n-gram counts must be listed for orders 1, 2, ... in turn; found order {k}")
-    if k > MAX_ORDER:
-        raise src.error(src.lineno, f"order {k} is above the largest tkit reads ({MAX_ORDER}): "
+    if k > MAX_MODEL_ORDER:
+        raise src.error(src.lineno, f"order {k} is above the largest tkit reads ({MAX_MODEL_ORDER}): "
                                     "the file is corrupt")
     if c < 0:
         raise src.error(src.lineno, f"negative n-gram count {c}")

@@ -6,13 +6,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ngram.order_limits import MAX_MODEL_ORDER
 from ngram.pruning import thresholds
 from ngram.smoothing import SMOOTHINGS, Smoothing, make_smoothing
 from tokenizers_kit.errors import ModelFileError, TkitError
 
 VERSION = 1
 KINDS = ("counts", "backoff")
-MAX_ORDER = 10_000  # as for ARPA files (ngram.arpa_read)
 
 
 def bad_model(path: Path, what: str) -> ModelFileError:
@@ -66,7 +66,7 @@ def read_ngram_meta(meta: dict[str, Any], path: Path) -> NgramMeta:
         raise bad_model(path, f"metadata 'version' is {version!r}")
     if version > VERSION:
         raise ModelFileError(f"{path} was written by a newer tkit (n-gram format {version}): upgrade tkit")
-    order = _int(meta, "order", 1, MAX_ORDER, path)
+    order = _int(meta, "order", 1, MAX_MODEL_ORDER, path)
     vocab_size = _int(meta, "vocab_size", 3, 2**31 - 1, path)
     kind = meta.get("kind")
     if kind not in KINDS:

@@ -80,3 +80,28 @@ def test_plain_file_counts_are_checked_against_its_size(tmp_path):
     rows = load_in_child([str(path)], timeout=60)
     assert rows[str(path)]["outcome"] == "ModelFileError"
     assert "can hold" in rows[str(path)]["message"]
+
+
+def test_many_empty_orders_read_in_linear_time(tmp_path):
+    """A model of order 3000 (all but the first few sections empty, as tkit writes past the longest
+    sentence) reads in well under the time the old per-order prefix lookups took (order^2 / 2 of them)."""
+    import time
+
+    from ngram import NgramModel, load_ngram
+
+    path = tmp_path / "high.arpa"
+    NgramModel.fit([["a", "b", "c"], ["b", "a"]], order=3000, smoothing="witten-bell").save(path)
+    start = time.perf_counter()
+    model = load_ngram(path)
+    assert time.perf_counter() - start < 5
+    assert model.order == 3000
+
+
+def test_orders_above_the_cap_are_refused(tmp_path):
+    from ngram.order_limits import MAX_MODEL_ORDER
+
+    path = tmp_path / "x.arpa"
+    counts = "".join(f"ngram {n}=0\n" for n in range(2, MAX_MODEL_ORDER + 2))
+    path.write_text(GOOD.replace("ngram 2=2\n", counts))
+    rows = load_in_child([str(path)], timeout=60)
+    assert rows[str(path)]["outcome"] == "ModelFileError" and "largest tkit reads" in rows[str(path)]["message"]
