@@ -82,8 +82,12 @@ def _member_nbytes(archive: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path) 
 def check_archive(path: Path) -> None:
     """Check the declared size of every array before NumPy allocates it (see the module docstring)."""
     with zipfile.ZipFile(path) as archive:
-        total = sum(_member_nbytes(archive, info, path) for info in archive.infolist()
-                    if info.filename.endswith(".npy"))
+        members = archive.infolist()
+        for info in members:
+            if not info.filename.endswith(".npy"):  # NumPy would read any other member whole, as bytes
+                raise ModelFileError(f"{path} holds {info.filename[:60]!r}, which is not an array: "
+                                     "give a model written by tkit")
+        total = sum(_member_nbytes(archive, info, path) for info in members)
     have = available_memory()
     if total > have:
         raise ModelFileError(f"{path} holds arrays of {gigabytes(total)}, more than the {gigabytes(have)} "

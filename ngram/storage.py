@@ -18,7 +18,7 @@ import numpy as np
 
 from ngram.arpa import is_arpa_path, read_arpa, write_arpa
 from ngram.backoff import BackoffScorer
-from ngram.counting import CountTables
+from ngram.counting import BOS_ID, CountTables
 from ngram.model import NgramModel
 from ngram.model_meta import VERSION, NgramMeta, bad_model, read_ngram_meta
 from ngram.npzfile import load_npz, save_npz
@@ -169,12 +169,35 @@ def _model_from_counts(info: NgramMeta, arrays: dict[str, np.ndarray], index: Ng
                                          for n in range(1, index.order + 1)]
     if any(np.any(c < 0) for c in counts):
         raise _bad(path, "negative counts")
+    if any(np.any(c < 1) for c in counts[2:]) or not counts[1].any():  # a stored n-gram was seen at least once
+        raise _bad(path, "n-grams with a zero count")
     for n in range(2, index.order + 1):
         index.suffix(n)  # raises ValueError when a suffix is missing
+    _check_extended(index, counts[1], path)
     tables = CountTables(index, counts)
     estimate = info.smoothing.estimate(tables, info.prune)
     return NgramModel(vocab, estimate.scorer, tok, smoothing=info.smoothing, counts=tables, prune=info.prune,
                       warnings=estimate.warnings, info=dict(estimate.info))
+
+
+def _first_words(index: NgramIndex, n: int) -> np.ndarray:
+    idx = np.arange(index.size(n))
+    for level in range(n, 1, -1):
+        idx = index.prefix(level)[idx]
+    return idx
+
+
+def _check_extended(index: NgramIndex, unigram_counts: np.ndarray, path: Path) -> None:
+    """Counted text gives every seen n-gram below the top order a longer n-gram ending in it, unless it starts
+    at `<s>`; Kneser-Ney's continuation counts divide by this (0/0 otherwise), so a file without it is corrupt."""
+    for n in range(1, index.order):
+        extended = np.zeros(index.size(n), dtype=bool)
+        extended[index.suffix(n + 1)] = True
+        exempt = unigram_counts == 0 if n == 1 else _first_words(index, n) == BOS_ID
+        if n == 1:
+            exempt[BOS_ID] = True
+        if not np.all(extended | exempt):
+            raise _bad(path, f"a {n}-gram is the end of no {n + 1}-gram")
 
 
 def _is_zip(path: Path) -> bool:

@@ -1,13 +1,14 @@
 """Fuzzing the n-gram `.npz` loader (ngram/npzfile.py + ngram/storage.py): hypothesis takes valid model files
 (a "counts" model for several smoothings, a "backoff" model read from ARPA) and changes them — arrays with the
 wrong dtype, ndim or shape, object arrays, ids and keys out of range, negative or huge counts, metadata of the
-wrong type or missing, metadata that is not JSON, truncation and byte flips of the zip — and every result must
-load (and score text) or raise a one-line TkitError, within a time bound."""
+wrong type or missing, metadata that is not JSON, members that are not arrays, truncation and byte flips of
+the zip — and every result must load (and score text) or raise a one-line TkitError, within a time bound."""
 from __future__ import annotations
 
 import io
 import json
 import tempfile
+import zipfile
 from functools import lru_cache
 from pathlib import Path
 
@@ -116,6 +117,9 @@ def mutated_npz(draw) -> bytes:
             arrays[key] = draw(changed_array(arrays[key]))
     buf = io.BytesIO()
     np.savez(buf, **arrays)  # object arrays are pickled here, as a hostile file would have them
+    if draw(st.integers(0, 9)) == 0:  # a member that is not an .npy array
+        with zipfile.ZipFile(buf, "a") as archive:
+            archive.writestr(draw(st.sampled_from(["keys_2", "payload", "logp_1", "x.npy.txt"])), b"\0" * 64)
     data = buf.getvalue()
     cut = draw(st.sampled_from(["none", "none", "none", "truncate", "flip"]))
     if cut == "truncate":

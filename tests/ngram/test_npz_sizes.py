@@ -70,3 +70,15 @@ def test_arrays_larger_than_available_memory_are_refused(tmp_path, monkeypatch):
     monkeypatch.setattr(npzfile, "available_memory", lambda: 100)
     with pytest.raises(ModelFileError, match="more than the"):
         load_ngram(path)
+
+
+@pytest.mark.parametrize("name", ["payload", "keys_2", "x.txt", "__tkit_meta__"])
+def test_members_that_are_not_arrays_are_refused_unread(name, tmp_path):
+    """NumPy hands back any non-.npy member whole, as bytes: a large one would be read into memory, and
+    bytes are no array; such a member is refused by its name alone."""
+    path = tmp_path / "m.npz"
+    NgramModel.fit([["a", "b"], ["b", "c"]], order=2).save(path)
+    with zipfile.ZipFile(path, "a", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(name, b"\0" * 4096)
+    with pytest.raises(ModelFileError, match="not an array"):
+        load_ngram(path)
