@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import gzip
 from functools import lru_cache
+from pathlib import Path
 
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from ngram import NgramModel, load_ngram
 from tests.ngram.fuzz_helpers import loads_or_refuses
+from tests.ngram.test_ngram_arpa import SRILM
 
 SENTENCES = [["a", "b", "c"], ["b", "c", "a", "a"], ["c", "b"], ["a", "é", "b"]]
 VALUES = ["nan", "NaN", "inf", "-inf", "+inf", "1e999", "-1e999", "x", "", "0x1p3", "--1", "1,5", "-99", "-100",
@@ -22,7 +24,6 @@ WORDS = ["a", "b", "zz", "<s>", "</s>", "<unk>", "\\", "\\s", "é", "a b"]
 @lru_cache(maxsize=1)
 def good_text() -> str:
     import tempfile
-    from pathlib import Path
 
     model = NgramModel.fit(SENTENCES, order=3, smoothing="modified-kneser-ney")
     with tempfile.TemporaryDirectory() as tmp:
@@ -74,9 +75,19 @@ def _line_mutation(draw, lines: list[str]) -> list[str]:
     return out
 
 
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "kenlm"
+
+
+@lru_cache(maxsize=1)
+def seeds() -> tuple[str, ...]:
+    """tkit's writing, two files lmplz wrote, and SRILM's conventions (-99, omitted backoffs, pruned contexts)."""
+    kenlm = tuple((FIXTURES / name).read_text(encoding="utf-8") for name in ("toy0.o3.arpa", "toy1.o3.arpa"))
+    return (good_text(), *kenlm, SRILM)
+
+
 @st.composite
 def mutated_text(draw) -> bytes:
-    lines = good_text().split("\n")
+    lines = draw(st.sampled_from(seeds())).split("\n")
     for _ in range(draw(st.integers(1, 3))):
         lines = _line_mutation(draw, lines)
     data = "\n".join(lines).encode("utf-8")
@@ -126,8 +137,9 @@ def test_gzip_arpa_loads_or_refuses(data, gz, tmp_path):
     event(loads_or_refuses(lambda: load_ngram(path)))
 
 
-def test_the_unmutated_file_loads(tmp_path):
-    """The fuzzers' seed is sound, so the refusals they see come from the mutations."""
+def test_the_unmutated_files_load(tmp_path):
+    """The fuzzers' seeds are sound, so the refusals they see come from the mutations."""
     path = tmp_path / "m.arpa"
-    path.write_text(good_text(), encoding="utf-8")
-    assert loads_or_refuses(lambda: load_ngram(path)) == "ok"
+    for text in seeds():
+        path.write_text(text, encoding="utf-8")
+        assert loads_or_refuses(lambda: load_ngram(path)) == "ok"
