@@ -105,3 +105,14 @@ def test_orders_above_the_cap_are_refused(tmp_path):
     path.write_text(GOOD.replace("ngram 2=2\n", counts))
     rows = load_in_child([str(path)], timeout=60)
     assert rows[str(path)]["outcome"] == "ModelFileError" and "largest tkit reads" in rows[str(path)]["message"]
+
+
+def test_the_cli_says_what_is_wrong_in_one_line(tmp_path):
+    from tests.cli.clirunner import assert_one_line_error, run_tkit
+
+    bomb = tmp_path / "bomb.arpa.gz"
+    write_bomb(bomb, GOOD, b"-1\ta\n", "", inflated=64 * MiB)
+    text = tmp_path / "t.txt"
+    text.write_text("a a\n")
+    for args in (["eval", str(bomb), str(text)], ["sample", str(bomb), "--max-tokens", "3"]):
+        assert_one_line_error(run_tkit(*args), "after \\end\\")
