@@ -12,7 +12,8 @@ when some token holds whitespace (see `ngram.escape`).
 Reading accepts SRILM's omitted backoffs and -99 (read as log 0), adds `<unk>` with log10 p = -100 when it is
 missing (as KenLM does, with a warning) and fills in missing context n-grams (SRILM pruning) with their backed-off
 probability. Mistakes (truncation, wrong counts, an n-gram with a word missing from the unigrams, a bad number)
-raise ModelFileError naming the line.
+raise ModelFileError naming the line. The text is streamed (ngram.arpa_lines) and parsed a block of lines at a
+time (ngram.arpa_read), so memory follows the model the header declares, not the size of the file.
 """
 from __future__ import annotations
 
@@ -120,8 +121,7 @@ def _find_duplicates(src: ArpaLines, rows: np.ndarray, vocab_size: int, first_li
         raise src.error(first_line + j, f"this {n}-gram appears twice in the section")
 
 
-def _unigram_vocab(src: ArpaLines, names: list[str], escaped: bool, first: int,
-                   warnings: list[str]) -> Vocabulary:
+def _unigram_vocab(src: ArpaLines, names: list[str], first: int, warnings: list[str]) -> Vocabulary:
     """tkit's vocabulary of the unigram section (`<unk> <s> </s>` first); <s> and </s> must be there."""
     p = src.path
     for special in (BOS, EOS):
@@ -145,6 +145,30 @@ def _unescaped(src: ArpaLines, names: list[str]) -> list[str]:
         raise ModelFileError(f"{src.path}: {err}") from None
 
 
+@dataclass
+class _Unigrams:
+    vocab: Vocabulary
+    lookup: dict[str, int]  # a word as the file writes it -> its id
+    logp: np.ndarray
+    backoff: np.ndarray
+
+
+def _read_unigrams(src: ArpaLines, count: int, escaped: bool, warnings: list[str]) -> _Unigrams:
+    """The unigram section as tables over tkit's vocabulary (a missing <unk> gets KenLM's default)."""
+    uni = read_unigrams(src, count)
+    names = _unescaped(src, uni.words) if escaped else uni.words
+    vocab = _unigram_vocab(src, names, uni.first, warnings)
+    ids = np.fromiter((vocab.index[t] for t in names), dtype=np.int64, count=len(names))
+    logp = np.full(len(vocab), MISSING_UNK_LOGP)
+    backoff = np.zeros(len(vocab))
+    logp[ids] = uni.prob
+    backoff[ids] = uni.backoff
+    if logp[vocab.bos_id] == -np.inf:  # SRILM writes -99 for <s>, which is never predicted
+        logp[vocab.bos_id] = 0.0
+    lookup = vocab.index if not escaped else {escape_token(t): i for i, t in enumerate(vocab.tokens)}
+    return _Unigrams(vocab, lookup, logp, backoff)
+
+
 def read_arpa(path: str | os.PathLike[str]) -> ArpaModel:
     """Load an ARPA file into a BackoffScorer over tkit's vocabulary (`<unk> <s> </s>` first), streaming it:
     the declared counts are checked before anything is sized by them, and no more text is read than they
@@ -153,25 +177,15 @@ def read_arpa(path: str | os.PathLike[str]) -> ArpaModel:
     warnings: list[str] = []
     with ArpaLines(p, HEADER_MAX_LINE) as src:
         header = parse_header(src)
-        counts, meta = header.counts, header.meta
-        check_declared(src, counts)
+        check_declared(src, header.counts)
         src.max_line = NGRAM_MAX_LINE
-        uni = read_unigrams(src, counts[0])
-        escaped = meta.get("escape") == "backslash"
-        names = _unescaped(src, uni.words) if escaped else uni.words
-        vocab = _unigram_vocab(src, names, escaped, uni.first, warnings)
-        v = len(vocab)
-        uni_ids = np.fromiter((vocab.index[t] for t in names), dtype=np.int64, count=len(names))
-        del names, uni.words
-        lookup = vocab.index if not escaped else {escape_token(t): i for i, t in enumerate(vocab.tokens)}
+        uni = _read_unigrams(src, header.counts[0], header.meta.get("escape") == "backslash", warnings)
+        v = len(uni.vocab)
         rows: list[np.ndarray] = [np.empty((0, 0), np.int32), np.arange(v, dtype=np.int32)[:, None]]
-        probs: list[np.ndarray] = [np.empty(0), np.full(v, MISSING_UNK_LOGP)]
-        backs: list[np.ndarray] = [np.empty(0), np.zeros(v)]
-        probs[1][uni_ids] = uni.prob
-        backs[1][uni_ids] = uni.backoff
-        probs[1][vocab.bos_id] = 0.0 if probs[1][vocab.bos_id] == -np.inf else probs[1][vocab.bos_id]
-        for n in range(2, len(counts) + 1):
-            section = read_ngrams(src, n, counts[n - 1], lookup)
+        probs: list[np.ndarray] = [np.empty(0), uni.logp]
+        backs: list[np.ndarray] = [np.empty(0), uni.backoff]
+        for n in range(2, len(header.counts) + 1):
+            section = read_ngrams(src, n, header.counts[n - 1], uni.lookup)
             assert section.ids is not None
             if section.ids.shape[0] > 1:
                 _find_duplicates(src, section.ids, v, section.first, n)
@@ -179,13 +193,12 @@ def read_arpa(path: str | os.PathLike[str]) -> ArpaModel:
             probs.append(section.prob)
             backs.append(section.backoff)
         read_end(src)
-    del lookup
     index, logp, backoff, blanks = _build_index(rows, probs, backs, v)
     del rows
     scorer = BackoffScorer(index, logp, backoff)
     _fill_blanks(scorer, blanks)
-    spec = meta.get("tokenizer")
-    return ArpaModel(vocab, scorer, spec if isinstance(spec, str) else None, warnings)
+    spec = header.meta.get("tokenizer")
+    return ArpaModel(uni.vocab, scorer, spec if isinstance(spec, str) else None, warnings)
 
 
 def _add_missing_prefixes(rows: list[np.ndarray], probs: list[np.ndarray], backs: list[np.ndarray],
