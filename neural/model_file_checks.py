@@ -15,12 +15,12 @@ from typing import Any
 import numpy as np
 
 from neural.config_checks import config_problems
-from neural.memory_budget import available_bytes, fits, human
 from neural.param_shapes import Shapes, count
 from ngram.vocab import Vocabulary
 from tokenizers_kit import tokenizer_from_spec
 from tokenizers_kit.checks import ArgumentError
 from tokenizers_kit.errors import ModelFileError, TkitError
+from tokenizers_kit.memory import available_bytes, fits, human
 from tokenizers_kit.simple import TextTokenizer
 
 FLOAT_BYTES = 4  # models are built in float32

@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from neural.memory_budget import available_bytes, fits, human, largest_fitting
 from neural.model_file_checks import FLOAT_BYTES, param_count
 from tokenizers_kit.checks import ArgumentError
+from tokenizers_kit.memory import available_bytes, fits, human, largest_fitting
 
 PARAM_COPIES = {"adamw": 7, "adam": 7, "sgd": 6}  # data, grad, slots, scratch, transient copies
 SIZE_OPTIONS = ("hidden_size", "embedding_size", "n_embd", "n_layer", "n_head", "block_size")

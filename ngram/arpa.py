@@ -12,7 +12,8 @@ when some token holds whitespace (see `ngram.escape`).
 Reading accepts SRILM's omitted backoffs and -99 (read as log 0), adds `<unk>` with log10 p = -100 when it is
 missing (as KenLM does, with a warning) and fills in missing context n-grams (SRILM pruning) with their backed-off
 probability. Mistakes (truncation, wrong counts, an n-gram with a word missing from the unigrams, a bad number)
-raise ModelFileError naming the line.
+raise ModelFileError naming the line. The text is streamed (ngram.arpa_lines) and parsed a block of lines at a
+time (ngram.arpa_read), so memory follows the model the header declares, not the size of the file.
 """
 from __future__ import annotations
 
@@ -21,12 +22,21 @@ import json
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from itertools import repeat
-from pathlib import Path
 
 import numpy as np
 
 from ngram.arpa_format import VocabBytes, format_lines
+from ngram.arpa_lines import ArpaLines
+from ngram.arpa_read import (
+    HEADER_MAX_LINE,
+    NGRAM_MAX_LINE,
+    TOKENIZER_HEADER,
+    check_declared,
+    parse_header,
+    read_end,
+    read_ngrams,
+    read_unigrams,
+)
 from ngram.backoff import BackoffScorer
 from ngram.escape import ESCAPE_HEADER, escape_token, needs_escaping, unescape_token
 from ngram.npzfile import check_model_file
@@ -36,8 +46,6 @@ from ngram.vocab import BOS, EOS, UNK, Vocabulary
 from tokenizers_kit.atomic import atomic_path
 from tokenizers_kit.errors import ModelFileError
 
-TOKENIZER_HEADER = "# tkit-tokenizer: "
-LOG_ZERO = -99.0  # SRILM's log10 0
 MISSING_UNK_LOGP = -100.0  # KenLM's default for a model without <unk> (lm/config.cc)
 CHUNK_LINES = 1 << 14
 GZIP_LEVEL = 3  # level 6 would triple the writing time of a large model for ~10% smaller files
@@ -103,200 +111,19 @@ def write_arpa(path: str | os.PathLike[str], vocab: Vocabulary, scorer: BackoffS
 
 
 # ---- reading ---------------------------------------------------------------------------------------------------
-def _read_text(path: Path) -> str:
-    check_model_file(path)
-    try:
-        with open(path, "rb") as handle:
-            magic = handle.read(2)
-        opener = gzip.open if magic == b"\x1f\x8b" else open
-        with opener(path, "rb") as handle:  # type: ignore[operator]
-            data = handle.read()
-    except (OSError, EOFError) as err:
-        raise ModelFileError(f"{path} is truncated or not a readable ARPA file ({err}): re-create it") from None
-    try:
-        return data.decode("utf-8").removeprefix("\ufeff")  # a byte-order mark, as some editors write
-    except UnicodeDecodeError as err:
-        raise ModelFileError(f"{path}: invalid UTF-8 at byte offset {err.start}: an ARPA file must be UTF-8") from None
-
-
-class _Lines:
-    """The file's lines with 1-based numbers for error messages."""
-
-    def __init__(self, path: Path, text: str) -> None:
-        self.path = path
-        self.lines = text.replace("\r\n", "\n").split("\n")
-        if self.lines and self.lines[-1] == "":
-            self.lines.pop()
-
-    def error(self, lineno: int, message: str) -> ModelFileError:
-        return ModelFileError(f"{self.path}, line {lineno}: {message}")
-
-
-def _parse_header(src: _Lines) -> tuple[int, list[int], dict[str, str]]:
-    """Position after the counts, the counts per order, and tkit header comments."""
-    lines = src.lines
-    meta: dict[str, str] = {}
-    i = 0
-    while i < len(lines) and lines[i].strip() != "\\data\\":
-        line = lines[i]
-        if line.startswith(TOKENIZER_HEADER):
-            try:
-                meta["tokenizer"] = json.loads(line[len(TOKENIZER_HEADER):])
-            except json.JSONDecodeError:
-                raise src.error(i + 1, "the tkit-tokenizer header is not valid JSON") from None
-        elif line.strip() == ESCAPE_HEADER:
-            meta["escape"] = "backslash"
-        i += 1
-    if i == len(lines):
-        raise ModelFileError(f"{src.path} is not an ARPA file (no \\data\\ line): give an ARPA language model")
-    i += 1
-    counts: list[int] = []
-    while i < len(lines):
-        line = lines[i].strip()
-        if not line:
-            if counts:
-                break
-            i += 1
-            continue
-        if not line.startswith("ngram "):
-            if counts and line.startswith("\\"):
-                break
-            raise src.error(i + 1, f"expected 'ngram N=COUNT' in the \\data\\ section, found {line[:40]!r}")
-        try:
-            left, right = line[6:].split("=")
-            k, c = int(left), int(right)
-        except ValueError:
-            raise src.error(i + 1, f"malformed count line {line!r}") from None
-        if k != len(counts) + 1:
-            raise src.error(i + 1, f"n-gram counts must be listed for orders 1, 2, ... in turn; found order {k}")
-        if c < 0:
-            raise src.error(i + 1, f"negative n-gram count {c}")
-        counts.append(c)
-        i += 1
-    if not counts:
-        raise src.error(i, "the \\data\\ section lists no n-gram counts")
-    return i, counts, meta
-
-
-def _parse_section(src: _Lines, start: int, n: int, expected: int) -> tuple[int, list[str], np.ndarray, np.ndarray, int]:
-    """Entries of the order-n section: (next line, the words (n per entry, flat), log10 p, log10 backoff,
-    index of the first entry's line)."""
-    lines = src.lines
-    i = start
-    while i < len(lines) and not lines[i].strip():
-        i += 1
-    if i == len(lines):
-        raise src.error(len(lines), f"the file ends before the \\{n}-grams: section: it is truncated")
-    if lines[i].strip() != f"\\{n}-grams:":
-        raise src.error(i + 1, f"expected \\{n}-grams:, found {lines[i][:40]!r}")
-    first = i + 1
-    try:  # the section ends at a blank line, or at the next "\\" line if a blank is missing
-        end = lines.index("", first)
-    except ValueError:
-        end = len(lines)
-    joined = "\n".join(lines[first:end])
-    cut = 0 if joined.startswith("\\") else joined.find("\n\\") + 1
-    if cut or joined.startswith("\\"):
-        end = first + joined.count("\n", 0, cut)
-    if end - first != expected:
-        at_end = end == len(lines)
-        what = "the file ends" if at_end else "the section ends"
-        raise src.error(end if at_end else end + 1,
-                        f"the header promises {expected} {n}-grams but {what} after {end - first}"
-                        + (": the file is truncated" if at_end else ": the counts are wrong"))
-    parsed = _parse_tabbed(lines[first:end], n) or _parse_any(src, lines[first:end], n, first)
-    flat, prob, bo = parsed
-    positive = np.flatnonzero(prob > 0)
-    if positive.size:
-        j = int(positive[0])
-        raise src.error(first + j + 1, f"positive log10 probability {prob[j]:g} (a probability above 1)")
-    invalid = ~(np.isfinite(prob) | (prob < 0)) | ~(np.isfinite(bo) | (bo < 0))
-    if invalid.any():
-        raise src.error(first + int(np.flatnonzero(invalid)[0]) + 1, "a value is not a number")
-    prob[prob <= LOG_ZERO] = -np.inf
-    bo[bo <= LOG_ZERO] = -np.inf
-    return end, flat, prob, bo, first
-
-
-def _parse_tabbed(block: list[str], n: int) -> tuple[list[str], np.ndarray, np.ndarray] | None:
-    """Fast path for KenLM/tkit layout `prob TAB w1 ... wn [TAB backoff]` on every line; None otherwise."""
-    m = len(block)
-    if m == 0:
-        return [], np.zeros(0), np.zeros(0)
-    fields = "\t".join(block).split("\t")
-    width = len(fields) // m
-    if len(fields) != width * m or width not in (2, 3):
-        return None
-    flat = " ".join(fields[1::width]).split(" ")
-    if len(flat) != n * m:
-        return None
-    try:
-        prob = np.array(fields[0::width], dtype=np.float64)
-        bo = np.array(fields[2::width], dtype=np.float64) if width == 3 else np.zeros(m)
-    except ValueError:
-        return None
-    return flat, prob, bo
-
-
-def _parse_any(src: _Lines, block: list[str], n: int, first: int) -> tuple[list[str], np.ndarray, np.ndarray]:
-    """Any whitespace layout, optional backoffs (SRILM); errors name the line."""
-    parts = [ln.split() for ln in block]
-    lengths = np.fromiter(map(len, parts), dtype=np.int64, count=len(parts))
-    bad = np.flatnonzero((lengths != n + 1) & (lengths != n + 2))
-    if bad.size:
-        j = int(bad[0])
-        raise src.error(first + j + 1, f"a {n}-gram line needs a log10 probability, {n} word(s) and an optional "
-                                       f"backoff, found {lengths[j]} fields")
-    try:
-        prob = np.array([p[0] for p in parts], dtype=np.float64)
-        bo = np.zeros(len(parts), dtype=np.float64)
-        has_bo = np.flatnonzero(lengths == n + 2)
-        if has_bo.size:
-            bo[has_bo] = np.array([parts[j][n + 1] for j in has_bo.tolist()], dtype=np.float64)
-    except ValueError:
-        for j, p in enumerate(parts):
-            for value in (p[0], *p[n + 1:]):
-                try:
-                    float(value)
-                except ValueError:
-                    raise src.error(first + j + 1, f"{value!r} is not a number") from None
-        raise
-    return [w for p in parts for w in p[1:n + 1]], prob, bo
-
-
-def _find_duplicates(src: _Lines, rows: np.ndarray, vocab_size: int, first_line: int, n: int) -> None:
+def _find_duplicates(src: ArpaLines, rows: np.ndarray, vocab_size: int, first_line: int, n: int) -> None:
     keys = pack_rows(rows, bits_per_id(vocab_size))
     perm = sort_order(keys)
     sk = keys[perm]
     same = np.all(sk[1:] == sk[:-1], axis=1)
     if same.any():
         j = int(max(perm[np.flatnonzero(same)[0]], perm[np.flatnonzero(same)[0] + 1]))
-        raise src.error(first_line + j + 1, f"this {n}-gram appears twice in the section")
+        raise src.error(first_line + j, f"this {n}-gram appears twice in the section")
 
 
-def read_arpa(path: str | os.PathLike[str]) -> ArpaModel:
-    """Load an ARPA file into a BackoffScorer over tkit's vocabulary (`<unk> <s> </s>` first)."""
-    p = Path(path)
-    src = _Lines(p, _read_text(p))
-    pos, counts, meta = _parse_header(src)
-    order = len(counts)
-    sections = []
-    for n in range(1, order + 1):
-        pos, *section = _parse_section(src, pos, n, counts[n - 1])
-        sections.append(section)
-    while pos < len(src.lines) and not src.lines[pos].strip():
-        pos += 1
-    if pos == len(src.lines) or src.lines[pos].strip() != "\\end\\":
-        raise src.error(min(pos + 1, len(src.lines)), "expected \\end\\: the file is truncated or has extra sections")
-
-    warnings: list[str] = []
-    escaped = meta.get("escape") == "backslash"
-    names, uni_prob, uni_bo, uni_first = sections[0]
-    if escaped:
-        try:
-            names = [unescape_token(t) for t in names]
-        except ValueError as err:
-            raise ModelFileError(f"{p}: {err}") from None
+def _unigram_vocab(src: ArpaLines, names: list[str], first: int, warnings: list[str]) -> Vocabulary:
+    """tkit's vocabulary of the unigram section (`<unk> <s> </s>` first); <s> and </s> must be there."""
+    p = src.path
     for special in (BOS, EOS):
         if special not in names:
             raise ModelFileError(f"{p} has no {special} unigram: tkit scores sentences and needs <s> and </s>")
@@ -306,39 +133,72 @@ def read_arpa(path: str | os.PathLike[str]) -> ArpaModel:
         seen: set[str] = set()
         for j, name in enumerate(names):
             if name in seen:
-                raise src.error(uni_first + j + 1, f"the unigram {name!r} appears twice")
+                raise src.error(first + j, f"the unigram {name[:40]!r} appears twice")
             seen.add(name)
-    vocab = Vocabulary.for_sentences(names)
-    v = len(vocab)
-    lookup = vocab.index if not escaped else {escape_token(t): i for i, t in enumerate(vocab.tokens)}
-    logp1 = np.full(v, MISSING_UNK_LOGP)
-    bo1 = np.zeros(v)
-    uni_ids = np.fromiter((vocab.index[t] for t in names), dtype=np.int64, count=len(names))
-    logp1[uni_ids] = uni_prob
-    bo1[uni_ids] = uni_bo
-    logp1[vocab.bos_id] = 0.0 if logp1[vocab.bos_id] == -np.inf else logp1[vocab.bos_id]
+    return Vocabulary.for_sentences(names)
 
-    rows: list[np.ndarray] = [np.empty((0, 0), np.int64), np.arange(v, dtype=np.int64)[:, None]]
-    probs: list[np.ndarray] = [np.empty(0), logp1]
-    backs: list[np.ndarray] = [np.empty(0), bo1]
-    for n in range(2, order + 1):
-        flat, prob, bo, first = sections[n - 1]
-        ids = np.fromiter(map(lookup.get, flat, repeat(-1)), dtype=np.int64, count=len(flat)).reshape(-1, n)
-        missing = np.flatnonzero(np.any(ids < 0, axis=1))
-        if missing.size:
-            j = int(missing[0])
-            word = next(w for w in flat[j * n:(j + 1) * n] if w not in lookup)
-            raise src.error(first + j + 1, f"the word {word!r} of this {n}-gram is missing from the unigrams")
-        if ids.shape[0] > 1:
-            _find_duplicates(src, ids, v, first, n)
-        rows.append(ids)
-        probs.append(prob)
-        backs.append(bo)
+
+def _unescaped(src: ArpaLines, names: list[str]) -> list[str]:
+    try:
+        return [unescape_token(t) for t in names]
+    except ValueError as err:
+        raise ModelFileError(f"{src.path}: {err}") from None
+
+
+@dataclass
+class _Unigrams:
+    vocab: Vocabulary
+    lookup: dict[str, int]  # a word as the file writes it -> its id
+    logp: np.ndarray
+    backoff: np.ndarray
+
+
+def _read_unigrams(src: ArpaLines, count: int, escaped: bool, warnings: list[str]) -> _Unigrams:
+    """The unigram section as tables over tkit's vocabulary (a missing <unk> gets KenLM's default)."""
+    uni = read_unigrams(src, count)
+    names = _unescaped(src, uni.words) if escaped else uni.words
+    vocab = _unigram_vocab(src, names, uni.first, warnings)
+    ids = np.fromiter((vocab.index[t] for t in names), dtype=np.int64, count=len(names))
+    logp = np.full(len(vocab), MISSING_UNK_LOGP)
+    backoff = np.zeros(len(vocab))
+    logp[ids] = uni.prob
+    backoff[ids] = uni.backoff
+    if logp[vocab.bos_id] == -np.inf:  # SRILM writes -99 for <s>, which is never predicted
+        logp[vocab.bos_id] = 0.0
+    lookup = vocab.index if not escaped else {escape_token(t): i for i, t in enumerate(vocab.tokens)}
+    return _Unigrams(vocab, lookup, logp, backoff)
+
+
+def read_arpa(path: str | os.PathLike[str]) -> ArpaModel:
+    """Load an ARPA file into a BackoffScorer over tkit's vocabulary (`<unk> <s> </s>` first), streaming it:
+    the declared counts are checked before anything is sized by them, and no more text is read than they
+    allow."""
+    p = check_model_file(path)
+    warnings: list[str] = []
+    with ArpaLines(p, HEADER_MAX_LINE) as src:
+        header = parse_header(src)
+        check_declared(src, header.counts)
+        src.max_line = NGRAM_MAX_LINE
+        uni = _read_unigrams(src, header.counts[0], header.meta.get("escape") == "backslash", warnings)
+        v = len(uni.vocab)
+        rows: list[np.ndarray] = [np.empty((0, 0), np.int32), np.arange(v, dtype=np.int32)[:, None]]
+        probs: list[np.ndarray] = [np.empty(0), uni.logp]
+        backs: list[np.ndarray] = [np.empty(0), uni.backoff]
+        for n in range(2, len(header.counts) + 1):
+            section = read_ngrams(src, n, header.counts[n - 1], uni.lookup)
+            assert section.ids is not None
+            if section.ids.shape[0] > 1:
+                _find_duplicates(src, section.ids, v, section.first, n)
+            rows.append(section.ids)
+            probs.append(section.prob)
+            backs.append(section.backoff)
+        read_end(src)
     index, logp, backoff, blanks = _build_index(rows, probs, backs, v)
+    del rows
     scorer = BackoffScorer(index, logp, backoff)
     _fill_blanks(scorer, blanks)
-    spec = meta.get("tokenizer")
-    return ArpaModel(vocab, scorer, spec if isinstance(spec, str) else None, warnings)
+    spec = header.meta.get("tokenizer")
+    return ArpaModel(uni.vocab, scorer, spec if isinstance(spec, str) else None, warnings)
 
 
 def _add_missing_prefixes(rows: list[np.ndarray], probs: list[np.ndarray], backs: list[np.ndarray],
@@ -349,6 +209,8 @@ def _add_missing_prefixes(rows: list[np.ndarray], probs: list[np.ndarray], backs
     blank = [np.zeros(r.shape[0], dtype=bool) for r in rows]
     bits = bits_per_id(v)
     for n in range(order, 2, -1):
+        if not rows[n].size:
+            continue
         wanted = rows[n][:, : n - 1]
         have = rows[n - 1]
         both = np.vstack([have, wanted])
@@ -381,7 +243,7 @@ def _build_index(rows: list[np.ndarray], probs: list[np.ndarray], backs: list[np
     for n in range(2, order + 1):
         r = rows[n]
         prefix = r[:, 0]
-        for t in range(1, n - 1):
+        for t in range(1, n - 1 if r.size else 0):  # an empty order needs no lookups (n of them would cost n^2)
             prefix = index.lookup(t + 1, prefix, r[:, t])
         keys = prefix.astype(np.uint64) * np.uint64(v) + r[:, n - 1].astype(np.uint64)
         perm = np.argsort(keys, kind="stable")

@@ -22,9 +22,11 @@ import numpy as np
 
 from ngram.counting import padded_windows
 from ngram.packing import reduce_sorted, row_min, rows_le, sort_order, unique_counts
+from tokenizers_kit.checks import ArgumentError
 from tokenizers_kit.errors import TkitError
 
 BYTES_PER_WINDOW = 48  # per token, plus 24 per order: stream, window rows, packed keys, sort permutation, sorted copy
+MIN_CHUNK_TOKENS = 1000
 FIXED_OVERHEAD = 64 << 20  # the tokenizer's strings for one 4 MiB text block, the vocabulary, numpy
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?\s*$", re.IGNORECASE)
 
@@ -109,10 +111,13 @@ class ChunkedCounter:
     _pending_tokens: int = 0
     _dir: Path | None = None
 
+    def __post_init__(self) -> None:
+        check_chunk_fits(self.order, self.memory)
+
     @property
     def chunk_tokens(self) -> int:
         usable = max(self.memory - FIXED_OVERHEAD, self.memory // 4)
-        return max(1000, usable // (BYTES_PER_WINDOW + 24 * self.order))
+        return max(MIN_CHUNK_TOKENS, usable // (BYTES_PER_WINDOW + 24 * self.order))
 
     def add(self, stream: np.ndarray) -> None:
         """Add a block of the `<s> ... </s>` stream (whole sentences)."""
@@ -178,6 +183,17 @@ class ChunkedCounter:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def check_chunk_fits(order: int, memory: int) -> None:
+    """The smallest chunk (MIN_CHUNK_TOKENS windows of `order` ids) must fit in the budget."""
+    usable = max(memory - FIXED_OVERHEAD, memory // 4)
+    need = MIN_CHUNK_TOKENS * (BYTES_PER_WINDOW + 24 * order)
+    if need > usable:
+        fits = (usable // MIN_CHUNK_TOKENS - BYTES_PER_WINDOW) // 24
+        advice = f"at most order {fits} fits" if fits >= 1 else "no order fits"
+        raise ArgumentError(f"--order {order} needs chunks of about {need >> 20} MB, more than --memory "
+                            f"{memory >> 20}M allows; {advice}: lower --order or raise --memory")
 
 
 def count_windows_chunked(blocks: Iterable[np.ndarray], order: int, memory: int,

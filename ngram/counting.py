@@ -510,6 +510,9 @@ def count_tables(stream: np.ndarray, order: int, vocab_size: int, weights: np.nd
         ends = np.zeros(tokens.size, dtype=bool)
         np.logical_and(valid[:-1], reach_back[1:], out=ends[1:])
         valid = ends
+        if not valid.any():  # past the longest sentence: every higher order is empty, so skip their work
+            _append_empty_orders(keys, counts, suffixes, order - n + 1, prev_size)
+            break
         key = np.compress(valid[1:], rank_prev[:-1]).astype(np.uint64)  # >= 0: an (n-1)-gram ends at j-1
         key *= v
         key += np.compress(valid[1:], tokens[1:]).view(np.uint32)  # ids >= 0; uint32 keeps the sum in uint64
@@ -531,6 +534,15 @@ def count_tables(stream: np.ndarray, order: int, vocab_size: int, weights: np.nd
 
 
 # ---- KenLM-padded windows (what `tkit count` lists) ------------------------------------------------------------
+def _append_empty_orders(keys: list[np.ndarray], counts: list[np.ndarray], suffixes: list[np.ndarray],
+                         how_many: int, prev_size: int) -> None:
+    for _ in range(how_many):
+        keys.append(np.empty(0, np.uint64))
+        counts.append(np.empty(0, np.int64))
+        suffixes.append(np.empty(0, index_dtype(prev_size)))
+        prev_size = 0
+
+
 def padded_windows(stream: np.ndarray, order: int) -> np.ndarray:
     """(M, order) rows: the `order` tokens ending at each non-`<s>` position of the stream with N-1 `<s>` per
     sentence — exactly the n-grams KenLM's corpus_count emits (e.g. "<s> <s> a" for the first word at order 3)."""

@@ -29,6 +29,7 @@ from ngram.counting import (
 )
 from ngram.escape import escape_token
 from ngram.npzfile import save_npz
+from ngram.order_limits import check_order_fits, sentence_lengths, window_bytes
 from ngram.packing import bits_per_id, pack_rows, unique_counts, unpack_rows
 from ngram.vocab import Vocabulary
 from tokenizers_kit.atomic import atomic_path
@@ -129,6 +130,8 @@ def count_ngrams(paths: Sequence[str], order: int, tokenizer: TextTokenizer, *, 
         if limited:
             corpus = limit_vocabulary(corpus, vocab_size, limit_vocab)
         vocab = corpus.vocab
+        lengths = sentence_lengths(corpus.stream)
+        check_order_fits(order, lambda k: window_bytes(lengths, k))
         bits = bits_per_id(len(vocab))
         keys, counts = unique_counts(pack_rows(padded_windows(corpus.stream, order), bits))
         rows = unpack_rows(keys, order, bits)

@@ -18,18 +18,18 @@ import numpy as np
 
 from ngram.arpa import is_arpa_path, read_arpa, write_arpa
 from ngram.backoff import BackoffScorer
-from ngram.counting import CountTables
+from ngram.counting import BOS_ID, CountTables
 from ngram.model import NgramModel
+from ngram.model_meta import VERSION, NgramMeta, bad_model, read_ngram_meta
 from ngram.npzfile import load_npz, save_npz
-from ngram.smoothing import SMOOTHINGS, Smoothing, make_smoothing
+from ngram.smoothing import SMOOTHINGS, Smoothing
 from ngram.tables import NgramIndex
 from ngram.vocab import SENTENCE_SPECIALS, Vocabulary
 from tokenizers_kit import resolve_tokenizer, tokenizer_from_spec
-from tokenizers_kit.errors import ModelFileError, TkitError
+from tokenizers_kit.errors import TkitError
 from tokenizers_kit.simple import TextTokenizer
 
 FORMAT = "tkit-ngram"
-VERSION = 1
 
 
 # ---- checks before long work ----------------------------------------------------------------------------------
@@ -90,8 +90,7 @@ def save_ngram(model: NgramModel, path: str | os.PathLike[str]) -> None:
 
 
 # ---- loading --------------------------------------------------------------------------------------------------
-def _bad(path: Path, what: str) -> ModelFileError:
-    return ModelFileError(f"{path} is a corrupt tkit n-gram model ({what}): re-create it")
+_bad = bad_model
 
 
 def _array(arrays: dict[str, np.ndarray], name: str, path: Path, kind: str, size: int | None = None) -> np.ndarray:
@@ -146,48 +145,59 @@ def load_ngram(path: str | os.PathLike[str], tokenizer: TextTokenizer | str | No
         return NgramModel(arpa.vocab, arpa.scorer, _resolve(tokenizer, arpa.tokenizer_spec),
                           warnings=arpa.warnings)
     meta, arrays = load_npz(p, FORMAT)
-    try:
-        order, v, kind = int(meta["order"]), int(meta["vocab_size"]), meta["kind"]
-    except (KeyError, TypeError, ValueError):
-        raise _bad(p, "incomplete metadata") from None
-    if meta.get("version", 0) > VERSION:
-        raise ModelFileError(f"{p} was written by a newer tkit (n-gram format {meta['version']}): upgrade tkit")
+    info = read_ngram_meta(meta, p)
     vocab = _load_vocab(arrays, p)
-    if len(vocab) != v or order < 1:
-        raise _bad(p, "vocabulary size or order")
-    index = _load_index(arrays, order, v, p)
-    tok = _resolve(tokenizer, meta.get("tokenizer"))
+    if len(vocab) != info.vocab_size:
+        raise _bad(p, "vocabulary size")
+    index = _load_index(arrays, info.order, info.vocab_size, p)
+    tok = _resolve(tokenizer, info.tokenizer)
     try:
-        if kind == "counts":
-            return _model_from_counts(meta, arrays, index, vocab, tok, p)
-        if kind == "backoff":
-            logp = [np.empty(0)] + [_array(arrays, f"logp_{n}", p, "f", index.size(n)) for n in range(1, order + 1)]
-            back = [np.empty(0)] + [_array(arrays, f"backoff_{n}", p, "f", index.size(n)) for n in range(1, order + 1)]
-            return NgramModel(vocab, BackoffScorer(index, logp, back), tok)
+        if info.smoothing is not None:
+            return _model_from_counts(info, arrays, index, vocab, tok, p)
+        logp = [np.empty(0)] + [_array(arrays, f"logp_{n}", p, "f", index.size(n)) for n in range(1, info.order + 1)]
+        back = [np.empty(0)] + [_array(arrays, f"backoff_{n}", p, "f", index.size(n))
+                                for n in range(1, info.order + 1)]
+        return NgramModel(vocab, BackoffScorer(index, logp, back), tok)
     except ValueError as err:
         raise _bad(p, str(err)) from None
-    raise _bad(p, f"unknown kind {kind!r}")
 
 
-def _model_from_counts(meta: dict[str, Any], arrays: dict[str, np.ndarray], index: NgramIndex, vocab: Vocabulary,
+def _model_from_counts(info: NgramMeta, arrays: dict[str, np.ndarray], index: NgramIndex, vocab: Vocabulary,
                        tok: TextTokenizer, path: Path) -> NgramModel:
-    name = meta.get("smoothing")
-    if name not in SMOOTHINGS:
-        raise _bad(path, f"unknown smoothing {name!r}")
-    params = meta.get("params") or {}
-    if not isinstance(params, dict):
-        raise _bad(path, "smoothing settings")
-    smoother = make_smoothing(name, **params)
+    assert info.smoothing is not None
     counts = [np.empty(0, np.int64)] + [_array(arrays, f"counts_{n}", path, "i", index.size(n))
                                          for n in range(1, index.order + 1)]
     if any(np.any(c < 0) for c in counts):
         raise _bad(path, "negative counts")
+    if any(np.any(c < 1) for c in counts[2:]) or not counts[1].any():  # a stored n-gram was seen at least once
+        raise _bad(path, "n-grams with a zero count")
     for n in range(2, index.order + 1):
         index.suffix(n)  # raises ValueError when a suffix is missing
+    _check_extended(index, counts[1], path)
     tables = CountTables(index, counts)
-    estimate = smoother.estimate(tables, meta.get("prune"))
-    return NgramModel(vocab, estimate.scorer, tok, smoothing=smoother, counts=tables, prune=meta.get("prune"),
+    estimate = info.smoothing.estimate(tables, info.prune)
+    return NgramModel(vocab, estimate.scorer, tok, smoothing=info.smoothing, counts=tables, prune=info.prune,
                       warnings=estimate.warnings, info=dict(estimate.info))
+
+
+def _first_words(index: NgramIndex, n: int) -> np.ndarray:
+    idx = np.arange(index.size(n))
+    for level in range(n, 1, -1):
+        idx = index.prefix(level)[idx]
+    return idx
+
+
+def _check_extended(index: NgramIndex, unigram_counts: np.ndarray, path: Path) -> None:
+    """Counted text gives every seen n-gram below the top order a longer n-gram ending in it, unless it starts
+    at `<s>`; Kneser-Ney's continuation counts divide by this (0/0 otherwise), so a file without it is corrupt."""
+    for n in range(1, index.order):
+        extended = np.zeros(index.size(n), dtype=bool)
+        extended[index.suffix(n + 1)] = True
+        exempt = unigram_counts == 0 if n == 1 else _first_words(index, n) == BOS_ID
+        if n == 1:
+            exempt[BOS_ID] = True
+        if not np.all(extended | exempt):
+            raise _bad(path, f"a {n}-gram is the end of no {n + 1}-gram")
 
 
 def _is_zip(path: Path) -> bool:

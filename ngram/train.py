@@ -25,6 +25,12 @@ from ngram.counting import (
     vocabulary_limit,
 )
 from ngram.model import NgramModel
+from ngram.order_limits import (
+    check_model_order,
+    check_order_fits,
+    model_bytes,
+    sentence_lengths,
+)
 from ngram.packing import unique_counts
 from ngram.pruning import thresholds
 from ngram.smoothing import Smoothing, make_smoothing
@@ -50,6 +56,7 @@ def read_vocab_file(path: str) -> list[str]:
 def _check_order(order: int) -> int:
     if int(order) < 1:
         raise TkitError(f"--order must be at least 1 (got {order})")
+    check_model_order(int(order))
     return int(order)
 
 
@@ -97,6 +104,8 @@ def _train(blocks: Iterable[np.ndarray], encoder: CorpusEncoder, tok: TextTokeni
         if limited:
             corpus = limit_vocabulary(corpus, vocab_size, limit_vocab)
         vocab = corpus.vocab
+        lengths = sentence_lengths(corpus.stream)
+        check_order_fits(order, lambda k: model_bytes(lengths, k))
         tables = count_tables(corpus.stream, order, len(vocab))
         sentences = corpus.sentences
         info.update(sentences=sentences, tokens=int(corpus.stream.size) - 2 * sentences)

@@ -10,13 +10,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from neural.memory_budget import GB, available_bytes, largest_fitting
 from neural.rnn_lm import RNNLanguageModel
 from neural.trainer import TrainConfig, Trainer
 from neural.training_budget import training_bytes
 from neural.transformer import TransformerLM
 from ngram.vocab import Vocabulary
 from tests.cli.clirunner import assert_one_line_error, run_tkit
+from tokenizers_kit.memory import GB, available_bytes, largest_fitting
 from tokenizers_kit.simple import CharTokenizer
 
 CASES = [
