@@ -80,9 +80,19 @@ def register(app: click.Group, train: click.Group) -> None:
             console.warn(message)
         trained = watch.seconds
         model.save(output)
-        sizes = " ".join(f"{n}={c:,}" for n, c in enumerate(model.ngram_counts(), start=1))
+        sizes = ngram_sizes(model.ngram_counts())
         info = model.info
         console.info(f"trained {model.name} on {info.get('sentences', 0):,} lines ({info.get('tokens', 0):,} tokens, "
                      f"vocabulary {len(model.vocab):,}) in {trained:.1f}s, wrote {output} "
                      f"({console.human_bytes(os.path.getsize(output))}) in {watch.seconds - trained:.1f}s; "
                      f"n-grams {sizes}")
+
+
+def ngram_sizes(counts: list[int]) -> str:
+    """ "1=8,185 2=26,548 3=0 (orders 3-60 empty)": the trailing empty orders of a high --order in one note."""
+    last = max((n for n, c in enumerate(counts, start=1) if c), default=0)
+    shown = " ".join(f"{n}={c:,}" for n, c in enumerate(counts[:last], start=1))
+    if last < len(counts):
+        empty = f"order {len(counts)} empty" if last + 1 == len(counts) else f"orders {last + 1}-{len(counts)} empty"
+        return f"{shown} ({empty})" if shown else empty
+    return shown

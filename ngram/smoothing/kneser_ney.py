@@ -11,6 +11,7 @@ import numpy as np
 
 from ngram.counting import CountTables
 from ngram.smoothing.base import Estimate, Smoothing
+from ngram.smoothing.fallback_notes import fallback_warning
 from ngram.smoothing.kn_common import (
     all_adjusted_counts,
     all_count_of_counts,
@@ -36,17 +37,16 @@ class KneserNey(Smoothing):
         adjusted = all_adjusted_counts(tables)
         count_of_counts = all_count_of_counts(tables, adjusted)
         discounts: list[np.ndarray] = [np.zeros(4)]
-        warnings: list[str] = []
+        failures: list[tuple[int, str]] = []
         for n in range(1, tables.order + 1):
             d = self.discount
             if d is None:
                 nk = count_of_counts[n]
                 d = nk[1] / (nk[1] + 2.0 * nk[2]) if nk[1] > 0 else 0.0
                 if not 0 < d <= 1:
-                    warnings.append(f"Kneser-Ney: no {n}-grams with adjusted count 1, so the closed-form discount "
-                                    f"is undefined; using {FALLBACK_DISCOUNT}")
+                    failures.append((n, "no n-grams with adjusted count 1, so D is undefined"))
                     d = FALLBACK_DISCOUNT
             discounts.append(np.array([0.0, d, d, d]))
         scorer = estimate_kn(tables, discounts, prune, adjusted)
         info = {"discounts": {n: round(float(discounts[n][1]), 6) for n in range(1, tables.order + 1)}}
-        return Estimate(scorer, warnings, info)
+        return Estimate(scorer, fallback_warning("Kneser-Ney", failures, f"D={FALLBACK_DISCOUNT}"), info)

@@ -9,6 +9,7 @@ import numpy as np
 
 from ngram.counting import CountTables
 from ngram.smoothing.base import Estimate, Smoothing
+from ngram.smoothing.fallback_notes import fallback_warning
 from ngram.smoothing.kn_common import (
     all_adjusted_counts,
     all_count_of_counts,
@@ -52,7 +53,7 @@ class ModifiedKneserNey(Smoothing):
 
     def discounts(self, nk: Sequence[np.ndarray], order: int) -> tuple[list[np.ndarray], list[str]]:
         out: list[np.ndarray] = [np.zeros(4)]
-        warnings: list[str] = []
+        failures: list[tuple[int, str]] = []
         for n in range(1, order + 1):
             d, reason = closed_form_discounts(nk[n])
             if d is None:
@@ -60,11 +61,11 @@ class ModifiedKneserNey(Smoothing):
                     raise TkitError(f"modified Kneser-Ney: cannot compute the {n}-gram discounts ({reason}; "
                                     "small or artificial data?): allow --discount-fallback")
                 d = np.array([0.0, *self.discount_fallback])
-                fb = " ".join(f"{x:g}" for x in self.discount_fallback)
-                warnings.append(f"modified Kneser-Ney: closed-form {n}-gram discounts fail ({reason}); "
-                                f"using the fallback {fb} (as lmplz --discount_fallback)")
+                failures.append((n, reason or "undefined"))
             out.append(d)
-        return out, warnings
+        fb = " ".join(f"{x:g}" for x in self._fallback)
+        return out, fallback_warning("modified Kneser-Ney", failures, f"the fallback {fb}",
+                                     " (as lmplz --discount_fallback)")
 
     def estimate(self, tables: CountTables, prune: Sequence[int] | None = None) -> Estimate:
         adjusted = all_adjusted_counts(tables)
