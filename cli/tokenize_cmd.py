@@ -11,13 +11,15 @@ import click
 from cli import console
 from cli.options import require_tokenizer, tokenizer_options
 from tokenizers_kit.atomic import atomic_open, check_output_dir
-from tokenizers_kit.corpus import corpus_bytes, iter_text_blocks
+from tokenizers_kit.corpus import corpus_bytes
 from tokenizers_kit.errors import TkitError
+from tokenizers_kit.long_lines import cut_finder, iter_pieces, iter_work
 from tokenizers_kit.parallel import (
     FORMATS,
     PARALLEL_MIN_BYTES,
     PIECE_CHARS,
     BlockEncoder,
+    LineJoiner,
     PoolUsage,
     block_lines,
     default_format,
@@ -71,7 +73,9 @@ def register(app: click.Group, train: click.Group) -> None:
                  output: str, jobs: int | None) -> None:
         """Tokenize FILE (or stdin): one output line per input line.
 
-        Streams in constant memory; big inputs use every usable core. Example:
+        Lines end at "\n" only ("\r" is text); an input whose last line has no "\n" gives an output whose last
+        line has none. Streams in constant memory, long lines included (cut where the ids cannot change); big
+        inputs use every usable core. Example:
         `tkit tokenize -t tok.json data/shakespeare.txt -o ids.txt`
         """
         tok = require_tokenizer(tokenizer_file, tokenizer_name)
@@ -84,10 +88,12 @@ def register(app: click.Group, train: click.Group) -> None:
         watch = console.Stopwatch()
         lines = tokens = done = 0
         usage = PoolUsage()
+        items = iter_work(iter_pieces(file), cut_finder(tok), PIECE_CHARS)
         with _output(output) as write, console.progress("tokenizing", size or None) as bar:
-            for text, n_lines, n_tokens, n_chars in map_blocks(encoder, iter_text_blocks(file), processes,
-                                                               start_after, usage):
-                write(text)
+            join = LineJoiner(write)
+            for text, n_lines, n_tokens, n_chars, continues in map_blocks(encoder, items, processes, start_after,
+                                                                          usage):
+                join(text, continues)
                 lines += n_lines
                 tokens += n_tokens
                 done += n_chars
@@ -106,6 +112,9 @@ def register(app: click.Group, train: click.Group) -> None:
     def detokenize(tokenizer_file: str | None, tokenizer_name: str | None, file: str, output: str) -> None:
         """Text from ids, one line per input line: the inverse of `tkit tokenize --format ids`.
 
+        Lines end at "\n"; a last line without "\n" gives a last line without one, so a file round-trips byte
+        for byte through tokenize and detokenize with a lossless tokenizer.
+
         For --tokenizer char the ids are code points; --tokenizer whitespace reads tokens and joins them with
         spaces.
         """
@@ -116,11 +125,11 @@ def register(app: click.Group, train: click.Group) -> None:
         watch = console.Stopwatch()
         n = 0
         with _output(output) as write:
-            for block in iter_text_blocks(file):
+            for block, _ in iter_work(iter_pieces(file), None, PIECE_CHARS):
                 lines = block_lines(block)
-                text = "".join(decode(line, n + i + 1) + "\n" for i, line in enumerate(lines))
+                text = "\n".join(decode(line, n + i + 1) for i, line in enumerate(lines))
                 n += len(lines)
-                write(text)
+                write(text + "\n" if block.endswith("\n") else text)
         console.info(f"detokenized {n:,} lines in {watch.seconds:.2f} s")
 
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import regex
 
-from tokenizers_kit import foreign, serialization
+from tokenizers_kit import foreign, serialization, windowing
 from tokenizers_kit.added_tokens import AddedToken, AddedVocabulary
 from tokenizers_kit.atomic import atomic_open
 from tokenizers_kit.checks import require_ids, require_str, require_strs
@@ -100,6 +100,7 @@ class Tokenizer:
         self._id_tokens: list[str | None] | None = None
         self._size: int | None = None
         self._split_first = self._make_first_splitter()
+        self._windowable: tuple[str | None] | None = None
         info = self.model.to_dict() if type(self.model).__name__ == "UnigramModel" else {}
         self._unk_as_text = info.get("unk_id") if info.get("type") == "Unigram" else None
 
@@ -247,6 +248,52 @@ class Tokenizer:
                     ids.extend(self._seg_ids(seg, first))
             out.append(join(map(str, ids)))
         return out
+
+    # ---- long lines (tokenizers_kit.long_lines) ---------------------------------------------------------
+
+    def windowable(self) -> str | None:
+        """How a long line may be cut without changing its ids: "any" place, before a "space" that follows a
+        non-space, or None (encode it whole). See tokenizers_kit.long_lines for the proof of each case."""
+        if self._windowable is None:
+            self._windowable = (windowing.cut_kind(self),)
+        return self._windowable[0]
+
+    def _continued_segments(self, text: str) -> Iterator[tuple[str | None, int | None]]:
+        """(normalized text, None) or (None, added token id) for a part that continues a cut line."""
+        rest = windowing.continuation_normalizer(self.normalizer)
+        for start, end, tok in (self.added.split_raw(text) if self.added.has_raw else [(0, len(text), None)]):
+            if tok is not None:
+                yield None, tok
+                continue
+            seg = text[start:end]
+            norm = rest if start == 0 else self.normalizer  # a Prepend applies at the line's start only
+            if norm is not None:
+                seg = norm.normalize_str(seg)
+            parts = self.added.split_normalized(seg) if self.added.has_normalized else [(0, len(seg), None)]
+            for s, e, ntok in parts:
+                yield (None, ntok) if ntok is not None else (seg[s:e], None)
+
+    def encode_ids_continued(self, text: str) -> list[int]:
+        """The ids of `text` that continues a line cut at a safe place (`windowable`): the line's ids are the
+        ids of its first part (`encode_ids`) followed by those of each continuing part."""
+        require_str("text", text)
+        ids: list[int] = []
+        for seg, tok in self._continued_segments(text):
+            ids.extend([tok] if seg is None else self._seg_ids(seg, False))
+        return ids
+
+    def encode_line_continued(self, text: str) -> str:
+        """`encode_ids_continued` as space-separated ids (`encode_lines` for a continuing part)."""
+        out = []
+        for seg, tok in self._continued_segments(text):
+            if seg is None:
+                out.append(str(tok))
+                continue
+            parts = list(map(self._text_cache.__getitem__, self._raw_chunks(seg, False)))
+            if None in parts:  # a Unigram part with a near tie: the segment is encoded whole, as encode_ids does
+                parts = list(map(str, self._whole_ids(seg)))
+            out.extend(p for p in parts if p)
+        return " ".join(out)
 
     # ---- the aligned path (offsets) ------------------------------------------------------------------
 
