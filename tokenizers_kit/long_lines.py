@@ -79,25 +79,27 @@ def iter_work(pieces: Iterator[str], cut: Callable[[str], int] | None, size: int
     """Work items: runs of whole lines of about `size` chars, and a line longer than `size` in parts of about
     `window` chars cut by `cut` (None: long lines stay whole)."""
     window = min(window or WINDOW_CHARS, size)
-    buf, continues, searched = "", False, 0  # buf[:searched] (one partial line) holds no safe cut
+    buf, continues, searched = "", False, 0  # buf (one partial line when searched > 0): no safe cut before searched
     for piece in pieces:
         buf += piece
-        if len(buf) < size:
-            continue
-        line_start = buf.rfind("\n") + 1
-        if line_start:
-            yield buf[:line_start], continues
-            buf, continues, searched = buf[line_start:], False, 0
-        while cut is not None and len(buf) >= size:  # one long line
+        while len(buf) >= size:
+            line_end = buf.find("\n", size - 1) + 1 or buf.rfind("\n") + 1  # whole lines, about `size` chars
+            if line_end:
+                yield buf[:line_end], continues
+                buf, continues, searched = buf[line_end:], False, 0
+                continue
+            if cut is None:
+                break  # one long line, kept whole
             lo, hi = max(0, searched - 1), min(len(buf), searched + window)  # a cut needs the char before it
             inside = cut(buf[lo:hi])
-            if not inside:
+            if inside:
+                yield buf[:lo + inside], continues
+                buf, continues, searched = buf[lo + inside:], True, 0
+            elif hi == len(buf):
                 searched = hi
-                if hi == len(buf):
-                    break  # no safe cut yet: read more
-                continue
-            yield buf[:lo + inside], continues
-            buf, continues, searched = buf[lo + inside:], True, 0
+                break  # no safe cut yet: read more
+            else:
+                searched = hi
     if buf:
         yield buf, continues
 

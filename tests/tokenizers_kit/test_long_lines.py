@@ -114,3 +114,12 @@ def test_invalid_utf8_names_offset_and_line(tmp_path):
     path.write_bytes(b"ok\nfine\nbad \xff here\n")
     with pytest.raises(CorpusError, match=r"byte offset 12 \(line 3, byte 0xff\)"):
         list(iter_pieces(str(path), 4))
+
+
+@pytest.mark.parametrize("name", ["sentencepiece", "unigram", "bpe"])
+def test_a_word_too_long_to_cache_inside_a_cut_line(name):
+    """A 300-char word makes the SentencePiece-style Unigram encode a text whole (no cache): the cut line
+    still gives the whole line's ids."""
+    tok = trained(name)
+    line = "To be, or not to be " * 20 + "x" * 300 + " that is the question" * 20
+    assert windowed(tok, "ids", line, 64, 40)[0] == " ".join(map(str, tok.encode_ids(line)))
