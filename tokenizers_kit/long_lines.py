@@ -70,7 +70,7 @@ def iter_pieces(path: str, nbytes: int = READ_BYTES) -> Iterator[str]:
             if not raw:
                 return
     finally:
-        if not path == "-":
+        if path != "-":
             handle.close()
 
 

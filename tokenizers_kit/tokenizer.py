@@ -18,7 +18,7 @@ from typing import Any
 
 import regex
 
-from tokenizers_kit import foreign, serialization, windowing
+from tokenizers_kit import foreign, serialization, unigram_stream, windowing
 from tokenizers_kit.added_tokens import AddedToken, AddedVocabulary
 from tokenizers_kit.atomic import atomic_open
 from tokenizers_kit.checks import require_ids, require_str, require_strs
@@ -26,6 +26,7 @@ from tokenizers_kit.decoders import Decoder
 from tokenizers_kit.encoding import Encoding
 from tokenizers_kit.errors import ModelFileError
 from tokenizers_kit.models.base import SPARE_IDS, Model
+from tokenizers_kit.models.unigram import UnigramModel
 from tokenizers_kit.normalizers import Normalizer, Spans
 from tokenizers_kit.post_processors import PostProcessor, post_processor_from_dict
 from tokenizers_kit.pre_tokenizers import PreTokenizer
@@ -150,18 +151,46 @@ class Tokenizer:
         """The ids of one raw chunk; None if it must be encoded together with its neighbours (a Unigram part
         with a near tie)."""
         if self._may_fallback:
+            if self._long_unigram(raw_chunk):
+                return None  # encoded whole, by the compact Viterbi (the model would flag it too)
             tokens, near_tie = self.model._encode_cached(raw_chunk)  # type: ignore[attr-defined]
             return None if near_tie else tuple(t[0] for t in tokens)
+        chunk = self._long_whole_chunk(raw_chunk)
+        if chunk is not None:
+            return tuple(unigram_stream.unigram_ids(self.model, chunk))
         chunk = self.pre_tokenizer.transform(raw_chunk) if self.pre_tokenizer is not None else raw_chunk
         return tuple(t[0] for t in self.model.tokenize(chunk))
 
+    def _long_whole_chunk(self, raw_chunk: str) -> str | None:
+        """The model's input for a raw chunk that the Unigram model would Viterbi whole and that is long enough
+        for the compact Viterbi (unigram_stream), else None."""
+        if self._may_fallback or not self._long_unigram(raw_chunk):
+            return None
+        chunk = self.pre_tokenizer.transform(raw_chunk) if self.pre_tokenizer is not None else raw_chunk
+        return None if self.model.cuts_at_space and chunk.find("\u2581", 1) > 0 else chunk
+
     def _compute_text(self, raw_chunk: str) -> str | None:
+        chunk = self._long_whole_chunk(raw_chunk)
+        if chunk is not None:
+            return unigram_stream.unigram_text(self.model, chunk)
         ids = self._ids_cache[raw_chunk]
         return None if ids is None else " ".join(map(str, ids))
 
     def _whole_ids(self, text: str) -> list[int]:
         """Encode a normalized segment as one chunk (the fallback when a part had a near tie)."""
+        if self._long_unigram(text):
+            return unigram_stream.unigram_ids(self.model, text)
         return [t[0] for t in self.model.tokenize(text)]
+
+    def _whole_text(self, text: str) -> str:
+        """`_whole_ids` as space-separated ids."""
+        if self._long_unigram(text):
+            return unigram_stream.unigram_text(self.model, text)
+        return " ".join(map(str, self._whole_ids(text)))
+
+    def _long_unigram(self, chunk: str) -> bool:
+        """A Unigram chunk long enough for the compact Viterbi (unigram_stream) instead of the model's."""
+        return len(chunk) > unigram_stream.LONG_CHUNK and isinstance(self.model, UnigramModel)
 
     def _raw_chunks(self, text: str, first: bool) -> list[str]:
         """Normalized text -> raw chunks (pre-tokenized, not yet transformed)."""
@@ -236,7 +265,7 @@ class Tokenizer:
             out = []
             for t in texts:
                 parts = list(map(get, split(t)))
-                out.append(join(parts) if None not in parts else join(map(str, self._whole_ids(t))))
+                out.append(join(parts) if None not in parts else self._whole_text(t))
             return out
         out = []
         for line in lines:
@@ -291,8 +320,8 @@ class Tokenizer:
                 continue
             parts = list(map(self._text_cache.__getitem__, self._raw_chunks(seg, False)))
             if None in parts:  # a Unigram part with a near tie: the segment is encoded whole, as encode_ids does
-                parts = list(map(str, self._whole_ids(seg)))
-            out.extend(p for p in parts if p)
+                parts = [self._whole_text(seg)]
+            out.extend(filter(None, parts))
         return " ".join(out)
 
     # ---- the aligned path (offsets) ------------------------------------------------------------------
