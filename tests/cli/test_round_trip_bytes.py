@@ -61,14 +61,18 @@ def test_any_file_round_trips_serially(tmp_path_factory, name, data):
 
 
 @pytest.mark.parametrize("name", LOSSLESS)
-@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=FILES, piece=st.integers(3, 40))
 def test_parallel_small_items_equal_serial(tmp_path_factory, monkeypatch, name, data, piece):
     """-j 2 with tiny work items, so the pool runs and long lines are cut into many parts."""
     monkeypatch.setattr(tokenize_cmd, "PIECE_CHARS", piece)
-    ids, back = round_trip(tmp_path_factory.mktemp("rt"), name, data, "-j", "2")
+    tmp = tmp_path_factory.mktemp("rt")
+    ids, back = round_trip(tmp, name, data, "-j", "2")
     assert back == data
     assert ids == expected_ids(name, data)
+    if data.count(b"\n") > 1 and len(data) > 3 * piece:  # several items: the pool ran
+        again = run_tkit("tokenize", "-t", str(trained_path(name)), os.path.join(tmp, "in.txt"), "-j", "2")
+        assert "2 processes" in again.err
 
 
 @pytest.mark.parametrize("name", LOSSLESS)
@@ -113,3 +117,12 @@ def test_invalid_utf8_one_line_error_and_no_output(tmp_path, data, line):
     assert_one_line_error(result, "invalid UTF-8", f"line {line}")
     assert not out.exists()
     assert os.listdir(tmp_path) == ["in.txt"]  # no temporary file left either
+
+
+def test_detokenize_invalid_utf8_names_the_line(tmp_path):
+    src = tmp_path / "ids.txt"
+    src.write_bytes(b"1 2\n3 \xc3\x28\n")
+    out = tmp_path / "out.txt"
+    result = run_tkit("detokenize", "-t", str(trained_path("bpe")), str(src), "-o", str(out))
+    assert_one_line_error(result, "invalid UTF-8", "byte offset 6", "line 2")
+    assert not out.exists()
