@@ -15,6 +15,8 @@ only for pipelines where that cut is proven exact (`windowable`):
 - normalizers act character by character (a ' ' after a non-space composes with nothing), and a leading
   `Prepend` applies to the line's first part only;
 - no added token contains a ' ' after another character, so none can straddle the cut.
+A line with no safe cut is encoded whole; the Unigram models then keep only the undecided stretch of their
+Viterbi (tokenizers_kit.unigram_stream).
 """
 from __future__ import annotations
 

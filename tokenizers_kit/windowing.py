@@ -86,7 +86,10 @@ def cut_kind(tok: Any) -> str | None:
         return "space" if _pre_tokenizer_ok(pre) else None
     if tok._subchunk is list:  # one token per character
         return "any" if tok.normalizer is None else "space"
-    if tok._subchunk is not None:  # the model's input is cut before each '▁': ' ' must become one
+    if tok._subchunk is not None:  # the model's input is cut before each '▁': ' ' must become one, and
+        # nothing else may (a '▁' made from the character before the cut would join the run after it)
         space = rest.normalize_str(" ") if rest is not None else " "
-        return "space" if space.startswith("\u2581") else None
+        others = any(isinstance(n, nz.Replace) and "\u2581" in n.content and n.pattern.get("String") != " "
+                     for n in _flat(tok.normalizer))
+        return "space" if space.startswith("\u2581") and not others else None
     return None

@@ -80,8 +80,9 @@ def test_unproven_pipelines_keep_lines_whole():
         lambda t: setattr(t, "normalizer", nz.Sequence([nz.Lowercase(), nz.Prepend("▁")])),
         lambda t: t.add_tokens(["new york"]),
     ]
-    for change in cases:
-        tok = trained("bpe")
+    spm = [lambda t: setattr(t, "normalizer", nz.Sequence([nz.Replace("x", "\u2581"), t.normalizer]))]
+    for change, name in [(c, "bpe") for c in cases] + [(c, "sentencepiece-bpe") for c in spm]:
+        tok = trained(name)
         change(tok)
         tok._reset_caches()
         assert tok.windowable() is None
