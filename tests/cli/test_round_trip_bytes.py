@@ -70,9 +70,17 @@ def test_parallel_small_items_equal_serial(tmp_path_factory, monkeypatch, name, 
     ids, back = round_trip(tmp, name, data, "-j", "2")
     assert back == data
     assert ids == expected_ids(name, data)
-    if data.count(b"\n") > 1 and len(data) > 3 * piece:  # several items: the pool ran
-        again = run_tkit("tokenize", "-t", str(trained_path(name)), os.path.join(tmp, "in.txt"), "-j", "2")
-        assert "2 processes" in again.err
+
+
+
+@pytest.mark.parametrize("name", LOSSLESS)
+def test_the_pool_runs_on_small_items(tmp_path, monkeypatch, name):
+    monkeypatch.setattr(tokenize_cmd, "PIECE_CHARS", 5)
+    data = ("the King\r\n" * 20 + "a long line with no end " * 5).encode("utf-8")
+    ids, back = round_trip(tmp_path, name, data, "-j", "2")
+    assert back == data and ids == expected_ids(name, data)
+    again = run_tkit("tokenize", "-t", str(trained_path(name)), str(tmp_path / "in.txt"), "-j", "2")
+    assert "2 processes" in again.err
 
 
 @pytest.mark.parametrize("name", LOSSLESS)
