@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from itertools import chain
 
 from tokenizers_kit.errors import TkitError
+from tokenizers_kit.long_lines import Work
 from tokenizers_kit.pool import can_fork, ordered_map
 from tokenizers_kit.pool import (
     usable_cores as usable_cores,  # re-exported: the CLI and neural/ import it here
@@ -22,16 +23,6 @@ PARALLEL_MIN_BYTES = 4 << 20  # below this starting the pool costs more than it 
 FORMATS = ("ids", "tokens")
 
 BlockResult = tuple[str, int, int, int, bool]  # (output text, lines begun, tokens, input chars, continues)
-Work = tuple[str, bool]  # (text, continues a line cut at a safe place: tokenizers_kit.long_lines)
-
-
-def block_lines(block: str) -> list[str]:
-    """The lines of a block split on "\n" only ("\r" and other breaks stay in the text); a final line without
-    "\n" counts."""
-    lines = block.split("\n")
-    if lines[-1] == "":
-        lines.pop()
-    return lines
 
 
 def show_token(token: str) -> str:
