@@ -11,15 +11,17 @@ import click
 from cli import console
 from cli.options import require_tokenizer, tokenizer_options
 from tokenizers_kit.atomic import atomic_open, check_output_dir
-from tokenizers_kit.corpus import corpus_bytes, iter_text_blocks
+from tokenizers_kit.corpus import corpus_bytes
+from tokenizers_kit.decode_windows import continuation, id_cut_finder
 from tokenizers_kit.errors import TkitError
+from tokenizers_kit.long_lines import cut_finder, iter_pieces, iter_work
 from tokenizers_kit.parallel import (
     FORMATS,
     PARALLEL_MIN_BYTES,
     PIECE_CHARS,
     BlockEncoder,
+    LineJoiner,
     PoolUsage,
-    block_lines,
     default_format,
     map_blocks,
     usable_cores,
@@ -71,7 +73,9 @@ def register(app: click.Group, train: click.Group) -> None:
                  output: str, jobs: int | None) -> None:
         """Tokenize FILE (or stdin): one output line per input line.
 
-        Streams in constant memory; big inputs use every usable core. Example:
+        Lines end at "\n" only ("\r" is text); an input whose last line has no "\n" gives an output whose last
+        line has none. Streams in constant memory, long lines included (cut where the ids cannot change); big
+        inputs use every usable core. Example:
         `tkit tokenize -t tok.json data/shakespeare.txt -o ids.txt`
         """
         tok = require_tokenizer(tokenizer_file, tokenizer_name)
@@ -84,10 +88,12 @@ def register(app: click.Group, train: click.Group) -> None:
         watch = console.Stopwatch()
         lines = tokens = done = 0
         usage = PoolUsage()
+        items = iter_work(iter_pieces(file), cut_finder(tok), PIECE_CHARS)
         with _output(output) as write, console.progress("tokenizing", size or None) as bar:
-            for text, n_lines, n_tokens, n_chars in map_blocks(encoder, iter_text_blocks(file), processes,
-                                                               start_after, usage):
-                write(text)
+            join = LineJoiner(write)
+            for text, n_lines, n_tokens, n_chars, continues in map_blocks(encoder, items, processes, start_after,
+                                                                          usage):
+                join(text, continues)
                 lines += n_lines
                 tokens += n_tokens
                 done += n_chars
@@ -106,21 +112,35 @@ def register(app: click.Group, train: click.Group) -> None:
     def detokenize(tokenizer_file: str | None, tokenizer_name: str | None, file: str, output: str) -> None:
         """Text from ids, one line per input line: the inverse of `tkit tokenize --format ids`.
 
+        Lines end at "\n"; a last line without "\n" gives a last line without one, so a file round-trips byte
+        for byte through tokenize and detokenize with a lossless tokenizer.
+
         For --tokenizer char the ids are code points; --tokenizer whitespace reads tokens and joins them with
         spaces.
         """
         tok = require_tokenizer(tokenizer_file, tokenizer_name)
         if output != "-":
             check_output_dir(output, inputs=[file, tokenizer_file, tokenizer_name])
-        decode = _line_decoder(tok)
+        decode, cut = _line_decoder(tok), _id_line_cut(tok)
+        decode_rest = _line_decoder(tok, continued=True) if cut is not None else decode
         watch = console.Stopwatch()
-        n = 0
+        # open_raw: the open (cut) line's text so far, before a final Strip, is not empty (a Strip decoder
+        # acts on the start of a line's text: until there is some, each part is decoded as a line start)
+        n, open_raw, tail = 0, False, ""  # n: lines ended
         with _output(output) as write:
-            for block in iter_text_blocks(file):
-                lines = block_lines(block)
-                text = "".join(decode(line, n + i + 1) + "\n" for i, line in enumerate(lines))
+            for block, continues in iter_work(iter_pieces(file), cut, PIECE_CHARS):
+                lines = block.split("\n")
+                tail = lines.pop()  # "" when the block ends with "\n"
+                out = []
+                for k, line in enumerate(lines + [tail] if tail else lines):
+                    before = open_raw and continues and k == 0
+                    out.append((decode_rest if before else decode)(line, n + k + 1))
+                if tail and cut is not None:  # the next block may continue this line
+                    before = open_raw and continues and not lines
+                    open_raw = before or bool(decode_rest(tail, n + len(lines) + 1))
                 n += len(lines)
-                write(text)
+                write("\n".join(out) + ("" if tail else "\n"))
+        n += 1 if tail else 0  # the last line, without "\n"
         console.info(f"detokenized {n:,} lines in {watch.seconds:.2f} s")
 
 
@@ -136,7 +156,22 @@ def _parse_ids(line: str, lineno: int) -> list[int]:
     return list(map(int, parts))
 
 
-def _line_decoder(tok: TextTokenizer):  # noqa: ANN202 (a small closure)
+def _id_line_cut(tok: TextTokenizer) -> Callable[[str], int] | None:
+    """Where a long ids line may be cut for decoding in parts (tokenizers_kit.decode_windows), or None."""
+    if isinstance(tok, CharTokenizer):
+        return id_cut_finder(lambda _i: True)  # code points decode one by one
+    from tokenizers_kit.tokenizer import Tokenizer
+
+    rule = continuation(tok.decoder) if isinstance(tok, Tokenizer) else None
+    if rule is None:
+        return None
+    table = tok._id_token_table()
+    starts = [token is not None and rule[0](token) for token in table]
+    return id_cut_finder(lambda i: i < len(starts) and starts[i])
+
+
+def _line_decoder(tok: TextTokenizer, continued: bool = False):  # noqa: ANN202 (a small closure)
+    """(line, lineno) -> text; `continued`: the line continues a cut line whose text so far is not empty."""
     if isinstance(tok, WhitespaceTokenizer):
         return lambda line, _n: " ".join(line.split())
     if isinstance(tok, CharTokenizer):
@@ -155,11 +190,16 @@ def _line_decoder(tok: TextTokenizer):  # noqa: ANN202 (a small closure)
     size = tok.get_vocab_size()
     known = [tok.id_to_token(i) is not None for i in range(size)]
 
+    rest = continuation(tok.decoder)[1] if continued else None  # type: ignore[index]
+    table = tok._id_token_table()
+
     def ids_line(line: str, lineno: int) -> str:
         ids = _parse_ids(line, lineno)
         if ids and (min(ids) < 0 or max(ids) >= size or not all(map(known.__getitem__, ids))):
             bad = [i for i in ids if not 0 <= i < size or not known[i]]
             raise TkitError(f"line {lineno}: id {bad[0]} is not in the tokenizer's vocabulary (ids 0..{size - 1}): "
                             "was the file made with this tokenizer?")
+        if rest is not None:
+            return rest([table[i] for i in ids])  # type: ignore[misc]
         return tok.decode(ids, skip_special_tokens=False)
     return ids_line

@@ -18,7 +18,7 @@ from typing import Any
 
 import regex
 
-from tokenizers_kit import foreign, serialization
+from tokenizers_kit import foreign, serialization, unigram_stream, windowing
 from tokenizers_kit.added_tokens import AddedToken, AddedVocabulary
 from tokenizers_kit.atomic import atomic_open
 from tokenizers_kit.checks import require_ids, require_str, require_strs
@@ -32,6 +32,7 @@ from tokenizers_kit.literal_meta import (
     split_normalized,
 )
 from tokenizers_kit.models.base import SPARE_IDS, Model
+from tokenizers_kit.models.unigram import UnigramModel
 from tokenizers_kit.normalizers import Normalizer, Spans
 from tokenizers_kit.post_processors import PostProcessor, post_processor_from_dict
 from tokenizers_kit.pre_tokenizers import PreTokenizer
@@ -106,6 +107,7 @@ class Tokenizer:
         self._id_tokens: list[str | None] | None = None
         self._size: int | None = None
         self._split_first = self._make_first_splitter()
+        self._windowable: tuple[str | None] | None = None
         info = self.model.to_dict() if type(self.model).__name__ == "UnigramModel" else {}
         self._unk_as_text = info.get("unk_id") if info.get("type") == "Unigram" else None
         # Ids that spell a literal "▁" where the decoder would read the "▁" piece as a space (literal_meta).
@@ -157,18 +159,46 @@ class Tokenizer:
         """The ids of one raw chunk; None if it must be encoded together with its neighbours (a Unigram part
         with a near tie)."""
         if self._may_fallback:
+            if self._long_unigram(raw_chunk):
+                return None  # encoded whole, by the compact Viterbi (the model would flag it too)
             tokens, near_tie = self.model._encode_cached(raw_chunk)  # type: ignore[attr-defined]
             return None if near_tie else tuple(t[0] for t in tokens)
+        chunk = self._long_whole_chunk(raw_chunk)
+        if chunk is not None:
+            return tuple(unigram_stream.unigram_ids(self.model, chunk))
         chunk = self.pre_tokenizer.transform(raw_chunk) if self.pre_tokenizer is not None else raw_chunk
         return tuple(t[0] for t in self.model.tokenize(chunk))
 
+    def _long_whole_chunk(self, raw_chunk: str) -> str | None:
+        """The model's input for a raw chunk that the Unigram model would Viterbi whole and that is long enough
+        for the compact Viterbi (unigram_stream), else None."""
+        if self._may_fallback or not self._long_unigram(raw_chunk):
+            return None
+        chunk = self.pre_tokenizer.transform(raw_chunk) if self.pre_tokenizer is not None else raw_chunk
+        return None if self.model.cuts_at_space and chunk.find("\u2581", 1) > 0 else chunk
+
     def _compute_text(self, raw_chunk: str) -> str | None:
+        chunk = self._long_whole_chunk(raw_chunk)
+        if chunk is not None:
+            return unigram_stream.unigram_text(self.model, chunk)
         ids = self._ids_cache[raw_chunk]
         return None if ids is None else " ".join(map(str, ids))
 
     def _whole_ids(self, text: str) -> list[int]:
         """Encode a normalized segment as one chunk (the fallback when a part had a near tie)."""
+        if self._long_unigram(text):
+            return unigram_stream.unigram_ids(self.model, text)
         return [t[0] for t in self.model.tokenize(text)]
+
+    def _whole_text(self, text: str) -> str:
+        """`_whole_ids` as space-separated ids."""
+        if self._long_unigram(text):
+            return unigram_stream.unigram_text(self.model, text)
+        return " ".join(map(str, self._whole_ids(text)))
+
+    def _long_unigram(self, chunk: str) -> bool:
+        """A Unigram chunk long enough for the compact Viterbi (unigram_stream) instead of the model's."""
+        return len(chunk) > unigram_stream.LONG_CHUNK and isinstance(self.model, UnigramModel)
 
     def _raw_chunks(self, text: str, first: bool) -> list[str]:
         """Normalized text -> raw chunks (pre-tokenized, not yet transformed)."""
@@ -251,7 +281,7 @@ class Tokenizer:
             out = []
             for t in texts:
                 parts = list(map(get, split(t)))
-                out.append(join(parts) if None not in parts else join(map(str, self._whole_ids(t))))
+                out.append(join(parts) if None not in parts else self._whole_text(t))
             return out
         out = []
         for line in lines:
@@ -263,6 +293,52 @@ class Tokenizer:
                     ids.extend(self._seg_ids(seg, first))
             out.append(join(map(str, ids)))
         return out
+
+    # ---- long lines (tokenizers_kit.long_lines) ---------------------------------------------------------
+
+    def windowable(self) -> str | None:
+        """How a long line may be cut without changing its ids: "any" place, before a "space" that follows a
+        non-space, or None (encode it whole). See tokenizers_kit.long_lines for the proof of each case."""
+        if self._windowable is None:
+            self._windowable = (windowing.cut_kind(self),)
+        return self._windowable[0]
+
+    def _continued_segments(self, text: str) -> Iterator[tuple[str | None, int | None]]:
+        """(normalized text, None) or (None, added token id) for a part that continues a cut line."""
+        rest = windowing.continuation_normalizer(self.normalizer)
+        for start, end, tok in (self.added.split_raw(text) if self.added.has_raw else [(0, len(text), None)]):
+            if tok is not None:
+                yield None, tok
+                continue
+            seg = text[start:end]
+            norm = rest if start == 0 else self.normalizer  # a Prepend applies at the line's start only
+            if norm is not None:
+                seg = norm.normalize_str(seg)
+            parts = self.added.split_normalized(seg) if self.added.has_normalized else [(0, len(seg), None)]
+            for s, e, ntok in parts:
+                yield (None, ntok) if ntok is not None else (seg[s:e], None)
+
+    def encode_ids_continued(self, text: str) -> list[int]:
+        """The ids of `text` that continues a line cut at a safe place (`windowable`): the line's ids are the
+        ids of its first part (`encode_ids`) followed by those of each continuing part."""
+        require_str("text", text)
+        ids: list[int] = []
+        for seg, tok in self._continued_segments(text):
+            ids.extend([tok] if seg is None else self._seg_ids(seg, False))
+        return ids
+
+    def encode_line_continued(self, text: str) -> str:
+        """`encode_ids_continued` as space-separated ids (`encode_lines` for a continuing part)."""
+        out = []
+        for seg, tok in self._continued_segments(text):
+            if seg is None:
+                out.append(str(tok))
+                continue
+            parts = list(map(self._text_cache.__getitem__, self._raw_chunks(seg, False)))
+            if None in parts:  # a Unigram part with a near tie: the segment is encoded whole, as encode_ids does
+                parts = [self._whole_text(seg)]
+            out.extend(filter(None, parts))
+        return " ".join(out)
 
     # ---- the aligned path (offsets) ------------------------------------------------------------------
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.benchmarks.common import peer, record
-from tokenizers_kit.corpus import iter_text_blocks
+from tokenizers_kit.long_lines import iter_pieces, iter_work
 from tokenizers_kit.parallel import PIECE_CHARS, BlockEncoder, map_blocks
 from tokenizers_kit.pre_tokenizers import GPT2_PATTERN
 from tokenizers_kit.tokenizer import Tokenizer
@@ -44,8 +44,8 @@ def _mbps(benchmark, side: str, **more) -> None:
 @pytest.mark.parametrize("processes", [1, 2])
 def test_encode_tkit(benchmark, bpe_path, processes):
     def run(encoder: BlockEncoder) -> int:
-        blocks = iter_text_blocks(str(CORPUS))  # as `tkit tokenize -j N` runs it: the first piece warms the cache
-        return sum(r[2] for r in map_blocks(encoder, blocks, processes, start_after=PIECE_CHARS))
+        items = iter_work(iter_pieces(str(CORPUS)), None, PIECE_CHARS)  # as `tkit tokenize -j N` runs it
+        return sum(r[2] for r in map_blocks(encoder, items, processes, start_after=PIECE_CHARS))
 
     def setup():  # a fresh tokenizer each round: cold caches, like a new `tkit tokenize` process
         return (BlockEncoder(Tokenizer.from_file(bpe_path), "ids"),), {}
@@ -114,7 +114,7 @@ def test_encode_tkit_sentencepiece_unigram(benchmark, tmp_path_factory):
     train_tokenizer(str(CORPUS), "sentencepiece", vocab_size=8000).save(path)
 
     def run(encoder: BlockEncoder) -> int:
-        return sum(r[2] for r in map_blocks(encoder, iter_text_blocks(str(CORPUS)), 1))
+        return sum(r[2] for r in map_blocks(encoder, iter_work(iter_pieces(str(CORPUS)), None, PIECE_CHARS), 1))
 
     benchmark.group = "encode 5 MB"
     tokens = benchmark.pedantic(run, setup=lambda: ((BlockEncoder(Tokenizer.from_file(path), "ids"),), {}),

@@ -6,6 +6,7 @@ import pytest
 from tests.cli.clirunner import assert_one_line_error, run_tkit
 from tests.tokenizers_kit.trained import held_out, trained, trained_path
 from tokenizers_kit import parallel
+from tokenizers_kit.long_lines import cut_finder, iter_work
 from tokenizers_kit.parallel import BlockEncoder, map_blocks
 
 TEXT = "To be, or not to be:\n\n  that is the question 🎉\r\nWhether 'tis nobler\nno final newline"
@@ -17,16 +18,16 @@ def test_ids_one_line_per_input_line_and_detokenize_inverts(tmp_path):
     result = run_tkit("tokenize", "-t", str(trained_path("bpe")), str(src))
     assert result.code == 0, result.err
     lines = result.out.split("\n")
-    assert lines[-1] == "" and len(lines) - 1 == 5
+    assert len(lines) == 5 and lines[-1]  # the last input line has no "\n", nor has its output line
     tok = trained("bpe")
-    expected = [line.rstrip("\r") for line in TEXT.split("\n")]
-    assert lines[:-1] == [" ".join(map(str, tok.encode_ids(line))) for line in expected]
+    expected = TEXT.split("\n")  # "\r" is part of its line's text
+    assert lines == [" ".join(map(str, tok.encode_ids(line))) for line in expected]
     assert lines[1] == ""  # an empty line stays an empty line
     ids = tmp_path / "ids.txt"
     ids.write_text(result.out, encoding="utf-8")
     back = run_tkit("detokenize", "-t", str(trained_path("bpe")), str(ids), "-o", str(tmp_path / "back.txt"))
     assert back.code == 0, back.err
-    assert (tmp_path / "back.txt").read_text(encoding="utf-8") == "\n".join(expected) + "\n"
+    assert (tmp_path / "back.txt").read_bytes() == TEXT.encode("utf-8")
 
 
 def test_stdin_stdout_and_tokens_format():
@@ -100,20 +101,21 @@ def test_invalid_utf8_input_and_missing_output_dir(tmp_path):
 
 
 def test_parallel_equals_serial_and_is_ordered(tmp_path, monkeypatch):
-    monkeypatch.setattr(parallel, "PIECE_CHARS", 2000)  # many small pieces through the pool
     text = "\n".join(held_out()) + "\n"
     tok = trained("bpe")
     encoder = BlockEncoder(tok, "ids")
-    serial = "".join(r[0] for r in map_blocks(encoder, [text], processes=1))
-    cut = text.index("\n", len(text) // 3) + 1  # blocks end on line boundaries (as iter_text_blocks gives them)
-    pooled = list(map_blocks(encoder, [text[:cut], text[cut:]], processes=2))
+
+    def items() -> list:  # many small items through the pool
+        return list(iter_work(iter([text]), cut_finder(tok), 2000))
+    serial = "".join(r[0] for r in map_blocks(encoder, items(), processes=1))
+    pooled = list(map_blocks(encoder, items(), processes=2))
     assert len(pooled) > 10
     assert "".join(r[0] for r in pooled) == serial
     usage = parallel.PoolUsage()
-    lazily = "".join(r[0] for r in map_blocks(encoder, [text], processes=2, start_after=20000, usage=usage))
+    lazily = "".join(r[0] for r in map_blocks(encoder, items(), processes=2, start_after=20000, usage=usage))
     assert lazily == serial and usage.processes == 2
     small = parallel.PoolUsage()  # an input smaller than start_after never starts the pool
-    assert "".join(r[0] for r in map_blocks(encoder, [text], 2, len(text) + 1, small)) == serial
+    assert "".join(r[0] for r in map_blocks(encoder, items(), 2, len(text) + 1, small)) == serial
     assert small.processes == 1
     src = tmp_path / "in.txt"
     src.write_text(text, encoding="utf-8")
@@ -121,7 +123,8 @@ def test_parallel_equals_serial_and_is_ordered(tmp_path, monkeypatch):
     assert cli.code == 0 and cli.out == serial
 
 
-def test_split_block_cuts_on_line_boundaries():
+def test_work_items_cut_on_line_boundaries():
     block = "aaaa\nbb\ncccccc\nd"
-    pieces = list(parallel.split_block(block, 3))
-    assert "".join(pieces) == block and all(p.endswith("\n") for p in pieces[:-1])
+    items = list(iter_work(iter([block]), None, 3))
+    assert "".join(t for t, _ in items) == block and all(t.endswith("\n") for t, _ in items[:-1])
+    assert not any(c for _, c in items)
