@@ -61,6 +61,7 @@ class _ChunkCache(dict):
 
 _NON_META = regex.compile(r"▁+[^▁]*|[^▁]+")  # "▁"-led words (sentencepiece-style text without a pre-tokenizer)
 _SP_CUT = regex.compile(r"▁[^▁]*|[^▁]+")  # cut before each "▁", as the Unigram model does
+_OWN = object()  # "the pipeline's own normalizer" (None means none)
 
 
 class Tokenizer:
@@ -211,9 +212,11 @@ class Tokenizer:
             chunks = [piece for c in chunks for piece in self._subchunk(c)]
         return chunks
 
-    def _normalized(self, seg: str) -> list[str | None]:
-        """The normalized segment, cut at each literal "▁" (None) when those are spelled in bytes."""
-        norm = self.normalizer.normalize_str if self.normalizer is not None else None
+    def _normalized(self, seg: str, normalizer: Any = _OWN) -> list[str | None]:
+        """The normalized segment (by `normalizer`, default the pipeline's), cut at each literal "▁" (None) when
+        those are spelled in bytes."""
+        normalizer = self.normalizer if normalizer is _OWN else normalizer
+        norm = normalizer.normalize_str if normalizer is not None else None
         if self._meta_ids is not None and META in seg:
             return split_normalized(seg, norm)
         return [norm(seg) if norm is not None else seg]
@@ -310,13 +313,14 @@ class Tokenizer:
             if tok is not None:
                 yield None, tok
                 continue
-            seg = text[start:end]
             norm = rest if start == 0 else self.normalizer  # a Prepend applies at the line's start only
-            if norm is not None:
-                seg = norm.normalize_str(seg)
-            parts = self.added.split_normalized(seg) if self.added.has_normalized else [(0, len(seg), None)]
-            for s, e, ntok in parts:
-                yield (None, ntok) if ntok is not None else (seg[s:e], None)
+            for seg in self._normalized(text[start:end], norm):
+                if seg is None:  # a literal "▁" spelled in bytes
+                    yield from ((None, i) for i in self._meta_ids)  # type: ignore[union-attr]
+                    continue
+                parts = self.added.split_normalized(seg) if self.added.has_normalized else [(0, len(seg), None)]
+                for s, e, ntok in parts:
+                    yield (None, ntok) if ntok is not None else (seg[s:e], None)
 
     def encode_ids_continued(self, text: str) -> list[int]:
         """The ids of `text` that continues a line cut at a safe place (`windowable`): the line's ids are the

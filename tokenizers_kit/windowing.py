@@ -85,7 +85,8 @@ def cut_kind(tok: Any) -> str | None:
     if pre is not None:
         return "space" if _pre_tokenizer_ok(pre) else None
     if tok._subchunk is list:  # one token per character
-        return "any" if tok.normalizer is None else "space"
+        # anywhere, unless an added token could straddle the cut ("<unk>" spelled in the text)
+        return "any" if tok.normalizer is None and not tok.added.tokens else "space"
     if tok._subchunk is not None:  # the model's input is cut before each '▁': ' ' must become one, and
         # nothing else may (a '▁' made from the character before the cut would join the run after it)
         space = rest.normalize_str(" ") if rest is not None else " "

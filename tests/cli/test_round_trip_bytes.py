@@ -13,9 +13,9 @@ import cli.tokenize_cmd as tokenize_cmd
 from tests.cli.clirunner import assert_one_line_error, run_tkit
 from tests.tokenizers_kit.trained import trained, trained_path
 
-# Line breaks str.splitlines() would split on, '\r' alone and in '\r\n', spaces, text. No '▁', '<0x' or
-# special tokens: SentencePiece-style losslessness on those is another change (see the report).
-PIECES = ["\n", "\r\n", "\r", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029", " ", "  ", "\t",
+# Line breaks str.splitlines() would split on, '\r' alone and in '\r\n', spaces, text, and text that looks like
+# the tokenizers' own symbols (the space marker, byte pieces, special tokens).
+PIECES = ["▁", "<0x41>", "<0x", ">", "<s>", "</s>", "<unk>", "<|endoftext|>", "\n", "\r\n", "\r", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029", " ", "  ", "\t",
           "the", "King", "'s", ",", "42", "é", "e\u0301", "日本", "🎉", "\x00", "\u3000", "ß"]
 FILES = st.one_of(
     st.lists(st.sampled_from(PIECES), max_size=60).map("".join),

@@ -13,9 +13,9 @@ from tokenizers_kit.long_lines import cut_finder, iter_pieces, iter_work, last_s
 from tokenizers_kit.parallel import BlockEncoder, LineJoiner
 from tokenizers_kit.simple import CharTokenizer, WhitespaceTokenizer
 
-# Words, spaces of several kinds, punctuation, digits, accents, CJK, emoji. No '▁', '<0x' or special tokens:
-# SentencePiece-style losslessness on those is another change (see the report).
-PIECES = ["the", " ", "  ", "King", "'s", "'", ",", ".", "123", "4", "\t", "\r", "\x0b", "\x85", "\u2028",
+# Words, spaces of several kinds, punctuation, digits, accents, CJK, emoji, and text that looks like the
+# tokenizers' own symbols (the space marker, byte pieces, special tokens).
+PIECES = ["▁", "<0x41>", "<0x", ">", "<s>", "</s>", "<unk>", "<|endoftext|>", "the", " ", "  ", "King", "'s", "'", ",", ".", "123", "4", "\t", "\r", "\x0b", "\x85", "\u2028",
           "é", "e\u0301", "日本", "🎉", "Σ", "ß", "-", "!?", "\x00", "\x1c", "\u3000", "a", "z"]
 LINES = st.lists(st.sampled_from(PIECES), min_size=1, max_size=120).map("".join)
 ALGOS = ["bpe", "wordpiece", "unigram", "sentencepiece", "sentencepiece-bpe", "char"]
