@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import heapq
 import json
 import os
 from pathlib import Path
@@ -164,27 +165,82 @@ def read_tiktoken_ranks(path: Path, text: str | None = None) -> dict[bytes, int]
     return ranks
 
 
+MAX_TOKEN_BYTES = 1 << 14  # far above any real rank file's longest token; bounds the work per token
+_SCAN_BYTES = 32  # tokens up to this long replay by a list scan (C-level min/index); longer ones by a heap
+
+
 def recover_merges(ranks: dict[bytes, int]) -> list[tuple[bytes, bytes]]:
-    """The merge that creates each multi-byte token, in rank order."""
+    """The merge that creates each multi-byte token, in rank order: BPE replayed on the token's bytes with only
+    lower ranks allowed, until two parts remain (tests/tokenizers_kit/reference_recover.py is the plain twin).
+
+    Why the replay may use only the merges recovered so far (pairs of ids) instead of looking up every
+    concatenation of two parts: whenever the replay joins parts a and b into a lower-ranked token X, the merges
+    inside X's span were X's own replay, so (a, b) is X's recovered merge. Ids instead of growing byte strings
+    and a heap for long tokens make each token cost O(n log n) in its length, not O(n^2) or worse."""
+    longest = max(map(len, ranks), default=0)
+    if longest > MAX_TOKEN_BYTES:
+        raise ModelFileError(f"a tiktoken token is {longest:,} bytes long (at most {MAX_TOKEN_BYTES:,}): "
+                             "the file is corrupt or hostile")
+    k = max(ranks.values(), default=0) + 257  # ids: the ranks, then one spare id per byte missing from `ranks`
+    byte_id = [ranks.get(bytes([b]), k - 256 + b) for b in range(256)]
+    token_of = {r: t for t, r in ranks.items()} | {k - 256 + b: bytes([b]) for b in range(256)}
+    pairs: dict[int, int] = {}  # a * k + b -> the rank (= id) of the token that merge (a, b) makes
     merges = []
     for token, rank in sorted(ranks.items(), key=lambda kv: kv[1]):
         if len(token) == 1:
             continue
-        parts = [token[i:i + 1] for i in range(len(token))]
-        while len(parts) > 2:  # BPE restricted to ranks below this token's rank
-            best, best_rank = -1, rank
-            for i in range(len(parts) - 1):
-                r = ranks.get(parts[i] + parts[i + 1])
-                if r is not None and r < best_rank:
-                    best, best_rank = i, r
-            if best < 0:
-                break
-            parts[best:best + 2] = [parts[best] + parts[best + 1]]
+        ids = list(map(byte_id.__getitem__, token))
+        parts = _replay_scan(ids, pairs, k) if len(ids) <= _SCAN_BYTES else _replay_heap(ids, pairs, k)
         if len(parts) != 2:
-            raise ModelFileError(f"tiktoken token {token!r} (rank {rank}) cannot be built from lower-ranked "
+            raise ModelFileError(f"tiktoken token {token[:60]!r} (rank {rank}) cannot be built from lower-ranked "
                                  "tokens: the file is not a BPE rank file")
-        merges.append((parts[0], parts[1]))
+        pairs[parts[0] * k + parts[1]] = rank
+        merges.append((token_of[parts[0]], token_of[parts[1]]))
     return merges
+
+
+def _replay_scan(ids: list[int], pairs: dict[int, int], k: int) -> list[int]:
+    """BPE on a short id list down to two parts: merge the lowest-ranked pair (leftmost on ties), in place;
+    after a merge only the two pairs beside it are looked up again."""
+    none = len(pairs) * k + k  # above every rank: "no merge here"
+    cands = [pairs.get(a * k + b, none) for a, b in zip(ids, ids[1:])]
+    while len(ids) > 2:
+        best = min(cands)
+        if best == none:
+            break
+        i = cands.index(best)
+        ids[i:i + 2] = [best]
+        del cands[i]
+        if i > 0:
+            cands[i - 1] = pairs.get(ids[i - 1] * k + best, none)
+        if i < len(cands):
+            cands[i] = pairs.get(best * k + ids[i + 1], none)
+    return ids
+
+
+def _replay_heap(ids: list[int], pairs: dict[int, int], k: int) -> list[int]:
+    """`_replay_scan` for long id lists: a linked list of parts and a heap of (rank, position), entries checked
+    when popped (a merged-away part has id -1)."""
+    n = len(ids)
+    nxt, prv = list(range(1, n + 1)), list(range(-1, n - 1))
+    nxt[-1] = -1
+    heap = [(pairs[key], i) for i in range(n - 1) if (key := ids[i] * k + ids[i + 1]) in pairs]
+    heapq.heapify(heap)
+    left = n
+    while heap and left > 2:
+        rank, i = heapq.heappop(heap)
+        j = nxt[i]
+        if ids[i] < 0 or j < 0 or pairs.get(ids[i] * k + ids[j]) != rank:
+            continue  # stale: a part of this pair was merged since
+        ids[i], ids[j] = rank, -1
+        nxt[i] = nxt[j]
+        if nxt[i] >= 0:
+            prv[nxt[i]] = i
+        left -= 1
+        for a, b in ((prv[i], i), (i, nxt[i])):
+            if a >= 0 and b >= 0 and (r := pairs.get(ids[a] * k + ids[b])) is not None:
+                heapq.heappush(heap, (r, a))
+    return [t for t in ids if t >= 0]
 
 
 def _guess_pattern(path: Path) -> str:
