@@ -77,9 +77,9 @@ class Registry(Generic[C]):
             kind = component_type(data, self.kind)
             if kind is None:
                 return None
-        builder = self.builders.get(kind)
+        builder = self.builders.get(kind) if isinstance(kind, str) else None  # a file may give any JSON value
         if builder is None:
-            raise ModelFileError(f"unsupported {self.kind} type {kind!r}: tkit reads {self.names()}")
+            raise ModelFileError(f"unsupported {self.kind} type {str(kind)[:60]!r}: tkit reads {self.names()}")
         return builder(data)
 
 
