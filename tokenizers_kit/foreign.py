@@ -23,6 +23,7 @@ from tokenizers_kit.atomic import atomic_open
 from tokenizers_kit.bytes_map import bytes_to_symbols, symbols_to_bytes
 from tokenizers_kit.decoders import ByteLevel as ByteLevelDecoder
 from tokenizers_kit.errors import ModelFileError, TkitError
+from tokenizers_kit.json_fields import parse_json
 from tokenizers_kit.models.base import check_ids
 from tokenizers_kit.models.bpe import BPEModel
 from tokenizers_kit.patterns import KNOWN_LINEAR
@@ -69,23 +70,38 @@ def looks_like_gpt2_vocab(data: Any) -> bool:
         isinstance(k, str) and isinstance(v, int) and not isinstance(v, bool) for k, v in data.items())
 
 
-def read_merges_txt(path: Path) -> list[tuple[str, str]]:
+def read_text_file(path: Path, what: str) -> str:
+    """A text file of a tokenizer as str: UTF-8 with or without a BOM, or a one-line ModelFileError."""
     if not path.exists():
-        raise ModelFileError(f"{path} does not exist: a GPT-2 vocab.json needs its merges.txt in the same "
-                             "directory")
+        raise ModelFileError(f"{path} does not exist: {what}")
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError as err:
-        raise ModelFileError(f"{path}: invalid UTF-8 at byte offset {err.start}: merges.txt must be UTF-8") from None
+        raise ModelFileError(f"{path}: invalid UTF-8 at byte offset {err.start}: not a tokenizer text file") from None
     except OSError as err:
         raise ModelFileError(f"{path}: cannot be read ({err.strerror})") from None
+
+
+def file_lines(text: str) -> list[str]:
+    """Lines split at "\n" only (a CRLF line loses its "\r"): str.splitlines would also split at \x85,
+    \u2028 and other characters a token may hold."""
+    lines = text.split("\n")
+    return [line[:-1] if line.endswith("\r") else line for line in lines]
+
+
+def read_merges_txt(path: Path) -> list[tuple[str, str]]:
+    text = read_text_file(path, "a GPT-2 vocab.json needs its merges.txt in the same directory")
+    lines = file_lines(text)
+    while lines and not lines[-1]:
+        lines.pop()  # trailing newlines
     merges = []
-    for n, line in enumerate(text.splitlines(), 1):
-        if not line or (n == 1 and line.startswith("#version")):
+    for n, line in enumerate(lines, 1):
+        if n == 1 and line.startswith("#version"):
             continue
         parts = line.split(" ")
         if len(parts) != 2 or not all(parts):
-            raise ModelFileError(f"{path}:{n}: a merge line is two tokens separated by one space, not {line!r}")
+            raise ModelFileError(f"{path}:{n}: a merge line is two tokens separated by one space, not "
+                                 f"{line[:60]!r}: the file is corrupt")
         merges.append((parts[0], parts[1]))
     return merges
 
@@ -96,10 +112,7 @@ def gpt2_parts(vocab_path: str | os.PathLike[str], merges_path: str | os.PathLik
     then "a b" lines). Vocabulary entries spelled `<|...|>` become special tokens (GPT-2's `<|endoftext|>`)."""
     vpath = Path(vocab_path)
     if vocab is None:
-        try:
-            vocab = json.loads(vpath.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError, UnicodeDecodeError) as err:
-            raise ModelFileError(f"{vpath}: cannot read the GPT-2 vocab.json ({err})") from None
+        vocab = parse_json(read_text_file(vpath, "give the GPT-2 vocab.json"), str(vpath))
         if not looks_like_gpt2_vocab(vocab):
             raise ModelFileError(f"{vpath}: a GPT-2 vocab.json maps tokens to integer ids")
     check_ids(vocab, f"{vpath}")
@@ -139,26 +152,31 @@ def looks_like_tiktoken(text: str) -> bool:
 
 
 def read_tiktoken_ranks(path: Path, text: str | None = None) -> dict[bytes, int]:
+    """`base64-token rank` lines (blank lines skipped, as tiktoken does); every malformed line, over-long token,
+    repeated token or bad rank is a ModelFileError naming the line."""
     if text is None:
-        try:
-            text = path.read_text(encoding="utf-8")
-        except UnicodeDecodeError as err:
-            raise ModelFileError(f"{path}: invalid UTF-8 at byte offset {err.start}: not a tiktoken file") from None
+        text = read_text_file(path, "give a tiktoken rank file")
+    longest = 4 * -(-MAX_TOKEN_BYTES // 3)  # base64 length of the longest token allowed
     ranks: dict[bytes, int] = {}
-    for n, line in enumerate(text.splitlines(), 1):
+    for n, line in enumerate(file_lines(text), 1):
         if not line.strip():
             continue
         parts = line.split()
-        try:
-            if len(parts) != 2:
-                raise ValueError
-            token, rank = base64.b64decode(parts[0], validate=True), int(parts[1])
-        except (ValueError, binascii.Error):
+        if len(parts) != 2 or not (parts[1].isascii() and parts[1].isdigit()):
             raise ModelFileError(f"{path}:{n}: a tiktoken line is `base64-token rank`, not {line[:60]!r}: "
-                                 "the file is corrupt") from None
+                                 "the file is corrupt")
+        if len(parts[0]) > longest:
+            raise ModelFileError(f"{path}:{n}: a token of about {len(parts[0]) * 3 // 4:,} bytes (at most "
+                                 f"{MAX_TOKEN_BYTES:,}): the file is corrupt or hostile")
+        try:
+            token = base64.b64decode(parts[0], validate=True)
+        except (ValueError, binascii.Error):
+            raise ModelFileError(f"{path}:{n}: {parts[0][:60]!r} is not base64: the file is corrupt") from None
         if token in ranks:
-            raise ModelFileError(f"{path}:{n}: token {token!r} is listed twice: the file is corrupt")
-        ranks[token] = rank
+            raise ModelFileError(f"{path}:{n}: token {token[:60]!r} is listed twice: the file is corrupt")
+        if len(parts[1]) > 20:  # checked before int(), which refuses thousands of digits with a ValueError
+            raise ModelFileError(f"{path}:{n}: rank {parts[1][:20]}... is enormous: the file is corrupt")
+        ranks[token] = int(parts[1])
     if not ranks:
         raise ModelFileError(f"{path}: the tiktoken file has no ranks")
     check_ids(ranks, str(path))

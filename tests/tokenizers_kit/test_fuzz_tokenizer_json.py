@@ -11,7 +11,13 @@ import json
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.tokenizers_kit.loader_fuzz import delete_at, get_at, json_paths, load_and_use, set_at
+from tests.tokenizers_kit.loader_fuzz import (
+    delete_at,
+    get_at,
+    json_paths,
+    load_and_use,
+    set_at,
+)
 from tokenizers_kit.tokenizer import Tokenizer
 from tokenizers_kit.training import train_tokenizer
 
@@ -114,7 +120,14 @@ def mutated_json(draw: st.DrawFn) -> str:
 @st.composite
 def mutated_bytes(draw: st.DrawFn) -> bytes:
     raw = base_text(draw(st.sampled_from(BASES))).encode("utf-8")
-    how = draw(st.sampled_from(["truncate", "garbage", "flip", "bom_crlf"]))
+    how = draw(st.sampled_from(["truncate", "garbage", "flip", "bom_crlf", "literal"]))
+    if how == "literal":  # JSON that Python reads but a tokenizer file may not hold
+        at = raw.find(draw(st.sampled_from([b'"id": ', b'"content": ', b'"unk_id": ', b'"vocab": {', b'"dropout": '])))
+        literal = draw(st.sampled_from([b"1" * 5000, b"NaN", b"-Infinity", b"1e999", b'"\\ud800", ',
+                                        b'"\\udc80x": 5, ', b'"<|endoftext|>": 1, ', b"-0"]))
+        if at >= 0:
+            at = raw.index(b" ", at) + 1 if not raw[at:].startswith(b'"vocab"') else at + len(b'"vocab": {')
+            return raw[:at] + literal + raw[at:]
     at = draw(st.integers(0, len(raw)))
     if how == "truncate":
         return raw[:at]

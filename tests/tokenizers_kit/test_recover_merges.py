@@ -61,7 +61,6 @@ def test_fast_recovery_equals_the_reference(ranks):
 @given(st.lists(st.text(alphabet="ab cd\néé=", min_size=1, max_size=60), min_size=1, max_size=20))
 def test_trained_tokenizers_recover_their_own_merges(lines):
     tok = train_tokenizer(["".join(lines) * 3], "bpe", vocab_size=300)
-
     ranks = tiktoken_ranks(tok)
     assert recover_merges(ranks) == recover_merges_reference(ranks)
 
@@ -103,6 +102,8 @@ def test_a_chain_of_prefixes_loads_in_time_linear_in_the_file(tmp_path):
 def test_overlong_tokens_are_refused_before_any_work(tmp_path, length):
     write_ranks(tmp_path / "long.tiktoken", byte_ranks() | {b"a" * length: 256})
     start = time.perf_counter()
-    with pytest.raises(ModelFileError, match="bytes long"):
-        Tokenizer.from_tiktoken(tmp_path / "long.tiktoken")
+    with pytest.raises(ModelFileError, match=f"at most {MAX_TOKEN_BYTES:,}"):
+        Tokenizer.from_tiktoken(tmp_path / "long.tiktoken")  # refused by the reader, line by line
+    with pytest.raises(ModelFileError, match=f"at most {MAX_TOKEN_BYTES:,}"):
+        recover_merges(byte_ranks() | {b"a" * length: 256})  # and by the replay itself
     assert time.perf_counter() - start < 2
