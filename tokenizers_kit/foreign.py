@@ -161,10 +161,12 @@ def read_tiktoken_ranks(path: Path, text: str | None = None) -> dict[bytes, int]
     for n, line in enumerate(file_lines(text), 1):
         if not line.strip():
             continue
-        parts = line.split()
-        if len(parts) != 2 or not (parts[1].isascii() and parts[1].isdigit()):
+        parts = line.split() if line.isascii() else []  # str.split() would also split at U+0085 and the like
+        if len(parts) != 2 or not parts[1].isdigit():
             raise ModelFileError(f"{path}:{n}: a tiktoken line is `base64-token rank`, not {line[:60]!r}: "
                                  "the file is corrupt")
+        if len(parts[1]) > 20:  # checked before int(), which refuses thousands of digits with a ValueError
+            raise ModelFileError(f"{path}:{n}: rank {parts[1][:20]}... is enormous: the file is corrupt")
         if len(parts[0]) > longest:
             raise ModelFileError(f"{path}:{n}: a token of about {len(parts[0]) * 3 // 4:,} bytes (at most "
                                  f"{MAX_TOKEN_BYTES:,}): the file is corrupt or hostile")
@@ -174,8 +176,6 @@ def read_tiktoken_ranks(path: Path, text: str | None = None) -> dict[bytes, int]
             raise ModelFileError(f"{path}:{n}: {parts[0][:60]!r} is not base64: the file is corrupt") from None
         if token in ranks:
             raise ModelFileError(f"{path}:{n}: token {token[:60]!r} is listed twice: the file is corrupt")
-        if len(parts[1]) > 20:  # checked before int(), which refuses thousands of digits with a ValueError
-            raise ModelFileError(f"{path}:{n}: rank {parts[1][:20]}... is enormous: the file is corrupt")
         ranks[token] = int(parts[1])
     if not ranks:
         raise ModelFileError(f"{path}: the tiktoken file has no ranks")
