@@ -45,7 +45,7 @@ VOCAB_DAMAGE = {
     "NaN": (lambda t: '{"x": NaN, ' + t[1:], "NaN"),
     "Infinity": (lambda t: '{"x": -Infinity, ' + t[1:], "Infinity"),
     "5000 digits": (lambda t: '{"x": ' + "7" * 5000 + ", " + t[1:], "thousands of digits"),
-    "a lone surrogate": (lambda t: '{"\\udc80": 3, ' + t[1:], "surrogate"),
+    "a lone surrogate": (lambda t: '{"\\udc80": %d, ' % len(json.loads(t)) + t[1:], "surrogate"),  # a fresh id
     "deep nesting": (lambda t: '{"x": ' + "[" * 100_000 + "]" * 100_000 + ", " + t[1:], "JSON"),
     "an id past 2**32": (lambda t: '{"<new>": 4294967296, ' + t[1:], "below 2\\*\\*32"),
     "a sparse id": (lambda t: '{"<new>": 9999999, ' + t[1:], "sparse"),
