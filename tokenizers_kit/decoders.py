@@ -18,6 +18,7 @@ from tokenizers_kit.json_fields import (
     metaspace_scheme,
 )
 from tokenizers_kit.normalizers import _pattern_regex
+from tokenizers_kit.patterns import pattern_object
 from tokenizers_kit.pre_tokenizers import PREPEND_SCHEMES
 
 
@@ -220,7 +221,7 @@ class Replace(Decoder):
         return cls(data.get("pattern"), field(data, "content", str, "", cls.where()))
 
     def __init__(self, pattern: str | dict[str, str], content: str) -> None:
-        self.pattern = {"String": pattern} if isinstance(pattern, str) else dict(pattern)
+        self.pattern = pattern_object(pattern, "Replace decoder")
         self.content = content
         self._re = _pattern_regex(self.pattern, "Replace decoder")
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import heapq
 import json
 import os
 from pathlib import Path
@@ -22,6 +23,7 @@ from tokenizers_kit.atomic import atomic_open
 from tokenizers_kit.bytes_map import bytes_to_symbols, symbols_to_bytes
 from tokenizers_kit.decoders import ByteLevel as ByteLevelDecoder
 from tokenizers_kit.errors import ModelFileError, TkitError
+from tokenizers_kit.json_fields import parse_json
 from tokenizers_kit.models.base import check_ids
 from tokenizers_kit.models.bpe import BPEModel
 from tokenizers_kit.patterns import KNOWN_LINEAR
@@ -68,23 +70,38 @@ def looks_like_gpt2_vocab(data: Any) -> bool:
         isinstance(k, str) and isinstance(v, int) and not isinstance(v, bool) for k, v in data.items())
 
 
-def read_merges_txt(path: Path) -> list[tuple[str, str]]:
+def read_text_file(path: Path, what: str) -> str:
+    """A text file of a tokenizer as str: UTF-8 with or without a BOM, or a one-line ModelFileError."""
     if not path.exists():
-        raise ModelFileError(f"{path} does not exist: a GPT-2 vocab.json needs its merges.txt in the same "
-                             "directory")
+        raise ModelFileError(f"{path} does not exist: {what}")
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError as err:
-        raise ModelFileError(f"{path}: invalid UTF-8 at byte offset {err.start}: merges.txt must be UTF-8") from None
+        raise ModelFileError(f"{path}: invalid UTF-8 at byte offset {err.start}: not a tokenizer text file") from None
     except OSError as err:
         raise ModelFileError(f"{path}: cannot be read ({err.strerror})") from None
+
+
+def file_lines(text: str) -> list[str]:
+    """Lines split at "\n" only (a CRLF line loses its "\r"): str.splitlines would also split at \x85,
+    \u2028 and other characters a token may hold."""
+    lines = text.split("\n")
+    return [line[:-1] if line.endswith("\r") else line for line in lines]
+
+
+def read_merges_txt(path: Path) -> list[tuple[str, str]]:
+    text = read_text_file(path, "a GPT-2 vocab.json needs its merges.txt in the same directory")
+    lines = file_lines(text)
+    while lines and not lines[-1]:
+        lines.pop()  # trailing newlines
     merges = []
-    for n, line in enumerate(text.splitlines(), 1):
-        if not line or (n == 1 and line.startswith("#version")):
+    for n, line in enumerate(lines, 1):
+        if n == 1 and line.startswith("#version"):
             continue
         parts = line.split(" ")
         if len(parts) != 2 or not all(parts):
-            raise ModelFileError(f"{path}:{n}: a merge line is two tokens separated by one space, not {line!r}")
+            raise ModelFileError(f"{path}:{n}: a merge line is two tokens separated by one space, not "
+                                 f"{line[:60]!r}: the file is corrupt")
         merges.append((parts[0], parts[1]))
     return merges
 
@@ -95,10 +112,7 @@ def gpt2_parts(vocab_path: str | os.PathLike[str], merges_path: str | os.PathLik
     then "a b" lines). Vocabulary entries spelled `<|...|>` become special tokens (GPT-2's `<|endoftext|>`)."""
     vpath = Path(vocab_path)
     if vocab is None:
-        try:
-            vocab = json.loads(vpath.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError, UnicodeDecodeError) as err:
-            raise ModelFileError(f"{vpath}: cannot read the GPT-2 vocab.json ({err})") from None
+        vocab = parse_json(read_text_file(vpath, "give the GPT-2 vocab.json"), str(vpath))
         if not looks_like_gpt2_vocab(vocab):
             raise ModelFileError(f"{vpath}: a GPT-2 vocab.json maps tokens to integer ids")
     check_ids(vocab, f"{vpath}")
@@ -138,53 +152,113 @@ def looks_like_tiktoken(text: str) -> bool:
 
 
 def read_tiktoken_ranks(path: Path, text: str | None = None) -> dict[bytes, int]:
+    """`base64-token rank` lines (blank lines skipped, as tiktoken does); every malformed line, over-long token,
+    repeated token or bad rank is a ModelFileError naming the line."""
     if text is None:
-        try:
-            text = path.read_text(encoding="utf-8")
-        except UnicodeDecodeError as err:
-            raise ModelFileError(f"{path}: invalid UTF-8 at byte offset {err.start}: not a tiktoken file") from None
+        text = read_text_file(path, "give a tiktoken rank file")
+    longest = 4 * -(-MAX_TOKEN_BYTES // 3)  # base64 length of the longest token allowed
     ranks: dict[bytes, int] = {}
-    for n, line in enumerate(text.splitlines(), 1):
+    for n, line in enumerate(file_lines(text), 1):
         if not line.strip():
             continue
-        parts = line.split()
-        try:
-            if len(parts) != 2:
-                raise ValueError
-            token, rank = base64.b64decode(parts[0], validate=True), int(parts[1])
-        except (ValueError, binascii.Error):
+        parts = line.split() if line.isascii() else []  # str.split() would also split at U+0085 and the like
+        if len(parts) != 2 or not parts[1].isdigit():
             raise ModelFileError(f"{path}:{n}: a tiktoken line is `base64-token rank`, not {line[:60]!r}: "
-                                 "the file is corrupt") from None
+                                 "the file is corrupt")
+        if len(parts[1]) > 20:  # checked before int(), which refuses thousands of digits with a ValueError
+            raise ModelFileError(f"{path}:{n}: rank {parts[1][:20]}... is enormous: the file is corrupt")
+        if len(parts[0]) > longest:
+            raise ModelFileError(f"{path}:{n}: a token of about {len(parts[0]) * 3 // 4:,} bytes (at most "
+                                 f"{MAX_TOKEN_BYTES:,}): the file is corrupt or hostile")
+        try:
+            token = base64.b64decode(parts[0], validate=True)
+        except (ValueError, binascii.Error):
+            raise ModelFileError(f"{path}:{n}: {parts[0][:60]!r} is not base64: the file is corrupt") from None
         if token in ranks:
-            raise ModelFileError(f"{path}:{n}: token {token!r} is listed twice: the file is corrupt")
-        ranks[token] = rank
+            raise ModelFileError(f"{path}:{n}: token {token[:60]!r} is listed twice: the file is corrupt")
+        ranks[token] = int(parts[1])
     if not ranks:
         raise ModelFileError(f"{path}: the tiktoken file has no ranks")
     check_ids(ranks, str(path))
     return ranks
 
 
+MAX_TOKEN_BYTES = 1 << 14  # far above any real rank file's longest token; bounds the work per token
+_SCAN_BYTES = 32  # tokens up to this long replay by a list scan (C-level min/index); longer ones by a heap
+
+
 def recover_merges(ranks: dict[bytes, int]) -> list[tuple[bytes, bytes]]:
-    """The merge that creates each multi-byte token, in rank order."""
+    """The merge that creates each multi-byte token, in rank order: BPE replayed on the token's bytes with only
+    lower ranks allowed, until two parts remain (tests/tokenizers_kit/reference_recover.py is the plain twin).
+
+    Why the replay may use only the merges recovered so far (pairs of ids) instead of looking up every
+    concatenation of two parts: whenever the replay joins parts a and b into a lower-ranked token X, the merges
+    inside X's span were X's own replay, so (a, b) is X's recovered merge. Ids instead of growing byte strings
+    and a heap for long tokens make each token cost O(n log n) in its length, not O(n^2) or worse."""
+    longest = max(map(len, ranks), default=0)
+    if longest > MAX_TOKEN_BYTES:
+        raise ModelFileError(f"a tiktoken token is {longest:,} bytes long (at most {MAX_TOKEN_BYTES:,}): "
+                             "the file is corrupt or hostile")
+    k = max(ranks.values(), default=0) + 257  # ids: the ranks, then one spare id per byte missing from `ranks`
+    byte_id = [ranks.get(bytes([b]), k - 256 + b) for b in range(256)]
+    token_of = {r: t for t, r in ranks.items()} | {k - 256 + b: bytes([b]) for b in range(256)}
+    pairs: dict[int, int] = {}  # a * k + b -> the rank (= id) of the token that merge (a, b) makes
     merges = []
     for token, rank in sorted(ranks.items(), key=lambda kv: kv[1]):
         if len(token) == 1:
             continue
-        parts = [token[i:i + 1] for i in range(len(token))]
-        while len(parts) > 2:  # BPE restricted to ranks below this token's rank
-            best, best_rank = -1, rank
-            for i in range(len(parts) - 1):
-                r = ranks.get(parts[i] + parts[i + 1])
-                if r is not None and r < best_rank:
-                    best, best_rank = i, r
-            if best < 0:
-                break
-            parts[best:best + 2] = [parts[best] + parts[best + 1]]
+        ids = list(map(byte_id.__getitem__, token))
+        parts = _replay_scan(ids, pairs, k) if len(ids) <= _SCAN_BYTES else _replay_heap(ids, pairs, k)
         if len(parts) != 2:
-            raise ModelFileError(f"tiktoken token {token!r} (rank {rank}) cannot be built from lower-ranked "
+            raise ModelFileError(f"tiktoken token {token[:60]!r} (rank {rank}) cannot be built from lower-ranked "
                                  "tokens: the file is not a BPE rank file")
-        merges.append((parts[0], parts[1]))
+        pairs[parts[0] * k + parts[1]] = rank
+        merges.append((token_of[parts[0]], token_of[parts[1]]))
     return merges
+
+
+def _replay_scan(ids: list[int], pairs: dict[int, int], k: int) -> list[int]:
+    """BPE on a short id list down to two parts: merge the lowest-ranked pair (leftmost on ties), in place;
+    after a merge only the two pairs beside it are looked up again."""
+    none = len(pairs) * k + k  # above every rank: "no merge here"
+    cands = [pairs.get(a * k + b, none) for a, b in zip(ids, ids[1:])]
+    while len(ids) > 2:
+        best = min(cands)
+        if best == none:
+            break
+        i = cands.index(best)
+        ids[i:i + 2] = [best]
+        del cands[i]
+        if i > 0:
+            cands[i - 1] = pairs.get(ids[i - 1] * k + best, none)
+        if i < len(cands):
+            cands[i] = pairs.get(best * k + ids[i + 1], none)
+    return ids
+
+
+def _replay_heap(ids: list[int], pairs: dict[int, int], k: int) -> list[int]:
+    """`_replay_scan` for long id lists: a linked list of parts and a heap of (rank, position), entries checked
+    when popped (a merged-away part has id -1)."""
+    n = len(ids)
+    nxt, prv = list(range(1, n + 1)), list(range(-1, n - 1))
+    nxt[-1] = -1
+    heap = [(pairs[key], i) for i in range(n - 1) if (key := ids[i] * k + ids[i + 1]) in pairs]
+    heapq.heapify(heap)
+    left = n
+    while heap and left > 2:
+        rank, i = heapq.heappop(heap)
+        j = nxt[i]
+        if ids[i] < 0 or j < 0 or pairs.get(ids[i] * k + ids[j]) != rank:
+            continue  # stale: a part of this pair was merged since
+        ids[i], ids[j] = rank, -1
+        nxt[i] = nxt[j]
+        if nxt[i] >= 0:
+            prv[nxt[i]] = i
+        left -= 1
+        for a, b in ((prv[i], i), (i, nxt[i])):
+            if a >= 0 and b >= 0 and (r := pairs.get(ids[a] * k + ids[b])) is not None:
+                heapq.heappush(heap, (r, a))
+    return [t for t in ids if t >= 0]
 
 
 def _guess_pattern(path: Path) -> str:

@@ -3,12 +3,57 @@ shared base, the registry that builds each kind from its JSON object by HF's "ty
 reads their typed fields and turns a wrong one into a one-line `ModelFileError`."""
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any, ClassVar, Generic, TypeVar
+
+import regex
 
 from tokenizers_kit.errors import ModelFileError
 
 _KIND_NAMES = {bool: "true or false", str: "a string", int: "an integer"}
+_SURROGATE_ESCAPE = regex.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+
+
+def parse_json(text: str, source: str) -> Any:
+    """The JSON of a tokenizer file (tokenizer.json, GPT-2 vocab.json), read as strictly as HF's serde does:
+    no NaN/Infinity, no key twice in one object, no lone surrogate; every failure one ModelFileError."""
+    try:
+        data = json.loads(text, parse_constant=_no_constant(source), object_pairs_hook=_unique_keys(source))
+    except json.JSONDecodeError as err:
+        where = f"line {err.lineno}, column {err.colno}"
+        hint = "the file is truncated" if err.pos >= len(text.rstrip()) else "the file is corrupt"
+        raise ModelFileError(f"{source} is not valid JSON ({err.msg} at {where}): {hint}; "
+                             "re-create it with `tkit train tokenizer`") from None
+    except ValueError:  # int() refuses a literal of thousands of digits
+        raise ModelFileError(f"{source} holds a number with thousands of digits: the file is corrupt") from None
+    except RecursionError:
+        raise ModelFileError(f"{source} nests JSON too deeply to be a tokenizer file: the file is corrupt") from None
+    if _SURROGATE_ESCAPE.search(text):  # rare: only then pay for a check of every string
+        try:
+            json.dumps(data, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            raise ModelFileError(f"{source} escapes a lone UTF-16 surrogate (\\ud800-\\udfff): not valid Unicode; "
+                                 "the file is corrupt") from None
+    return data
+
+
+def _no_constant(source: str) -> Callable[[str], Any]:
+    def refuse(name: str) -> Any:
+        raise ModelFileError(f"{source} holds {name}, which JSON does not allow: the file is corrupt")
+    return refuse
+
+
+def _unique_keys(source: str) -> Callable[[list[tuple[str, Any]]], dict[str, Any]]:
+    def build(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        out = dict(pairs)
+        if len(out) != len(pairs):
+            seen: set[str] = set()
+            twice = next(k for k, _ in pairs if k in seen or seen.add(k))  # type: ignore[func-returns-value]
+            raise ModelFileError(f"{source}: key {twice[:60]!r} appears twice in one JSON object: the file is "
+                                 "corrupt")
+        return out
+    return build
 
 
 class JsonComponent:
@@ -77,9 +122,9 @@ class Registry(Generic[C]):
             kind = component_type(data, self.kind)
             if kind is None:
                 return None
-        builder = self.builders.get(kind)
+        builder = self.builders.get(kind) if isinstance(kind, str) else None  # a file may give any JSON value
         if builder is None:
-            raise ModelFileError(f"unsupported {self.kind} type {kind!r}: tkit reads {self.names()}")
+            raise ModelFileError(f"unsupported {self.kind} type {str(kind)[:60]!r}: tkit reads {self.names()}")
         return builder(data)
 
 

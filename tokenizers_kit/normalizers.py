@@ -16,7 +16,7 @@ import regex
 
 from tokenizers_kit.errors import ModelFileError
 from tokenizers_kit.json_fields import JsonComponent, Registry, field, items
-from tokenizers_kit.patterns import compile_from_file
+from tokenizers_kit.patterns import compile_from_file, pattern_object
 
 Span = tuple[int, int]  # (start, end) character offsets in the original text
 Spans = list[Span]
@@ -208,7 +208,7 @@ class Replace(Normalizer):
         return cls(data.get("pattern"), field(data, "content", str, None, where))
 
     def __init__(self, pattern: str | dict[str, str], content: str) -> None:
-        self.pattern = {"String": pattern} if isinstance(pattern, str) else dict(pattern)
+        self.pattern = pattern_object(pattern, "Replace")
         self.content = content
         self._re = _pattern_regex(self.pattern, "Replace")
         self._literal = self.pattern.get("String")

@@ -60,3 +60,16 @@ def compile_from_file(source: str, where: str) -> regex.Pattern | TimedPattern:
     except (regex.error, ValueError, OverflowError, RecursionError) as err:
         raise ModelFileError(f"{where}: invalid regex {source[:60]!r} ({err}): the file is corrupt") from None
     return compiled if source in KNOWN_LINEAR else TimedPattern(compiled, where)
+
+
+def pattern_object(pattern: Any, where: str) -> dict[str, str]:
+    """HF's pattern object, {"String": s} or {"Regex": r} (a bare str means a String), checked: a file may hold
+    any JSON value here."""
+    if isinstance(pattern, str):
+        return {"String": pattern}
+    if isinstance(pattern, dict) and len(pattern) == 1:
+        (kind, value), = pattern.items()
+        if kind in ("String", "Regex") and isinstance(value, str):
+            return {kind: value}
+    raise ModelFileError(f"{where}: pattern must be {{\"String\": ...}} or {{\"Regex\": ...}}, not "
+                         f"{str(pattern)[:60]}: the file is corrupt")

@@ -47,7 +47,7 @@ def _token_id(data: dict[str, Any], key: str, where: str) -> tuple[str, int]:
     """A ["token", id] pair."""
     value = data.get(key)
     if (not isinstance(value, list) or len(value) != 2 or not isinstance(value[0], str)
-            or not isinstance(value[1], int) or isinstance(value[1], bool)):
+            or not isinstance(value[1], int) or isinstance(value[1], bool) or not 0 <= value[1] < 2**32):
         raise ModelFileError(f"{where}: {key!r} must be a [token, id] pair, not {value!r}: the file is corrupt")
     return value[0], value[1]
 
@@ -142,9 +142,11 @@ class TemplateProcessing(PostProcessor):
                 raise ModelFileError(f"{where}: template item {item!r} names no entry of 'special_tokens': the file "
                                      "is corrupt")
             ids, tokens = spec.get("ids", []), spec.get("tokens", [])
-            if not isinstance(ids, list) or not isinstance(tokens, list) or len(ids) != len(tokens):
-                raise ModelFileError(f"{where}: special token {name!r} needs equally long 'ids' and 'tokens' lists: "
-                                     "the file is corrupt")
+            if not isinstance(ids, list) or not isinstance(tokens, list) or len(ids) != len(tokens) or not all(
+                    isinstance(i, int) and not isinstance(i, bool) and 0 <= i < 2**32 for i in ids) or not all(
+                    isinstance(t, str) for t in tokens):
+                raise ModelFileError(f"{where}: special token {name!r} needs equally long 'ids' (integers) and "
+                                     "'tokens' (strings) lists: the file is corrupt")
             (after if seen_sequence else before).extend(zip(ids, tokens))
         return before, after
 

@@ -26,7 +26,7 @@ from tokenizers_kit.json_fields import (
     metaspace_scheme,
 )
 from tokenizers_kit.normalizers import WHITESPACE, Spans, _pattern_regex
-from tokenizers_kit.patterns import KNOWN_LINEAR
+from tokenizers_kit.patterns import KNOWN_LINEAR, pattern_object
 
 # GPT-2's split pattern (HF ByteLevel use_regex) and GPT-4's cl100k_base pattern (tiktoken_ext/openai_public.py).
 GPT2_PATTERN = r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""
@@ -200,7 +200,7 @@ class Split(PreTokenizer):
                    field(data, "invert", bool, False, where))
 
     def __init__(self, pattern: str | dict[str, str], behavior: str = "Isolated", invert: bool = False) -> None:
-        self.pattern = {"String": pattern} if isinstance(pattern, str) else dict(pattern)
+        self.pattern = pattern_object(pattern, "Split pre-tokenizer")
         if behavior not in BEHAVIORS:
             raise ModelFileError(f"Split pre-tokenizer: unknown behavior {behavior!r}: use one of "
                                  f"{', '.join(BEHAVIORS)}")

@@ -19,6 +19,7 @@ from tokenizers_kit import normalizers as nrm
 from tokenizers_kit import pre_tokenizers as pre
 from tokenizers_kit.added_tokens import AddedToken
 from tokenizers_kit.errors import ModelFileError
+from tokenizers_kit.json_fields import parse_json
 from tokenizers_kit.models import MODELS
 from tokenizers_kit.post_processors import post_processor_from_dict
 
@@ -127,18 +128,6 @@ def infer_algo(model: Any, normalizer: Any, pre_tokenizer: Any, decoder: Any) ->
     if kind == "BPE" and pt is None and not data.get("merges"):
         return "char"
     return "file"
-
-
-def parse_json(text: str, source: str) -> Any:
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as err:
-        where = f"line {err.lineno}, column {err.colno}"
-        hint = "the file is truncated" if err.pos >= len(text.rstrip()) else "the file is corrupt"
-        raise ModelFileError(f"{source} is not valid JSON ({err.msg} at {where}): {hint}; "
-                             "re-create it with `tkit train tokenizer`") from None
-    except RecursionError:
-        raise ModelFileError(f"{source} nests JSON too deeply to be a tokenizer file: the file is corrupt") from None
 
 
 def tokenizer_str_parts(text: str, source: str = "tokenizer") -> dict[str, Any]:
