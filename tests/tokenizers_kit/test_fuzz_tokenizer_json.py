@@ -69,7 +69,7 @@ RICH2_PIPELINE = {
 def base_text(name: str) -> str:
     """A small valid tokenizer.json: a trained algorithm, "rich" (BPE with RICH_PIPELINE) or "rich2"."""
     algo = "bpe" if name == "rich" else "wordpiece" if name == "rich2" else name
-    tok = train_tokenizer(CORPUS, algo, vocab_size=None if algo == "char" else 300,
+    tok = train_tokenizer(CORPUS, algo, vocab_size=None if algo == "char" else 340,
                           special_tokens=["<|endoftext|>", "[CLS]"])
     data = json.loads(tok.to_str())
     if name == "rich":
