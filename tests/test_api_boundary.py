@@ -46,9 +46,9 @@ def test_text_arguments_must_be_text(lm, tok, value):
 @given(ids=st.lists(st.integers(min_value=-(2**70), max_value=-1), min_size=1, max_size=4), data=st.data())
 def test_negative_ids_never_wrap(lm, tok, ids, data):
     mixed = data.draw(st.permutations([*ids, 0, 1]))
-    with pytest.raises(ValueError, match="ids"):
+    with pytest.raises(ValueError, match="non-negative"):
         tok.decode(mixed)
-    with pytest.raises(ValueError, match="ids"):
+    with pytest.raises(ValueError, match="non-negative"):
         lm.vocab.decode(mixed)
 
 

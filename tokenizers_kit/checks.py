@@ -64,8 +64,10 @@ def require_ids(name: str, ids: Any, size: int) -> np.ndarray:
             if isinstance(item, bool) or not isinstance(item, numbers.Integral):
                 raise TypeError(f"{name} must hold int ids, not {_kind(item)}")
         lo, hi = (int(min(items)), int(max(items))) if items else (0, 0)
-    if lo < 0 or hi >= size:
-        raise ArgumentError(f"{name} holds id {lo if lo < 0 else hi}, outside the vocabulary [0, {size})")
+    if lo < 0:
+        raise ArgumentError(f"{name} holds id {lo}: ids are non-negative")
+    if hi >= size:
+        raise ArgumentError(f"{name} holds id {hi}, outside the vocabulary [0, {size})")
     return np.asarray(items, dtype=np.int64)
 
 
