@@ -1,5 +1,5 @@
-"""pytest plugin: counts the cases each test tried (a hypothesis test's generated examples, else one) and writes
-them as JSON to $TKIT_CENSUS_OUT. Used by hostile_census.py; run with --hypothesis-show-statistics."""
+"""pytest plugin: counts the cases each test tried (a hypothesis test's generated examples, a `cases` property
+recorded by a test whose cases ran in a child process, else one) and writes them as JSON to $TKIT_CENSUS_OUT. Used by hostile_census.py; run with --hypothesis-show-statistics."""
 from __future__ import annotations
 
 import json
@@ -27,7 +27,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):  # noqa
     report = (yield).get_result()
     if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
         counted = _examples(item)
-        tried, failing = counted if counted else (1, 0)
+        cases = dict(item.user_properties).get("cases")  # a test whose cases ran in a child process
+        tried, failing = counted if counted else (int(cases) if cases else 1, 0)
         passed = report.outcome == "passed"
         _results.append({"nodeid": item.nodeid, "outcome": report.outcome, "tried": tried + failing,
                          "passing": tried if passed else max(0, tried - max(failing, 1))})

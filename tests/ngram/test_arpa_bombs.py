@@ -57,7 +57,8 @@ def load_in_child(paths: list[str], memory: int = 3 * GiB // 2, timeout: float =
     return {row["path"]: row for row in rows}
 
 
-def test_bombs_are_refused_early_in_bounded_memory(tmp_path):
+def test_bombs_are_refused_early_in_bounded_memory(tmp_path, record_property):
+    record_property("cases", len(BOMBS) + 1)  # for tests/census: the bombs and the sound file, in one child
     paths = {}
     for name, (head, unit, tail, _) in BOMBS.items():
         paths[name] = str(tmp_path / (name.replace(" ", "_") + ".arpa.gz"))
