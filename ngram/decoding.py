@@ -170,7 +170,7 @@ def stream_text(model: LanguageModel, ids: Iterable[int], flush_every: int = 16,
         if piece is not None:
             yield piece
             first = False
-            window = window[-context:]
+            window = _context(model, window, context)
             start = len(window)
             printed_context = ids_to_text(model, window)
     if len(window) > start or first:
@@ -185,3 +185,12 @@ def _new_text(model: LanguageModel, window: list[int], start: int, context_text:
     if first:
         return text
     return text[len(context_text):] if text.startswith(context_text) else None
+
+
+def _context(model: LanguageModel, window: list[int], context: int) -> list[int]:
+    """The last `context` ids, or more while their text is empty (ids such as <s> that decode to nothing):
+    the next piece's separator (a space between words) depends on there being text before it."""
+    keep = min(context, len(window))
+    while keep < len(window) and not ids_to_text(model, window[-keep:]):
+        keep += 1
+    return window[-keep:]

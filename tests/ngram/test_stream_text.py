@@ -44,3 +44,12 @@ def test_it_streams(models):
 
     stream = stream_text(model, endless(), flush_every=4)
     assert [next(stream) for _ in range(3)] == [ids_to_text(model, [1] * 4)] + [ids_to_text(model, [1] * 4)] * 2
+
+
+def test_a_context_that_decodes_to_nothing_keeps_the_word_before(models):
+    """<unk> <s> <unk>, printed one id at a time with one id of context: the context <s> has no text, so the
+    space before the second word depends on the word before it (a case `make fuzz` found)."""
+    model = models["whitespace"]
+    unk, bos = (int(i) for i in model.vocab.encode(["<unk>", "<s>"]))
+    ids = [unk, bos, unk]
+    assert "".join(stream_text(model, iter(ids), flush_every=1, context=1)) == ids_to_text(model, ids) != "<unk><unk>"
