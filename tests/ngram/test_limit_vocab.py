@@ -10,7 +10,7 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ngram import train_ngram
+from ngram import load_ngram, train_ngram
 from ngram.counting import BOS_ID
 from ngram.train import read_vocab_file
 from tests.ngram.ngram_helpers import FIXTURES
@@ -62,14 +62,16 @@ def test_other_smoothings_map_unlisted_words_to_unk(tmp_path):
 corpora = st.lists(st.lists(st.sampled_from("abcdefg"), max_size=9).map(" ".join), min_size=1, max_size=25)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(lines=corpora, listed=st.sets(st.sampled_from("abcdefgz")), order=st.integers(2, 5),
-       smoothing=st.sampled_from(["modified-kneser-ney", "kneser-ney"]))
-def test_pruned_model_is_the_full_model_without_unlisted_words(tmp_path, lines, listed, order, smoothing):
+       smoothing=st.sampled_from(["modified-kneser-ney", "kneser-ney"]),
+       prune=st.sampled_from([None, [0, 1], [0, 0, 1]]))
+def test_pruned_model_is_the_full_model_without_unlisted_words(tmp_path, lines, listed, order, smoothing, prune):
+    """Also with --prune: the count cutoffs and the word list prune independently, as in adjust_counts.cc."""
     corpus = tmp_path / "c.txt"
     corpus.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
-    full = train_ngram(corpus, order=order, smoothing=smoothing, tokenizer="whitespace")
-    limited = train_ngram(corpus, order=order, smoothing=smoothing, tokenizer="whitespace",
+    full = train_ngram(corpus, order=order, smoothing=smoothing, tokenizer="whitespace", prune=prune)
+    limited = train_ngram(corpus, order=order, smoothing=smoothing, tokenizer="whitespace", prune=prune,
                           limit_vocab=sorted(listed) or ["z"])
     assert limited.info.get("discounts") == full.info.get("discounts")  # lmplz counts before it prunes
     full.save(tmp_path / "full.arpa")
@@ -81,3 +83,12 @@ def test_pruned_model_is_the_full_model_without_unlisted_words(tmp_path, lines, 
     for context in [[BOS_ID], *([i] for i in range(len(limited.vocab)) if i != BOS_ID)]:
         p = np.exp(limited.next_logprobs(context))  # sums to 1 over the kept words
         assert abs(p.sum() - 1.0) < 1e-6, (context, p.sum())
+
+
+def test_npz_keeps_the_pruned_model(tmp_path):
+    """The .npz holds the backoff tables (its counts alone could not say which words were unlisted)."""
+    model = train_ngram(CHARS, order=4, tokenizer="whitespace", limit_vocab=read_vocab_file(str(CHARS_VOCAB)))
+    model.save(tmp_path / "m.npz")
+    back = load_ngram(tmp_path / "m.npz")
+    back.save(tmp_path / "m.arpa")
+    assert_same_arpa(tmp_path / "m.arpa", FIXTURES / "limit_chars.o4.arpa")
