@@ -21,7 +21,9 @@ def vocab_limit_options(func):  # type: ignore[no-untyped-def]
     func = click.option("--skip-symbols", is_flag=True,
                         help="Drop literal <s> and </s> tokens in the text instead of failing (lmplz --skip_symbols).")(func)
     func = click.option("--limit-vocab-file", metavar="FILE",
-                        help="Keep only the words listed in FILE (whitespace-separated); others become <unk>.")(func)
+                        help="Keep only the words listed in FILE (whitespace-separated). train ngram with (modified) "
+                             "Kneser-Ney: as lmplz --limit_vocab_file, n-grams holding another word are pruned "
+                             "(discounts from the whole corpus); elsewhere other words become <unk>.")(func)
     func = click.option("--vocab-size", type=int, metavar="N",
                         help="Keep the N most frequent tokens (incl. <unk> <s> </s>); others become <unk>.")(func)
     return func

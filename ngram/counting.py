@@ -9,8 +9,9 @@ padding with N-1 `<s>` and collapsing "<s> <s> w" to "<s> w".
 Where tkit departs from lmplz, on purpose: a last line without a newline still ends in `</s>` (lmplz drops that
 `</s>`; tkit's scoring and `kenlm.Model.score` both add it); a literal `<unk>` in the text is the `<unk>` word
 (lmplz refuses it, as it refuses `<s>` and `</s>`, which tkit also refuses unless `skip_symbols`); a vocabulary
-limit maps the other words to `<unk>` and counts it like a word (SRILM's `-vocab -unk`), where lmplz's
-`--limit_vocab_file` prunes the n-grams that contain them.
+limit given as a size (`--vocab-size`), or a word list with a smoothing other than (modified) Kneser-Ney, maps
+the other words to `<unk>` and counts it like a word (SRILM's `-vocab -unk`); a word list with Kneser-Ney prunes
+the n-grams that contain the other words, as lmplz's `--limit_vocab_file` (see `unlisted_words`).
 
 All orders come from the stream with one `np.unique` per order: the key of the n-gram ending at j is
 (index of the (n-1)-gram ending at j-1) * V + token[j], so keys stay 64-bit for any order and come out in
@@ -236,6 +237,15 @@ def vocabulary_limit(vocab: Vocabulary, freq: np.ndarray, max_size: int | None =
     return Vocabulary([t for t, k in zip(vocab.tokens, kept) if k]), remap
 
 
+def unlisted_words(vocab: Vocabulary, keep: Iterable[str]) -> np.ndarray | None:
+    """lmplz's prune_words (corpus_count.cc): True for the words not in `keep`, never `<unk> <s> </s>`; None
+    when every word is listed."""
+    allowed = set(keep)
+    drop = np.fromiter((t not in allowed for t in vocab.tokens), dtype=bool, count=len(vocab))
+    drop[:3] = False
+    return drop if drop.any() else None
+
+
 def limit_vocabulary(corpus: EncodedCorpus, max_size: int | None = None,
                      keep: Iterable[str] | None = None) -> EncodedCorpus:
     """The corpus with rare (or unlisted) words mapped to `<unk>` (see `vocabulary_limit`)."""
@@ -254,6 +264,8 @@ class CountTables:
 
     index: NgramIndex
     counts: list[np.ndarray]
+    # lmplz's --limit_vocab_file: True for the words whose n-grams (unigram included) are pruned after counting
+    drop_words: np.ndarray | None = None
 
     @property
     def order(self) -> int:

@@ -29,18 +29,28 @@ def thresholds(prune: Sequence[int] | None, order: int) -> list[int] | None:
     return values if any(values) else None
 
 
-def keep_masks(tables: CountTables, cutoffs: Sequence[int]) -> list[np.ndarray]:
-    """keep[n] (n = 1..N): which n-grams survive (count above the order's cutoff)."""
-    keep = [np.empty(0, bool), np.ones(tables.vocab_size, dtype=bool)]
+def keep_masks(tables: CountTables, cutoffs: Sequence[int] | None) -> list[np.ndarray]:
+    """keep[n] (n = 1..N): which n-grams survive (count above the order's cutoff, and no word of
+    `tables.drop_words` in them: lmplz marks those at every order, adjust_counts.cc)."""
+    drop = tables.drop_words
+    clean = np.ones(tables.vocab_size, dtype=bool) if drop is None else ~drop
+    keep = [np.empty(0, bool), clean]
     for n in range(2, tables.order + 1):
-        keep.append(tables.counts[n] > cutoffs[n - 1])
+        k = tables.counts[n] > cutoffs[n - 1] if cutoffs else np.ones(tables.index.size(n), dtype=bool)
+        if drop is not None:  # hw is clean when h is and w is
+            clean = clean[tables.index.prefix(n)] & keep[1][tables.index.word(n)]
+            k &= clean
+        keep.append(k)
     return keep
 
 
 def compact_index(index: NgramIndex, keep: Sequence[np.ndarray]) -> NgramIndex:
-    """The index without the dropped n-grams (prefixes and suffixes of kept n-grams must be kept)."""
+    """The index without the dropped n-grams (prefixes and suffixes of kept n-grams must be kept); dropped
+    unigrams leave the vocabulary, the kept words keeping their order."""
     v = np.uint64(index.vocab_size)
-    remap = [np.empty(0, np.int64), np.arange(index.vocab_size, dtype=np.int64)]
+    words = np.where(keep[1], np.cumsum(keep[1]) - 1, -1)
+    new_v = np.uint64(np.count_nonzero(keep[1]))
+    remap = [np.empty(0, np.int64), words]
     keys: list[np.ndarray] = []
     suffixes: list[np.ndarray] = []
     for n in range(2, index.order + 1):
@@ -49,10 +59,10 @@ def compact_index(index: NgramIndex, keep: Sequence[np.ndarray]) -> NgramIndex:
         suffix = remap[n - 1][index.suffix(n)[k]]
         if np.any(prefix < 0) or np.any(suffix < 0):
             raise AssertionError("pruning dropped the prefix or suffix of a kept n-gram")
-        keys.append(prefix.astype(np.uint64) * v + index.keys[n][k] % v)
+        keys.append(prefix.astype(np.uint64) * new_v + words[index.keys[n][k] % v].astype(np.uint64))
         suffixes.append(suffix)
         remap.append(np.where(k, np.cumsum(k) - 1, -1))
-    out = NgramIndex(index.vocab_size, keys)
+    out = NgramIndex(int(new_v), keys)
     for n, suffix in enumerate(suffixes, start=2):
         out.set_suffix(n, suffix)
     return out

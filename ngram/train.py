@@ -22,6 +22,7 @@ from ngram.counting import (
     encode_corpus,
     limit_vocabulary,
     rows_as_stream,
+    unlisted_words,
     vocabulary_limit,
 )
 from ngram.model import NgramModel
@@ -38,6 +39,9 @@ from ngram.vocab import Vocabulary
 from tokenizers_kit import resolve_tokenizer
 from tokenizers_kit.errors import CorpusError, TkitError
 from tokenizers_kit.simple import TextTokenizer
+
+# smoothings whose --limit-vocab-file prunes the n-grams with unlisted words, as lmplz (the others map them to <unk>)
+PRUNES_UNLISTED = frozenset({"modified-kneser-ney", "kneser-ney"})
 
 
 def read_vocab_file(path: str) -> list[str]:
@@ -67,7 +71,9 @@ def train_files(paths: Sequence[str], order: int = 3, smoothing: str = "modified
                 on_bytes: Callable[[int], None] | None = None, **params: Any) -> NgramModel:
     """Train on text files, one sentence per line.
 
-    prune: count cutoffs per order (KenLM's --prune); vocab_size / limit_vocab: words outside become `<unk>`;
+    prune: count cutoffs per order (KenLM's --prune); vocab_size: rarer words become `<unk>`; limit_vocab: with
+    (modified) Kneser-Ney, n-grams with an unlisted word are pruned and the word leaves the vocabulary (lmplz's
+    --limit_vocab_file), with the other smoothings unlisted words become `<unk>`;
     memory: count in chunks within this many bytes (e.g. "2G"), spilling sorted runs to `temp_dir`;
     params: the smoothing's settings (k, discount, alpha, discount_fallback, strict)."""
     order = _check_order(order)
@@ -97,12 +103,14 @@ def train_sentences(sentences: Iterable[Sequence[str]], order: int = 3, smoothin
 def _train(blocks: Iterable[np.ndarray], encoder: CorpusEncoder, tok: TextTokenizer, order: int,
            smoother: Smoothing, cutoffs: list[int] | None, vocab_size: int | None, limit_vocab: Iterable[str] | None,
            memory: int | str | None, temp_dir: str | os.PathLike[str] | None) -> NgramModel:
-    limited = vocab_size is not None or limit_vocab is not None
+    listed = None if limit_vocab is None else list(limit_vocab)
+    prunes = listed is not None and smoother.name in PRUNES_UNLISTED
+    mapped = None if prunes else listed  # the list that maps words to <unk> while counting
     info: dict[str, Any] = {}
     if memory is None:
         corpus = encode_corpus(blocks, encoder)
-        if limited:
-            corpus = limit_vocabulary(corpus, vocab_size, limit_vocab)
+        if vocab_size is not None or mapped is not None:
+            corpus = limit_vocabulary(corpus, vocab_size, mapped)
         vocab = corpus.vocab
         lengths = sentence_lengths(corpus.stream)
         check_order_fits(order, lambda k: model_bytes(lengths, k))
@@ -112,14 +120,22 @@ def _train(blocks: Iterable[np.ndarray], encoder: CorpusEncoder, tok: TextTokeni
         del corpus
     else:
         vocab, tables, runs = _count_chunked(blocks, encoder, order, parse_memory(memory), temp_dir,
-                                             vocab_size, limit_vocab)
+                                             vocab_size, mapped)
         sentences = int(tables.counts[1][EOS_ID])
         info.update(sentences=sentences, tokens=int(tables.counts[1].sum()) - sentences, runs=runs)
     if info["sentences"] == 0:
         raise CorpusError("the corpus has no lines: give a file with some text in it")
+    if prunes:
+        tables.drop_words = unlisted_words(vocab, listed or ())
     estimate = smoother.estimate(tables, cutoffs)
+    counts: CountTables | None = tables
+    if tables.drop_words is not None:
+        # the estimate dropped the unlisted words' unigrams; a .npz keeps the backoff tables (its counts
+        # would need the word list to be re-estimated)
+        vocab = Vocabulary([t for t, d in zip(vocab.tokens, tables.drop_words.tolist()) if not d])
+        counts = None
     info.update(estimate.info, vocab=len(vocab))
-    return NgramModel(vocab, estimate.scorer, tok, smoothing=smoother, counts=tables, prune=cutoffs,
+    return NgramModel(vocab, estimate.scorer, tok, smoothing=smoother, counts=counts, prune=cutoffs,
                       warnings=estimate.warnings, info=info)
 
 

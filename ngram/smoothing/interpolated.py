@@ -37,7 +37,8 @@ def interpolate_to_backoff(index: NgramIndex, terms: OrderTerms,
     for n in range(1, order + 1):
         p, gamma = terms(n)
         if n == 1:
-            p += float(gamma) / predictable_vocab(index.vocab_size)
+            kept = index.vocab_size if keep is None else int(np.count_nonzero(keep[1]))  # lmplz: unpruned words
+            p += float(gamma) / predictable_vocab(kept)
         else:
             assert p_prev is not None
             p += np.take(gamma, index.prefix(n)) * np.take(p_prev, index.suffix(n))  # take: faster than []
@@ -49,8 +50,8 @@ def interpolate_to_backoff(index: NgramIndex, terms: OrderTerms,
     backoff[order] = np.zeros(index.size(order))
     if keep is not None:
         index = compact_index(index, keep)
-        logp = [x if n < 2 else x[keep[n]] for n, x in enumerate(logp)]
-        backoff = [x if n < 2 else x[keep[n]] for n, x in enumerate(backoff)]
+        logp = [x if n < 1 else x[keep[n]] for n, x in enumerate(logp)]
+        backoff = [x if n < 1 else x[keep[n]] for n, x in enumerate(backoff)]
     return BackoffScorer(index, logp, backoff)
 
 

@@ -65,7 +65,7 @@ def estimate_kn(tables: CountTables, discounts: Sequence[np.ndarray], cutoffs: S
     a for pruned extensions) / sum_x a(hx)   (initial_probabilities.cc).
     `adjusted` (from `all_adjusted_counts`) saves computing them again; each order's entry is released once used."""
     index = tables.index
-    keep = keep_masks(tables, cutoffs) if cutoffs else None
+    keep = keep_masks(tables, cutoffs) if cutoffs or tables.drop_words is not None else None
 
     def terms(n: int) -> tuple[np.ndarray, np.ndarray | float]:
         if adjusted is None or adjusted[n] is None:
@@ -73,7 +73,7 @@ def estimate_kn(tables: CountTables, discounts: Sequence[np.ndarray], cutoffs: S
         else:
             a, adjusted[n] = adjusted[n], None
         disc = np.take(np.asarray(discounts[n], dtype=np.float64), np.minimum(a, 3))
-        mass = disc if keep is None or n == 1 else np.where(keep[n], disc, a)  # pruned: all mass to gamma
+        mass = disc if keep is None else np.where(keep[n], disc, a)  # pruned: all mass to gamma
         u = a.astype(np.float64)
         u -= disc
         if n == 1:

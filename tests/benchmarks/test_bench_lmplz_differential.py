@@ -1,6 +1,6 @@
 """Differential test against live lmplz (run by `make bench`, which builds lmplz with .ci/build-lmplz; not part
 of `make test`): many small generated corpora, words and characters, orders 2..10, with and without
---discount_fallback, with and without --prune. For each, tkit's modified Kneser-Ney ARPA must hold exactly
+--discount_fallback, with and without --prune, with and without --limit_vocab_file. For each, tkit's modified Kneser-Ney ARPA must hold exactly
 lmplz's n-grams with every log10 probability and backoff within 1e-4, or both must refuse the corpus (closed-form
 discounts failing without the fallback). A mismatch reports both sides' discounts.
 
@@ -8,7 +8,8 @@ The corpora come from a seeded RNG (TKIT_LMPLZ_CASES cases, default 120; TKIT_LM
 - words: a Zipf-distributed made-up vocabulary (5..400 types), or random lines of data/shakespeare.txt split
   into words;
 - chars: random runs of consecutive lines of data/shakespeare.txt, one character per token, spaces as `▁`;
-and some of them get empty lines (a sentence `<s> </s>` for both).
+and some of them get empty lines (a sentence `<s> </s>` for both), and some a --limit_vocab_file listing a random
+part of the corpus's words (and a word it lacks).
 """
 from __future__ import annotations
 
@@ -66,11 +67,13 @@ class Case:
     fallback: bool
     prune: tuple[int, ...] | None
     lines: tuple[str, ...]
+    limit: tuple[str, ...] | None = None  # --limit_vocab_file's words
 
     def describe(self) -> str:
         prune = " ".join(map(str, self.prune)) if self.prune else "-"
+        limit = len(self.limit) if self.limit else "-"
         return (f"seed={self.seed} {self.kind} order={self.order} fallback={self.fallback} prune={prune} "
-                f"lines={len(self.lines)}")
+                f"limit_vocab={limit} lines={len(self.lines)}")
 
 
 def zipf_lines(rng: np.random.Generator) -> list[str]:
@@ -115,7 +118,17 @@ def make_case(seed: int, source: list[str]) -> Case:
         for pos in rng.integers(0, len(lines), size=int(rng.integers(1, 4))):
             lines.insert(int(pos), "")
     prune = make_prune(rng, order) if rng.random() < 0.35 else None
-    return Case(seed, kind, order, bool(rng.random() < 0.7), prune, tuple(lines))
+    fallback = bool(rng.random() < 0.7)
+    limit = make_limit(rng, lines) if rng.random() < 0.3 else None  # drawn last: the other cases stay as they were
+    return Case(seed, kind, order, fallback, prune, tuple(lines), limit)
+
+
+def make_limit(rng: np.random.Generator, lines: list[str]) -> tuple[str, ...]:
+    """A random part (10%..95%) of the corpus's word types, plus one word the corpus does not hold."""
+    types = sorted({w for line in lines for w in line.split()})
+    share = rng.uniform(0.1, 0.95)
+    chosen = [w for w in types if rng.random() < share]
+    return (*chosen, "never-in-the-corpus")
 
 
 def parse_arpa(path: Path) -> dict[str, tuple[float, float]]:
@@ -160,12 +173,17 @@ def run_case(case: Case, lmplz: str, workdir: Path) -> Outcome:
     cmd = [lmplz, "-o", str(case.order), "-S", "64M", "-T", str(workdir)]
     cmd += ["--discount_fallback"] if case.fallback else []
     cmd += ["--prune", *map(str, case.prune)] if case.prune else []
+    if case.limit is not None:
+        vocab_file = workdir / f"case{case.seed}.vocab"
+        vocab_file.write_text("\n".join(case.limit) + "\n", encoding="utf-8")
+        cmd += ["--limit_vocab_file", str(vocab_file)]
     with open(corpus, "rb") as fin, open(ref, "wb") as fout:
         peer = subprocess.run(cmd, stdin=fin, stdout=fout, stderr=subprocess.PIPE, timeout=120)
     peer_err = peer.stderr.decode("utf-8", "replace")
     try:
         model = train_files([str(corpus)], order=case.order, tokenizer="whitespace",
-                            prune=list(case.prune) if case.prune else None, strict=not case.fallback)
+                            prune=list(case.prune) if case.prune else None, strict=not case.fallback,
+                            limit_vocab=case.limit)
     except TkitError as exc:
         if peer.returncode != 0:
             return Outcome(True, "both refused")
