@@ -51,6 +51,7 @@ from tokenizers_kit.bytes_map import byte_alphabet
 from tokenizers_kit.checks import ArgumentError
 from tokenizers_kit.corpus import READ_BLOCK, iter_text_blocks
 from tokenizers_kit.errors import CorpusError, TkitError
+from tokenizers_kit.patterns import KNOWN_LINEAR
 from tokenizers_kit.pool import auto_processes, ordered_map
 from tokenizers_kit.tokenizer import Tokenizer
 
@@ -109,12 +110,17 @@ def _char_class(chars: str) -> str:
     return "[" + "".join(regex.escape(c) for c in chars) + "]"
 
 
+NMT_PATTERNS = (_char_class(NMT_DROP), _char_class(NMT_SPACE))
+COLLAPSE_PATTERNS = (" {2,}", "^ | $")  # only " " counts, as in sentencepiece (a "\x85" at either end stays)
+KNOWN_LINEAR.update(NMT_PATTERNS + COLLAPSE_PATTERNS)  # a class or a run of one character: no time limit needed
+
+
 def sentencepiece_normalizers(remove_extra_whitespaces: bool) -> list[nrm.Normalizer]:
     """sentencepiece's nmt_nfkc rule, then (its default) remove_extra_whitespaces, as HF stages."""
-    stages: list[nrm.Normalizer] = [nrm.NFKC(), nrm.Replace({"Regex": _char_class(NMT_DROP)}, ""),
-                                    nrm.Replace({"Regex": _char_class(NMT_SPACE)}, " ")]
-    if remove_extra_whitespaces:  # only " " counts here, as in sentencepiece (a "\x85" at either end stays)
-        stages += [nrm.Replace({"Regex": " {2,}"}, " "), nrm.Replace({"Regex": "^ | $"}, "")]
+    stages: list[nrm.Normalizer] = [nrm.NFKC(), nrm.Replace({"Regex": NMT_PATTERNS[0]}, ""),
+                                    nrm.Replace({"Regex": NMT_PATTERNS[1]}, " ")]
+    if remove_extra_whitespaces:
+        stages += [nrm.Replace({"Regex": COLLAPSE_PATTERNS[0]}, " "), nrm.Replace({"Regex": COLLAPSE_PATTERNS[1]}, "")]
     return stages
 
 
