@@ -19,9 +19,11 @@ from tokenizers_kit.training import (
     train_from_counts,
 )
 
-ALGO_HELP = ("bpe: GPT-2 byte-level BPE (lossless, no unknown tokens); wordpiece: BERT; unigram: HF Unigram with "
-             "Metaspace; sentencepiece: no whitespace pre-split, Unigram (or --model bpe) with byte fallback, "
-             "lossless; char: one token per character.")
+ALGO_HELP = ("bpe: GPT-2 byte-level BPE (lossless, no unknown tokens); wordpiece: BERT (splits on whitespace "
+             "and drops it); unigram: HF Unigram with Metaspace, keeps every space (runs of spaces become '▁' "
+             "pieces), no NFKC; sentencepiece: no whitespace pre-split, Unigram (or --model bpe) with byte "
+             "fallback, lossless: keeps every space, no NFKC; char: one token per character. sentencepiece's own "
+             "defaults (NFKC, whitespace runs collapsed, ends stripped) are --normalization sentencepiece.")
 
 
 def _split_specials(values: tuple[str, ...]) -> list[str] | None:
@@ -56,7 +58,11 @@ def register(app: click.Group, train: click.Group) -> None:
                        "(the WordPiece paper's criterion; about as compact as BPE); ratio: the largest "
                        "count(ab)/(count(a)count(b)), which favours rare pieces (many more tokens)")
     @click.option("--normalization", type=click.Choice(NORMALIZATIONS), default="none", show_default=True,
-                  help="Unicode normalization first (nfkc is what sentencepiece does, but it is not lossless)")
+                  help="normalization first; none keeps the text as it is. nfc/nfkc: that Unicode form. "
+                       "unigram/sentencepiece only: nmt_nfkc is sentencepiece's rule of that name (NFKC, control "
+                       "characters dropped, tabs and other spaces -> ' '); sentencepiece is sentencepiece's "
+                       "default normalizer (nmt_nfkc and remove_extra_whitespaces: no leading or trailing "
+                       "space, runs of spaces collapsed to one). All but none and nfc are lossy")
     @click.option("-o", "--output", required=True, metavar="TOKENIZER.json", help="where to write tokenizer.json")
     def train_tokenizer(files: tuple[str, ...], algo: str, vocab_size: int | None, min_frequency: int,
                         special_tokens: tuple[str, ...], lowercase: bool, pattern: str, sp_model: str,

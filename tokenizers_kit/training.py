@@ -23,6 +23,12 @@ The five algorithms, as users of HF `tokenizers` / sentencepiece expect them:
   sentencepiece's behaviour at that price;
 - char: one token per character (a BPE model with no merges, so HF loads it), "<unk>" for unseen characters.
 
+Normalization (`normalization=`): "none" keeps every character and every space; "nfc"/"nfkc" the Unicode form;
+"nmt_nfkc" is sentencepiece's rule of that name (NFKC, control characters dropped, other spaces and "▁" -> " ");
+"sentencepiece" is sentencepiece's default normalizer: nmt_nfkc plus remove_extra_whitespaces (no leading or
+trailing " ", runs of " " collapsed to one). Both are HF stages (NFKC, Replace with a regex) so HF loads them;
+they apply to unigram and sentencepiece only (the others keep their own conventions, e.g. BPE's newline tokens).
+
 Lines: "bpe" and "char" count each line with its "\\n" (as HF `train_from_files` does), so newlines get
 tokens; the other algorithms drop line endings (a "\\n" glued to the last word would only add junk pieces).
 """
@@ -42,8 +48,10 @@ from tokenizers_kit import normalizers as nrm
 from tokenizers_kit import pre_tokenizers as pre
 from tokenizers_kit.added_tokens import AddedToken, AddedVocabulary
 from tokenizers_kit.bytes_map import byte_alphabet
+from tokenizers_kit.checks import ArgumentError
 from tokenizers_kit.corpus import READ_BLOCK, iter_text_blocks
 from tokenizers_kit.errors import CorpusError, TkitError
+from tokenizers_kit.patterns import KNOWN_LINEAR
 from tokenizers_kit.pool import auto_processes, ordered_map
 from tokenizers_kit.tokenizer import Tokenizer
 
@@ -57,7 +65,13 @@ DEFAULT_SPECIALS = {
     "char": ("<unk>",),
 }
 UNK_TOKEN = {"wordpiece": "[UNK]", "unigram": "<unk>", "sentencepiece": "<unk>", "char": "<unk>"}
-NORMALIZATIONS = ("none", "nfc", "nfkc")
+NORMALIZATIONS = ("none", "nfc", "nfkc", "nmt_nfkc", "sentencepiece")
+SP_NORMALIZATIONS = ("nmt_nfkc", "sentencepiece")  # sentencepiece's own rules: for unigram/sentencepiece only
+# sentencepiece's nmt_nfkc rule beyond NFKC, as sentencepiece 0.2 applies it (checked code point by code point
+# against `SentencePieceNormalizer(rule_name="nmt_nfkc")` in tests/tokenizers_kit/test_sp_normalization.py).
+# HF's `Nmt` stage differs from it on U+061C (kept) and U+200D (made a space), so plain Replace stages are used.
+NMT_DROP = "".join(map(chr, [*range(0x01, 0x09), 0x0B, *range(0x0E, 0x20), 0x7F, 0x8F, 0x9F]))
+NMT_SPACE = "\t\n\x0c\r\u061c\u1680\u200b\u200c\u200e\u200f\u2028\u2029\u2581\ufeff\ufffd"
 SP_MODELS = ("unigram", "bpe")
 KEEP_NEWLINES = {"bpe", "char"}
 PARALLEL_MIN_BYTES = 16 << 20  # below this, starting worker processes costs more than they save
@@ -92,6 +106,24 @@ def _sequence(items: list[nrm.Normalizer]) -> nrm.Normalizer | None:
     return items[0] if len(items) == 1 else nrm.Sequence(items)
 
 
+def _char_class(chars: str) -> str:
+    return "[" + "".join(regex.escape(c) for c in chars) + "]"
+
+
+NMT_PATTERNS = (_char_class(NMT_DROP), _char_class(NMT_SPACE))
+COLLAPSE_PATTERNS = (" {2,}", "^ | $")  # only " " counts, as in sentencepiece (a "\x85" at either end stays)
+KNOWN_LINEAR.update(NMT_PATTERNS + COLLAPSE_PATTERNS)  # a class or a run of one character: no time limit needed
+
+
+def sentencepiece_normalizers(remove_extra_whitespaces: bool) -> list[nrm.Normalizer]:
+    """sentencepiece's nmt_nfkc rule, then (its default) remove_extra_whitespaces, as HF stages."""
+    stages: list[nrm.Normalizer] = [nrm.NFKC(), nrm.Replace({"Regex": NMT_PATTERNS[0]}, ""),
+                                    nrm.Replace({"Regex": NMT_PATTERNS[1]}, " ")]
+    if remove_extra_whitespaces:
+        stages += [nrm.Replace({"Regex": COLLAPSE_PATTERNS[0]}, " "), nrm.Replace({"Regex": COLLAPSE_PATTERNS[1]}, "")]
+    return stages
+
+
 def build_pipeline(algo: str, *, lowercase: bool = False, pattern: str = "gpt2",
                    normalization: str = "none") -> Pipeline:
     if algo not in ALGOS:
@@ -100,6 +132,9 @@ def build_pipeline(algo: str, *, lowercase: bool = False, pattern: str = "gpt2",
         raise TkitError(f"unknown split pattern {pattern!r}: choose gpt2 or gpt4")
     if normalization not in NORMALIZATIONS:
         raise TkitError(f"unknown normalization {normalization!r}: choose one of {', '.join(NORMALIZATIONS)}")
+    if normalization in SP_NORMALIZATIONS and algo not in ("unigram", "sentencepiece"):
+        raise ArgumentError(f"--normalization {normalization} is sentencepiece's and applies to --algo unigram or "
+                            f"sentencepiece, not {algo}: use nfkc (or none) with --algo {algo}")
     settings = {"lowercase": lowercase, "pattern": pattern, "normalization": normalization}
     pipeline = _build(algo, lowercase, pattern, normalization)
     pipeline.settings = settings
@@ -107,7 +142,8 @@ def build_pipeline(algo: str, *, lowercase: bool = False, pattern: str = "gpt2",
 
 
 def _build(algo: str, lowercase: bool, pattern: str, normalization: str) -> Pipeline:
-    unicode = {"none": [], "nfc": [nrm.NFC()], "nfkc": [nrm.NFKC()]}[normalization]
+    unicode = {"none": [], "nfc": [nrm.NFC()], "nfkc": [nrm.NFKC()], "nmt_nfkc": sentencepiece_normalizers(False),
+               "sentencepiece": sentencepiece_normalizers(True)}[normalization]
     lower = [nrm.Lowercase()] if lowercase else []
     if algo == "bpe":
         if pattern == "gpt2":

@@ -125,6 +125,12 @@ def tokenizer_rows(r: Run) -> list[Row]:
                  f"{fs(secs(uo))} ({fs(secs(us))} sentencepiece-style)",
                  f"sentencepiece {fs(secs(sp))}, 2 threads{ratio(secs(uo), secs(sp), 'ours/sp')}; "
                  f"HF {fs(secs(uhf))}{ratio(secs(uo), secs(uhf), 'ours/HF')}"))
+    pn, pk = r.get(u + "test_train_pipeline[sentencepiece]"), r.get(u + "test_train_pipeline[none]")
+    spk = r.get(u + "test_train_sentencepiece_keep_whitespace")
+    rows.append(("Unigram train 8000, whole `tkit train tokenizer --algo unigram` pipeline, like for like",
+                 f"`--normalization sentencepiece` {fs(secs(pn))}; default (every space kept) {fs(secs(pk))}",
+                 f"sentencepiece defaults {fs(secs(sp))}{ratio(secs(pn), secs(sp), 'ours/sp')}; "
+                 f"`remove_extra_whitespaces=False` {fs(secs(spk))}{ratio(secs(pk), secs(spk), 'ours/sp')}"))
     e = "test_bench_encode::"
     t1, t2 = r.get(e + "test_encode_tkit[1]"), r.get(e + "test_encode_tkit[2]")
     hfe = r.get(e + "test_encode_hf_encode_batch_fast")
@@ -166,9 +172,17 @@ def tokenizer_rows(r: Run) -> list[Row]:
                  fnum(xi(c, "bpe_bytes_per_token_tkit"), 5),
                  f"HF trained alike: {fnum(xi(c, 'bpe_bytes_per_token_hf'), 5)}"))
     h = r.get(u + "test_held_out_tokens")
-    rows.append(("held-out tokens, Unigram 8000, whitespace collapsed as sentencepiece does",
-                 fnum(xi(h, "tokens_tkit_unigram")) + (f" ({(xi(h, 'ratio_unigram') - 1) * 100:+.2f} %)" if h else ""),
-                 f"sentencepiece {fnum(xi(h, 'tokens_sentencepiece'))}"))
+
+    def versus(name: str) -> str:
+        ours, theirs = xi(h, f"tokens_tkit_{name}"), xi(h, f"tokens_sentencepiece_{name}")
+        return fnum(ours) + (f" ({(ours / theirs - 1) * 100:+.2f} %)" if ours and theirs else "")
+
+    rows.append(("held-out tokens, Unigram 8000, raw held-out lines, NFKC + whitespace collapsed on both sides",
+                 f"`--normalization sentencepiece` {versus('collapsed')}",
+                 f"sentencepiece defaults {fnum(xi(h, 'tokens_sentencepiece_collapsed'))}"))
+    rows.append(("held-out tokens, Unigram 8000, raw held-out lines, every space kept on both sides",
+                 f"default {versus('kept')}",
+                 f"sentencepiece `remove_extra_whitespaces=False` {fnum(xi(h, 'tokens_sentencepiece_kept'))}"))
     ours_l, sp_k = xi(c, "sp_style_tokens_tkit"), xi(c, "sp_tokens_sentencepiece_keep_whitespace")
     rows.append(("held-out tokens, SentencePiece-style 8000, lossless (every space kept)",
                  fnum(ours_l) + (f" ({(ours_l / sp_k - 1) * 100:+.2f} %)" if ours_l and sp_k else ""),

@@ -11,13 +11,19 @@ sentencepiece runs with its defaults (model_type=unigram, its own NFKC normaliza
 we use (its default 16 threads only oversubscribe 2 cores); HF with the Metaspace pre-tokenizer. Every side:
 1 warm-up round, best of 3. Encoding starts cold each round on every side (ours clears its cache, HF gets a
 fresh Tokenizer) and the peers use their fastest batch APIs on 2 threads (HF `encode_batch_fast`,
-sentencepiece `encode(list, num_threads=2)`). `test_held_out_tokens` records the held-out token counts (train
-on the first 90% of lines, count tokens on the last 10%).
+sentencepiece `encode(list, num_threads=2)`).
+
+Like for like on whitespace: sentencepiece's defaults apply NFKC and collapse runs of spaces (remove_extra_whitespaces),
+tkit's `--algo unigram` keeps every space. `test_train_pipeline` times the whole `tkit train tokenizer` pipeline
+both ways (`normalization="sentencepiece"` against sentencepiece's defaults, `"none"` against sentencepiece with
+remove_extra_whitespaces=False), and `test_held_out_tokens` counts tokens on the same raw held-out text (train on
+the first 90% of lines, encode the last 10% as they are, nothing collapsed by hand) for those two pairs.
 """
 from __future__ import annotations
 
 import re
 import tempfile
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -26,6 +32,7 @@ import pytest
 from tests.benchmarks.common import peer, record
 from tokenizers_kit.models.unigram import UnigramModel
 from tokenizers_kit.trainers.unigram import UnigramTrainer
+from tokenizers_kit.training import train_tokenizer
 
 CORPUS = Path(__file__).resolve().parents[2] / "data" / "shakespeare.txt"
 VOCAB_SIZE = 8000
@@ -55,11 +62,12 @@ def train_ours(chunking: str, lines: list[str] | None = None) -> UnigramModel:
     return UnigramTrainer(VOCAB_SIZE, byte_fallback=True).train(line_counts(lines))
 
 
-def train_sentencepiece(path: Path = CORPUS, prefix: str | None = None):
+def train_sentencepiece(path: Path = CORPUS, prefix: str | None = None, remove_extra_whitespaces: bool = True):
     spm = peer("sentencepiece")
     prefix = prefix or str(Path(tempfile.mkdtemp()) / "sp")
     spm.SentencePieceTrainer.train(input=str(path), model_prefix=prefix, vocab_size=VOCAB_SIZE,
-                                   model_type="unigram", num_threads=2, minloglevel=2)
+                                   model_type="unigram", num_threads=2, minloglevel=2,
+                                   remove_extra_whitespaces=remove_extra_whitespaces)
     return spm.SentencePieceProcessor(model_file=prefix + ".model")
 
 
@@ -79,6 +87,26 @@ def test_train_ours(benchmark, chunking: str) -> None:
     model = benchmark.pedantic(train_ours, args=(chunking,), rounds=3, iterations=1, warmup_rounds=1)
     assert model.get_vocab_size() == VOCAB_SIZE
     record(benchmark, side=f"tkit, {chunking} chunks", seconds=benchmark.stats.stats.min)
+
+
+@pytest.mark.benchmark(group="train Unigram 8000 (read + chunk + count + train)")
+@pytest.mark.parametrize("normalization", ["sentencepiece", "none"])
+def test_train_pipeline(benchmark, normalization: str) -> None:
+    """`tkit train tokenizer --algo unigram --normalization ...` as a library call, file in, model out."""
+    tok = benchmark.pedantic(train_tokenizer, args=(str(CORPUS), "unigram"),
+                             kwargs={"vocab_size": VOCAB_SIZE, "normalization": normalization},
+                             rounds=3, iterations=1, warmup_rounds=1)
+    assert tok.get_vocab_size() == VOCAB_SIZE
+    record(benchmark, side=f"tkit unigram, normalization {normalization}", seconds=benchmark.stats.stats.min)
+
+
+@pytest.mark.benchmark(group="train Unigram 8000 (read + chunk + count + train)")
+def test_train_sentencepiece_keep_whitespace(benchmark) -> None:
+    spm = peer("sentencepiece")
+    benchmark.pedantic(train_sentencepiece, kwargs={"remove_extra_whitespaces": False}, rounds=3, iterations=1,
+                       warmup_rounds=1)
+    record(benchmark, side=f"sentencepiece {spm.__version__}, remove_extra_whitespaces=False, 2 threads",
+           seconds=benchmark.stats.stats.min)
 
 
 @pytest.mark.benchmark(group="train Unigram 8000 (read + chunk + count + train)")
@@ -150,24 +178,35 @@ def test_encode_sentencepiece(benchmark) -> None:
 
 # ---- held-out token counts ----------------------------------------------------------------------------------
 
+def _timed(fn, *args, **kwargs):
+    start = time.perf_counter()
+    out = fn(*args, **kwargs)
+    return out, time.perf_counter() - start
+
+
 @pytest.mark.benchmark(group="held-out compression")
 def test_held_out_tokens(benchmark, tmp_path: Path) -> None:
-    """Train on the first 90% of lines, count tokens on the last 10%: ours (both chunkings) against
-    sentencepiece. A quality figure: the timed call (our unigram model encoding the held-out chunks once) is only
-    there so the counts ride in the benchmark JSON."""
+    """Train on the first 90% of lines, count tokens on the raw last 10%, two like-for-like pairs: tkit unigram
+    with sentencepiece's normalization against sentencepiece's defaults; tkit's lossless default against
+    sentencepiece keeping whitespace. A quality figure: the timed call (tkit encoding the held-out lines once) is
+    only there so the counts ride in the benchmark JSON; the training times are one run each."""
     peer("sentencepiece")
     lines = read_lines()
     cut = int(len(lines) * 0.9)
     train, test = lines[:cut], lines[cut:]
     path = tmp_path / "train.txt"
     path.write_text("\n".join(train) + "\n", encoding="utf-8")
-    sp = train_sentencepiece(path, str(tmp_path / "sp"))
-    n_sp = sum(len(sp.encode(line)) for line in test)
-    ours_w = train_ours("unigram", train)
-    ours_l = train_ours("sentencepiece", train)
-    word_chunks = _WORD.findall("\n".join(SP + " ".join(line.split()).replace(" ", SP)
-                                          for line in test if line.strip()))
-    n_w = benchmark.pedantic(lambda: sum(len(ours_w.tokenize(c)) for c in word_chunks), rounds=1)
-    n_l = sum(len(ours_l.tokenize(SP + SP.join(line.split()))) for line in test if line.strip())
-    record(benchmark, held_lines=len(test), tokens_sentencepiece=n_sp, tokens_tkit_unigram=n_w,
-           tokens_tkit_sentencepiece_style=n_l, ratio_unigram=n_w / n_sp, ratio_sentencepiece_style=n_l / n_sp)
+    report: dict[str, float | int] = {"held_lines": len(test)}
+    for name, normalization, remove in (("collapsed", "sentencepiece", True), ("kept", "none", False)):
+        sp, sp_s = _timed(train_sentencepiece, path, str(tmp_path / f"sp-{name}"), remove_extra_whitespaces=remove)
+        ours, ours_s = _timed(train_tokenizer, str(path), "unigram", vocab_size=VOCAB_SIZE,
+                              normalization=normalization)
+        if name == "collapsed":
+            n_ours = sum(map(len, benchmark.pedantic(ours.encode_batch_ids, args=(test,), rounds=1)))
+        else:
+            n_ours = sum(map(len, ours.encode_batch_ids(test)))
+        n_sp = sum(map(len, sp.encode(test)))
+        report |= {f"tokens_tkit_{name}": n_ours, f"tokens_sentencepiece_{name}": n_sp,
+                   f"ratio_{name}": n_ours / n_sp, f"train_s_tkit_{name}": round(ours_s, 3),
+                   f"train_s_sentencepiece_{name}": round(sp_s, 3)}
+    record(benchmark, **report)
