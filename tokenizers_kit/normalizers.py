@@ -16,7 +16,7 @@ import regex
 
 from tokenizers_kit.errors import ModelFileError
 from tokenizers_kit.json_fields import JsonComponent, Registry, field, items
-from tokenizers_kit.patterns import compile_from_file, pattern_object
+from tokenizers_kit.patterns import KNOWN_LINEAR, compile_from_file, pattern_object
 
 Span = tuple[int, int]  # (start, end) character offsets in the original text
 Spans = list[Span]
@@ -409,3 +409,28 @@ class Sequence(Normalizer):
 def normalizer_from_dict(data: Any) -> Normalizer | None:
     """HF tokenizer.json "normalizer" object -> Normalizer (None for null)."""
     return NORMALIZERS.build(data)
+
+
+# sentencepiece's nmt_nfkc rule beyond NFKC, as sentencepiece 0.2 applies it (checked code point by code point
+# against `SentencePieceNormalizer(rule_name="nmt_nfkc")` in tests/tokenizers_kit/test_sp_normalization.py).
+# HF's `Nmt` stage differs from it on U+061C (kept) and U+200D (made a space), so plain Replace stages are used.
+NMT_DROP = "".join(map(chr, [*range(0x01, 0x09), 0x0B, *range(0x0E, 0x20), 0x7F, 0x8F, 0x9F]))
+NMT_SPACE = "\t\n\x0c\r\u061c\u1680\u200b\u200c\u200e\u200f\u2028\u2029\u2581\ufeff\ufffd"
+
+
+def _char_class(chars: str) -> str:
+    return "[" + "".join(regex.escape(c) for c in chars) + "]"
+
+
+NMT_PATTERNS = (_char_class(NMT_DROP), _char_class(NMT_SPACE))
+COLLAPSE_PATTERNS = (" {2,}", "^ | $")  # only " " counts, as in sentencepiece (a "\x85" at either end stays)
+KNOWN_LINEAR.update(NMT_PATTERNS + COLLAPSE_PATTERNS)  # a class or a run of one character: no time limit needed
+
+
+def sentencepiece_normalizers(remove_extra_whitespaces: bool) -> list[Normalizer]:
+    """sentencepiece's nmt_nfkc rule, then (its default) remove_extra_whitespaces, as HF stages."""
+    stages: list[Normalizer] = [NFKC(), Replace({"Regex": NMT_PATTERNS[0]}, ""),
+                                Replace({"Regex": NMT_PATTERNS[1]}, " ")]
+    if remove_extra_whitespaces:
+        stages += [Replace({"Regex": COLLAPSE_PATTERNS[0]}, " "), Replace({"Regex": COLLAPSE_PATTERNS[1]}, "")]
+    return stages

@@ -51,7 +51,6 @@ from tokenizers_kit.bytes_map import byte_alphabet
 from tokenizers_kit.checks import ArgumentError
 from tokenizers_kit.corpus import READ_BLOCK, iter_text_blocks
 from tokenizers_kit.errors import CorpusError, TkitError
-from tokenizers_kit.patterns import KNOWN_LINEAR
 from tokenizers_kit.pool import auto_processes, ordered_map
 from tokenizers_kit.tokenizer import Tokenizer
 
@@ -67,11 +66,6 @@ DEFAULT_SPECIALS = {
 UNK_TOKEN = {"wordpiece": "[UNK]", "unigram": "<unk>", "sentencepiece": "<unk>", "char": "<unk>"}
 NORMALIZATIONS = ("none", "nfc", "nfkc", "nmt_nfkc", "sentencepiece")
 SP_NORMALIZATIONS = ("nmt_nfkc", "sentencepiece")  # sentencepiece's own rules: for unigram/sentencepiece only
-# sentencepiece's nmt_nfkc rule beyond NFKC, as sentencepiece 0.2 applies it (checked code point by code point
-# against `SentencePieceNormalizer(rule_name="nmt_nfkc")` in tests/tokenizers_kit/test_sp_normalization.py).
-# HF's `Nmt` stage differs from it on U+061C (kept) and U+200D (made a space), so plain Replace stages are used.
-NMT_DROP = "".join(map(chr, [*range(0x01, 0x09), 0x0B, *range(0x0E, 0x20), 0x7F, 0x8F, 0x9F]))
-NMT_SPACE = "\t\n\x0c\r\u061c\u1680\u200b\u200c\u200e\u200f\u2028\u2029\u2581\ufeff\ufffd"
 SP_MODELS = ("unigram", "bpe")
 KEEP_NEWLINES = {"bpe", "char"}
 PARALLEL_MIN_BYTES = 16 << 20  # below this, starting worker processes costs more than they save
@@ -106,24 +100,6 @@ def _sequence(items: list[nrm.Normalizer]) -> nrm.Normalizer | None:
     return items[0] if len(items) == 1 else nrm.Sequence(items)
 
 
-def _char_class(chars: str) -> str:
-    return "[" + "".join(regex.escape(c) for c in chars) + "]"
-
-
-NMT_PATTERNS = (_char_class(NMT_DROP), _char_class(NMT_SPACE))
-COLLAPSE_PATTERNS = (" {2,}", "^ | $")  # only " " counts, as in sentencepiece (a "\x85" at either end stays)
-KNOWN_LINEAR.update(NMT_PATTERNS + COLLAPSE_PATTERNS)  # a class or a run of one character: no time limit needed
-
-
-def sentencepiece_normalizers(remove_extra_whitespaces: bool) -> list[nrm.Normalizer]:
-    """sentencepiece's nmt_nfkc rule, then (its default) remove_extra_whitespaces, as HF stages."""
-    stages: list[nrm.Normalizer] = [nrm.NFKC(), nrm.Replace({"Regex": NMT_PATTERNS[0]}, ""),
-                                    nrm.Replace({"Regex": NMT_PATTERNS[1]}, " ")]
-    if remove_extra_whitespaces:
-        stages += [nrm.Replace({"Regex": COLLAPSE_PATTERNS[0]}, " "), nrm.Replace({"Regex": COLLAPSE_PATTERNS[1]}, "")]
-    return stages
-
-
 def build_pipeline(algo: str, *, lowercase: bool = False, pattern: str = "gpt2",
                    normalization: str = "none") -> Pipeline:
     if algo not in ALGOS:
@@ -142,8 +118,9 @@ def build_pipeline(algo: str, *, lowercase: bool = False, pattern: str = "gpt2",
 
 
 def _build(algo: str, lowercase: bool, pattern: str, normalization: str) -> Pipeline:
-    unicode = {"none": [], "nfc": [nrm.NFC()], "nfkc": [nrm.NFKC()], "nmt_nfkc": sentencepiece_normalizers(False),
-               "sentencepiece": sentencepiece_normalizers(True)}[normalization]
+    unicode = {"none": [], "nfc": [nrm.NFC()], "nfkc": [nrm.NFKC()],
+               "nmt_nfkc": nrm.sentencepiece_normalizers(False),
+               "sentencepiece": nrm.sentencepiece_normalizers(True)}[normalization]
     lower = [nrm.Lowercase()] if lowercase else []
     if algo == "bpe":
         if pattern == "gpt2":

@@ -23,14 +23,9 @@ from tests.peers import require_peer
 from tests.tokenizers_kit.trained import lines
 from tokenizers_kit import normalizers as nrm
 from tokenizers_kit.checks import ArgumentError
+from tokenizers_kit.normalizers import NMT_DROP, NMT_SPACE, sentencepiece_normalizers
 from tokenizers_kit.tokenizer import Tokenizer
-from tokenizers_kit.training import (
-    NMT_DROP,
-    NMT_SPACE,
-    build_pipeline,
-    sentencepiece_normalizers,
-    train_tokenizer,
-)
+from tokenizers_kit.training import build_pipeline, train_tokenizer
 
 SEP = "\ue000"  # private use: NFKC leaves it, nothing composes with it
 ALL_CHARS = [chr(c) for c in range(1, 0x110000) if not 0xD800 <= c < 0xE000 and chr(c) != SEP]
