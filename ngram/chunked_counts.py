@@ -143,10 +143,14 @@ class ChunkedCounter:
             self._write_run(keys, counts)
             start = cut
 
-    def _write_run(self, keys: np.ndarray, counts: np.ndarray) -> None:
+    def spill_dir(self) -> Path:
+        """The temporary folder of this count (made on first use, removed by `close`)."""
         if self._dir is None:
             self._dir = Path(tempfile.mkdtemp(prefix="tkit-counts-", dir=self.temp_dir))
-        path = self._dir / f"run{len(self.runs):05d}"
+        return self._dir
+
+    def _write_run(self, keys: np.ndarray, counts: np.ndarray) -> None:
+        path = self.spill_dir() / f"run{len(self.runs):05d}"
         np.ascontiguousarray(keys).tofile(f"{path}.keys")
         np.ascontiguousarray(counts, dtype=np.int64).tofile(f"{path}.counts")
         self.runs.append(_Run(path, keys.shape[0], keys.shape[1]))
@@ -203,10 +207,15 @@ def count_windows_chunked(blocks: Iterable[np.ndarray], order: int, memory: int,
     with ChunkedCounter(order, memory, None if temp_dir is None else str(temp_dir)) as counter:
         for block in blocks:
             counter.add(block)
-        parts = [(unpack_ids32(k, order), c) for k, c in counter.merged()]  # 28 bytes a row, not 32 + 8
-        n_runs = len(counter.runs)
-    if not parts:
-        return np.empty((0, order), dtype=np.int32), np.empty(0, dtype=np.int64), n_runs
-    rows = np.concatenate([r for r, _ in parts])
-    counts = np.concatenate([c for _, c in parts])
-    return rows, counts, n_runs
+        # merged blocks go to disk and come back as one array of the exact size: a list of blocks and its
+        # concatenation would hold the result twice (and leave the freed blocks' heap behind)
+        rows_path, counts_path = counter.spill_dir() / "merged.rows", counter.spill_dir() / "merged.counts"
+        total = 0
+        with open(rows_path, "wb") as rows_out, open(counts_path, "wb") as counts_out:
+            for keys, counts in counter.merged():
+                unpack_ids32(keys, order).tofile(rows_out)  # 4 bytes an id, not 8 per pair of ids + padding
+                np.ascontiguousarray(counts, dtype=np.int64).tofile(counts_out)
+                total += int(counts.size)
+        rows = np.fromfile(rows_path, dtype=np.int32).reshape(total, order)
+        counts = np.fromfile(counts_path, dtype=np.int64)
+        return rows, counts, len(counter.runs)
