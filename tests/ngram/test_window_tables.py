@@ -3,7 +3,10 @@ generated corpora (sentence lengths 0..15 incl. empty lines, vocabularies of 3..
 order's keys, counts and suffix links equal."""
 from __future__ import annotations
 
+import tracemalloc
+
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -37,3 +40,23 @@ def test_tables_from_windows_equal_counting_the_stream(corpus):
         assert np.array_equal(built.counts[n], direct.counts[n]), n
         if n >= 2:
             assert np.array_equal(built.index.suffix(n), direct.index.suffix(n)), n
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_tables_from_windows_peak_memory_is_a_few_times_the_windows(seed):
+    """Building the tables allocates at most a few times the windows' own bytes (tracemalloc sees NumPy's
+    allocations); re-counting them as a weighted stream took more than twice this bound."""
+    rng = np.random.default_rng(seed)
+    lengths = rng.integers(0, 20, size=8000)
+    words = (rng.zipf(1.3, size=int(lengths.sum())) % 3000 + FIRST_WORD).astype(np.int32)
+    stream = np.concatenate([np.array([BOS_ID, *s, EOS_ID], dtype=np.int32)
+                             for s in np.split(words, np.cumsum(lengths)[:-1])])
+    keys, counts = unique_counts(pack_ids32(padded_windows(stream, 5)))
+    rows = unpack_ids32(keys, 5)
+    tracemalloc.start()
+    try:
+        tables_from_windows(rows, counts, 3000 + FIRST_WORD)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak <= 5 * (rows.nbytes + counts.nbytes)
