@@ -21,7 +21,16 @@ from pathlib import Path
 import numpy as np
 
 from ngram.counting import padded_windows
-from ngram.packing import reduce_sorted, row_min, rows_le, sort_order, unique_counts
+from ngram.packing import (
+    bits_per_id,
+    pack_rows,
+    reduce_sorted,
+    row_min,
+    rows_le,
+    sort_order,
+    unique_counts,
+    unpack_rows,
+)
 from tokenizers_kit.checks import ArgumentError
 from tokenizers_kit.errors import TkitError
 
@@ -61,6 +70,15 @@ def unpack_ids32(keys: np.ndarray, order: int) -> np.ndarray:
         shift = np.uint64(32 if i % 2 == 0 else 0)
         out[:, i] = (keys[:, i // 2] >> shift) & np.uint64(0xFFFFFFFF)
     return out
+
+
+def count_run(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct windows of one chunk in 32-bit packing, sorted, with counts. The sort runs on the chunk's
+    tightest packing (bits of its largest id): fewer key words make the lexicographic sort cheaper, and
+    lexicographic order of the ids is the same in either packing."""
+    bits = bits_per_id(int(rows.max()) + 1) if rows.size else 1
+    keys, counts = unique_counts(pack_rows(rows, bits))
+    return pack_ids32(unpack_rows(keys, rows.shape[1], bits)), counts
 
 
 @dataclass
@@ -139,8 +157,7 @@ class ChunkedCounter:
             if stream.size - start > limit:
                 later = bos[bos > start + limit // 2]
                 cut = int(later[0]) if later.size else stream.size
-            keys, counts = unique_counts(pack_ids32(padded_windows(stream[start:cut], self.order)))
-            self._write_run(keys, counts)
+            self._write_run(*count_run(padded_windows(stream[start:cut], self.order)))
             start = cut
 
     def spill_dir(self) -> Path:
