@@ -20,7 +20,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -65,15 +65,21 @@ def is_arpa_path(path: str | os.PathLike[str]) -> bool:
 
 
 # ---- writing ---------------------------------------------------------------------------------------------------
-def _ngram_ids(index: NgramIndex) -> Iterator[np.ndarray]:
-    """The words of every n-gram, order by order: (M_n, n) int32, built from the prefix links."""
-    ids = np.arange(index.vocab_size, dtype=np.int32)[:, None]
-    yield ids
+def _ngram_ids(index: NgramIndex, n: int, lo: int, hi: int) -> np.ndarray:
+    """The words of the order-n n-grams lo..hi: (hi - lo, n) int32, following the prefix links back one chunk
+    at a time (whole orders of word rows would hold every n-gram's words at once)."""
+    out = np.empty((hi - lo, n), dtype=np.int32)
+    if n == 1:
+        out[:, 0] = np.arange(lo, hi, dtype=np.int32)
+        return out
     v = np.uint64(index.vocab_size)
-    for n in range(2, index.order + 1):
-        words = (index.keys[n] % v).astype(np.int32)
-        ids = np.hstack([ids[index.prefix(n)], words[:, None]])
-        yield ids
+    keys = index.keys[n][lo:hi]
+    for m in range(n, 1, -1):  # column m-1 is the last word of the order-m prefix
+        out[:, m - 1] = keys % v
+        prefix = keys // v
+        keys = index.keys[m - 1][prefix] if m > 2 else prefix
+    out[:, 0] = keys
+    return out
 
 
 def write_arpa(path: str | os.PathLike[str], vocab: Vocabulary, scorer: BackoffScorer,
@@ -98,12 +104,12 @@ def write_arpa(path: str | os.PathLike[str], vocab: Vocabulary, scorer: BackoffS
         out = gzip.open(tmp, "wb", compresslevel=GZIP_LEVEL) if gz else open(tmp, "wb")
         with out:
             out.write(head.encode("utf-8"))
-            for n, ids in enumerate(_ngram_ids(index), start=1):
+            for n in range(1, order + 1):
                 out.write(f"\n\\{n}-grams:\n".encode())
                 backoff = scorer.backoff[n] if n < order else None
-                for lo in range(0, ids.shape[0], CHUNK_LINES):
-                    hi = min(ids.shape[0], lo + CHUNK_LINES)
-                    out.write(format_lines(ids[lo:hi], scorer.logp[n][lo:hi],
+                for lo in range(0, index.size(n), CHUNK_LINES):
+                    hi = min(index.size(n), lo + CHUNK_LINES)
+                    out.write(format_lines(_ngram_ids(index, n, lo, hi), scorer.logp[n][lo:hi],
                                            None if backoff is None else backoff[lo:hi], vb))
                     if on_progress:
                         on_progress(hi - lo)

@@ -21,7 +21,16 @@ from pathlib import Path
 import numpy as np
 
 from ngram.counting import padded_windows
-from ngram.packing import reduce_sorted, row_min, rows_le, sort_order, unique_counts
+from ngram.packing import (
+    bits_per_id,
+    pack_rows,
+    reduce_sorted,
+    row_min,
+    rows_le,
+    sort_order,
+    unique_counts,
+    unpack_rows,
+)
 from tokenizers_kit.checks import ArgumentError
 from tokenizers_kit.errors import TkitError
 
@@ -61,6 +70,15 @@ def unpack_ids32(keys: np.ndarray, order: int) -> np.ndarray:
         shift = np.uint64(32 if i % 2 == 0 else 0)
         out[:, i] = (keys[:, i // 2] >> shift) & np.uint64(0xFFFFFFFF)
     return out
+
+
+def count_run(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct windows of one chunk in 32-bit packing, sorted, with counts. The sort runs on the chunk's
+    tightest packing (bits of its largest id): fewer key words make the lexicographic sort cheaper, and
+    lexicographic order of the ids is the same in either packing."""
+    bits = bits_per_id(int(rows.max()) + 1) if rows.size else 1
+    keys, counts = unique_counts(pack_rows(rows, bits))
+    return pack_ids32(unpack_rows(keys, rows.shape[1], bits)), counts
 
 
 @dataclass
@@ -139,14 +157,17 @@ class ChunkedCounter:
             if stream.size - start > limit:
                 later = bos[bos > start + limit // 2]
                 cut = int(later[0]) if later.size else stream.size
-            keys, counts = unique_counts(pack_ids32(padded_windows(stream[start:cut], self.order)))
-            self._write_run(keys, counts)
+            self._write_run(*count_run(padded_windows(stream[start:cut], self.order)))
             start = cut
 
-    def _write_run(self, keys: np.ndarray, counts: np.ndarray) -> None:
+    def spill_dir(self) -> Path:
+        """The temporary folder of this count (made on first use, removed by `close`)."""
         if self._dir is None:
             self._dir = Path(tempfile.mkdtemp(prefix="tkit-counts-", dir=self.temp_dir))
-        path = self._dir / f"run{len(self.runs):05d}"
+        return self._dir
+
+    def _write_run(self, keys: np.ndarray, counts: np.ndarray) -> None:
+        path = self.spill_dir() / f"run{len(self.runs):05d}"
         np.ascontiguousarray(keys).tofile(f"{path}.keys")
         np.ascontiguousarray(counts, dtype=np.int64).tofile(f"{path}.counts")
         self.runs.append(_Run(path, keys.shape[0], keys.shape[1]))
@@ -203,10 +224,15 @@ def count_windows_chunked(blocks: Iterable[np.ndarray], order: int, memory: int,
     with ChunkedCounter(order, memory, None if temp_dir is None else str(temp_dir)) as counter:
         for block in blocks:
             counter.add(block)
-        parts = [(unpack_ids32(k, order), c) for k, c in counter.merged()]  # 28 bytes a row, not 32 + 8
-        n_runs = len(counter.runs)
-    if not parts:
-        return np.empty((0, order), dtype=np.int32), np.empty(0, dtype=np.int64), n_runs
-    rows = np.concatenate([r for r, _ in parts])
-    counts = np.concatenate([c for _, c in parts])
-    return rows, counts, n_runs
+        # merged blocks go to disk and come back as one array of the exact size: a list of blocks and its
+        # concatenation would hold the result twice (and leave the freed blocks' heap behind)
+        rows_path, counts_path = counter.spill_dir() / "merged.rows", counter.spill_dir() / "merged.counts"
+        total = 0
+        with open(rows_path, "wb") as rows_out, open(counts_path, "wb") as counts_out:
+            for keys, counts in counter.merged():
+                unpack_ids32(keys, order).tofile(rows_out)  # 4 bytes an id, not 8 per pair of ids + padding
+                np.ascontiguousarray(counts, dtype=np.int64).tofile(counts_out)
+                total += int(counts.size)
+        rows = np.fromfile(rows_path, dtype=np.int32).reshape(total, order)
+        counts = np.fromfile(counts_path, dtype=np.int64)
+        return rows, counts, len(counter.runs)

@@ -21,7 +21,6 @@ from ngram.counting import (
     count_tables,
     encode_corpus,
     limit_vocabulary,
-    rows_as_stream,
     unlisted_words,
     vocabulary_limit,
 )
@@ -36,6 +35,7 @@ from ngram.packing import unique_counts
 from ngram.pruning import thresholds
 from ngram.smoothing import Smoothing, make_smoothing
 from ngram.vocab import Vocabulary
+from ngram.window_tables import tables_from_windows
 from tokenizers_kit import resolve_tokenizer
 from tokenizers_kit.errors import CorpusError, TkitError
 from tokenizers_kit.simple import TextTokenizer
@@ -152,5 +152,4 @@ def _count_chunked(blocks: Iterable[np.ndarray], encoder: CorpusEncoder, order: 
         if remap is not None:
             keys, counts = unique_counts(pack_ids32(remap[rows]), counts)
             rows = unpack_ids32(keys, order)
-    tokens, weights, reset = rows_as_stream(rows, counts)
-    return vocab, count_tables(tokens, order, len(vocab), weights, reset), runs
+    return vocab, tables_from_windows(rows, counts, len(vocab)), runs

@@ -211,6 +211,7 @@ def ngram_rows(r: Run) -> list[Row]:
                  if s else NOT_RUN,
                  f"`lmplz` {fs(xi(s, 'lmplz_s'))}, {fnum(xi(s, 'lmplz_peak_mb'))} MB" if xi(s, "lmplz_s") else
                  ("`lmplz` not on PATH in this run" if s else NOT_RUN)))
+    rows.append(scale_row(r))
     f = r.get(n + "test_fit_vs_nltk")
     rows.append((f"fit, order-3 Kneser-Ney, {fnum(xi(f, 'tokens'))} tokens (best of 3 after a warm-up, both sides)"
                  if f else "fit, order-3 Kneser-Ney, 300k tokens",
@@ -232,6 +233,24 @@ def ngram_rows(r: Run) -> list[Row]:
                      f"`kenlm.Model.score` {frate(xi(k, 'kenlm_words_per_s'), 'words/s')}; perplexity "
                      f"{xi(k, 'kenlm_perplexity', 0):.4f}" if xi(k, "kenlm_words_per_s") else NOT_RUN))
     return rows
+
+
+def scale_row(r: Run) -> Row:
+    """Issue 12: ~20M tokens, ~27M distinct n-grams (renamed copies), lmplz -S 1G vs tkit in memory and --memory 1G."""
+    s = r.get("test_bench_scale::test_scale_order5_vs_lmplz")
+    what = (f"order-5 modified KN, {fnum(xi(s, 'tokens'))} tokens, {fnum(xi(s, 'ngrams'))} distinct n-grams "
+            f"(corpus ×{xi(s, 'copies')}, a fifth of the word types renamed per copy)" if s else
+            "order-5 modified KN, ~20M tokens, ~27M distinct n-grams (renamed copies)")
+    if s is None:
+        return what, NOT_RUN, NOT_RUN
+    lm = xi(s, "lmplz_s")
+    ours = (f"{fs(xi(s, 'in_memory_s'))}, {fnum(xi(s, 'in_memory_peak_mb'), 4)} MB in memory"
+            f"{ratio(xi(s, 'in_memory_s'), lm, 'time ours/lmplz')}; {fs(xi(s, 'budget_1G_s'))}, "
+            f"{fnum(xi(s, 'budget_1G_peak_mb'), 4)} MB with `--memory 1G`"
+            f"{ratio(xi(s, 'budget_1G_s'), lm, 'time ours/lmplz')}")
+    peer = (f"`lmplz -o 5 -S 1G --discount_fallback` {fs(lm)}, {fnum(xi(s, 'lmplz_peak_mb'), 4)} MB; same n-gram counts"
+            if lm is not None else "`lmplz` not on PATH in this run")
+    return what, ours, peer
 
 
 def _step_pairs(r: Run, stem: str) -> list[tuple[str, Bench | None, Bench | None]]:
