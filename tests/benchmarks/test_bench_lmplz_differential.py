@@ -27,6 +27,7 @@ import pytest
 
 from ngram.train import train_files
 from tests.benchmarks.common import record
+from tests.ngram.ngram_helpers import arpa_entries
 from tests.peers import under_ci
 from tokenizers_kit.errors import TkitError
 
@@ -131,20 +132,6 @@ def make_limit(rng: np.random.Generator, lines: list[str]) -> tuple[str, ...]:
     return (*chosen, "never-in-the-corpus")
 
 
-def parse_arpa(path: Path) -> dict[str, tuple[float, float]]:
-    """{n-gram: (log10 prob, log10 backoff)}; a missing backoff is 0. Independent of tkit's ARPA reader."""
-    entries: dict[str, tuple[float, float]] = {}
-    order = 0
-    for line in path.read_text(encoding="utf-8").splitlines():
-        head = re.fullmatch(r"\\(\d+)-grams:", line)
-        if head:
-            order = int(head.group(1))
-        elif order and "\t" in line:
-            fields = line.split("\t")
-            entries[fields[1]] = (float(fields[0]), float(fields[2]) if len(fields) > 2 else 0.0)
-    return entries
-
-
 def gap(a: float, b: float) -> float:
     """|a - b| in log10, where -inf and anything at or below -99 (SRILM's log 0) are the same value."""
     zero_a, zero_b = a <= -99 or math.isinf(a), b <= -99 or math.isinf(b)
@@ -195,7 +182,7 @@ def run_case(case: Case, lmplz: str, workdir: Path) -> Outcome:
                               f"{model.info.get('discounts')}")
     ours = workdir / f"case{case.seed}.tkit.arpa"
     model.save(ours)
-    a, b = parse_arpa(ours), parse_arpa(ref)
+    a, b = arpa_entries(ours), arpa_entries(ref)
     if a.keys() != b.keys():
         only_a, only_b = sorted(a.keys() - b.keys())[:5], sorted(b.keys() - a.keys())[:5]
         return Outcome(False, f"n-grams differ: only tkit {only_a}, only lmplz {only_b}")

@@ -1,6 +1,7 @@
 """Shared helpers for the n-gram tests: fixture paths and reference counting with plain Python."""
 from __future__ import annotations
 
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -52,3 +53,18 @@ def table_dict(tables, vocab, n: int) -> dict[tuple[str, ...], int]:
         rows = np.hstack([rows[index.prefix(m)], index.word(m)[:, None]])
     toks = vocab.tokens
     return {tuple(toks[i] for i in r): int(c) for r, c in zip(rows.tolist(), tables.counts[n].tolist()) if c}
+
+
+def arpa_entries(path: Path) -> dict[str, tuple[float, float]]:
+    """{n-gram: (log10 prob, log10 backoff)}, a missing backoff read as 0: read independently of tkit's ARPA
+    reader, to compare tkit's files with lmplz's."""
+    entries: dict[str, tuple[float, float]] = {}
+    order = 0
+    for line in path.read_text(encoding="utf-8").splitlines():
+        head = re.fullmatch(r"\\(\d+)-grams:", line)
+        if head:
+            order = int(head.group(1))
+        elif order and "\t" in line:
+            fields = line.split("\t")
+            entries[fields[1]] = (float(fields[0]), float(fields[2]) if len(fields) > 2 else 0.0)
+    return entries

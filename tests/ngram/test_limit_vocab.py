@@ -4,8 +4,6 @@ pruned mass moving to the backoffs. Checked against an lmplz fixture, and on gen
 unlimited model (same discounts, exactly its n-grams without unlisted words) and normalisation."""
 from __future__ import annotations
 
-import re
-
 import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -13,24 +11,11 @@ from hypothesis import strategies as st
 from ngram import load_ngram, train_ngram
 from ngram.counting import BOS_ID
 from ngram.train import read_vocab_file
-from tests.ngram.ngram_helpers import FIXTURES
+from tests.ngram.ngram_helpers import FIXTURES, arpa_entries
 from tests.ngram.test_ngram_kenlm import assert_same_arpa
 
 CHARS = FIXTURES / "limit_chars.txt"
 CHARS_VOCAB = FIXTURES / "limit_chars.vocab"
-
-
-def arpa_entries(path) -> dict[str, tuple[float, float]]:
-    """{n-gram: (log10 prob, log10 backoff)}, read independently of tkit's ARPA reader."""
-    entries, order = {}, 0
-    for line in path.read_text(encoding="utf-8").splitlines():
-        head = re.fullmatch(r"\\(\d+)-grams:", line)
-        if head:
-            order = int(head.group(1))
-        elif order and "\t" in line:
-            fields = line.split("\t")
-            entries[fields[1]] = (float(fields[0]), float(fields[2]) if len(fields) > 2 else 0.0)
-    return entries
 
 
 def test_char_model_matches_lmplz(tmp_path):

@@ -76,15 +76,20 @@ def lmplz_count_of_counts(sentences: list[list[str]], order: int) -> list[list[i
     return out
 
 
+def counted(sentences: list[list[str]], order: int):
+    """(encoded corpus, count tables) of the sentences, as `tkit train ngram` counts them."""
+    encoder = CorpusEncoder()
+    corpus = encode_corpus(encoder.encode_sentences(sentences), encoder)
+    return corpus, count_tables(corpus.stream, order, len(corpus.vocab))
+
+
 sentences_st = st.lists(st.lists(st.sampled_from("abcdefgh"), min_size=0, max_size=12), min_size=1, max_size=25)
 
 
 @given(sentences=sentences_st, order=st.integers(2, 7))
 @settings(max_examples=150, deadline=None)
 def test_count_of_counts_as_lmplz_records_them(sentences, order):
-    encoder = CorpusEncoder()
-    corpus = encode_corpus(encoder.encode_sentences(sentences), encoder)
-    tables = count_tables(corpus.stream, order, len(corpus.vocab))
+    _, tables = counted(sentences, order)
     ours = all_count_of_counts(tables)
     expected = lmplz_count_of_counts(sentences, order)
     for n in range(1, order + 1):
@@ -103,9 +108,7 @@ def ngram_ids(index, n: int, i: int) -> list[int]:
 @given(sentences=sentences_st, order=st.integers(2, 7))
 @settings(max_examples=100, deadline=None)
 def test_last_suffix_chain_is_the_end_of_the_suffix_sorted_stream(sentences, order):
-    encoder = CorpusEncoder()
-    corpus = encode_corpus(encoder.encode_sentences(sentences), encoder)
-    tables = count_tables(corpus.stream, order, len(corpus.vocab))
+    corpus, tables = counted(sentences, order)
     chain = last_suffix_chain(tables)
     ids = word_ids(sentences)
     assert corpus.vocab.tokens[:len(ids)] == list(ids)  # same numbering as lmplz, or the chain would differ
