@@ -7,6 +7,7 @@ from collections.abc import Iterable
 import click
 
 from cli import console
+from cli.cluster_opts import cluster, describe, refuse_memory, scheduler_option, stage_bars
 from cli.inputs import read_once
 from cli.options import require_tokenizer, tokenizer_options
 from ngram.ngram_counts import count_ngrams
@@ -76,9 +77,10 @@ def register(app: click.Group, train: click.Group) -> None:
                   help="Save every count: .npz (tkit-counts) or text 'count<TAB>tokens' lines, most frequent first.")
     @vocab_limit_options
     @memory_options
+    @scheduler_option
     def count(files: tuple[str, ...], order: int, tokenizer_file: str | None, tokenizer_name: str | None,
               top: int | None, output: str | None, vocab_size: int | None, limit_vocab_file: str | None,
-              skip_symbols: bool, memory: str | None, temp_dir: str | None) -> None:
+              skip_symbols: bool, memory: str | None, temp_dir: str | None, scheduler: str | None) -> None:
         """Count the n-grams of FILES, each line a sentence padded like KenLM: N-1 <s> before, </s> after.
 
         Tokens holding whitespace are printed escaped (\\s for a space, \\\\ for a backslash)."""
@@ -91,10 +93,21 @@ def register(app: click.Group, train: click.Group) -> None:
             check_output_dir(output, inputs=[*files, tokenizer_file, tokenizer_name, limit_vocab_file])
         check_corpus(files)
         watch = console.Stopwatch()
-        with console.progress(f"counting {order}-grams", corpus_bytes(files) or None) as bar:
-            counts = count_ngrams(list(files), order, tok, memory=memory, temp_dir=temp_dir, vocab_size=vocab_size,
-                                  limit_vocab=read_limit_vocab(limit_vocab_file), skip_symbols=skip_symbols,
-                                  on_bytes=bar.advance)
+        where_run = ""
+        if scheduler:
+            refuse_memory(memory)
+            from ngram.distributed import count_ngrams_distributed
+
+            with cluster(scheduler, temp_dir, files) as (client, workdir), stage_bars() as bars:
+                counts = count_ngrams_distributed(client, list(files), order, tok, workdir, vocab_size=vocab_size,
+                                                  limit_vocab=read_limit_vocab(limit_vocab_file),
+                                                  skip_symbols=skip_symbols, progress=bars)
+                where_run = f" on {describe(client)}"
+        else:
+            with console.progress(f"counting {order}-grams", corpus_bytes(files) or None) as bar:
+                counts = count_ngrams(list(files), order, tok, memory=memory, temp_dir=temp_dir,
+                                      vocab_size=vocab_size, limit_vocab=read_limit_vocab(limit_vocab_file),
+                                      skip_symbols=skip_symbols, on_bytes=bar.advance)
         if output:
             if output == "-":
                 write_stdout(counts.lines())
@@ -105,4 +118,4 @@ def register(app: click.Group, train: click.Group) -> None:
             write_stdout(counts.lines(counts.most_common(k)))
         where = f"; saved to {output}" if output and output != "-" else ""
         console.info(f"counted {counts.total:,} {order}-grams ({counts.rows.shape[0]:,} distinct) in "
-                     f"{counts.sentences:,} lines, vocabulary {len(counts.vocab):,}, in {watch.seconds:.1f}s{where}")
+                     f"{counts.sentences:,} lines, vocabulary {len(counts.vocab):,}, in {watch.seconds:.1f}s{where_run}{where}")

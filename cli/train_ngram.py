@@ -12,6 +12,7 @@ from cli.count_cmd import (
     read_limit_vocab,
     vocab_limit_options,
 )
+from cli.cluster_opts import cluster, describe, refuse_memory, scheduler_option, stage_bars
 from cli.inputs import read_once
 from cli.options import FiniteFloat, require_tokenizer, tokenizer_options
 from ngram import SMOOTHING_NAMES, train_ngram
@@ -53,11 +54,12 @@ def register(app: click.Group, train: click.Group) -> None:
                        "(non-decreasing, first 0, last repeats).")
     @vocab_limit_options
     @memory_options
+    @scheduler_option
     def ngram(files: tuple[str, ...], order: int, smoothing: str, tokenizer_file: str | None,
               tokenizer_name: str | None, output: str, k: float | None, discount: float | None, alpha: float | None,
               discount_fallback: tuple[float, ...] | None, strict_discounts: bool, prune: str | None,
               vocab_size: int | None, limit_vocab_file: str | None, skip_symbols: bool, memory: str | None,
-              temp_dir: str | None) -> None:
+              temp_dir: str | None, scheduler: str | None) -> None:
         """Train an n-gram language model on FILES, one sentence per line (KenLM's <s> ... </s>).
 
         modified-kneser-ney reproduces lmplz; witten-bell, kneser-ney and mle write ARPA too; add-k and
@@ -72,10 +74,23 @@ def register(app: click.Group, train: click.Group) -> None:
                   "discount_fallback": tuple(discount_fallback) if discount_fallback else None,
                   "strict": True if strict_discounts else None}
         watch = console.Stopwatch()
-        with console.progress("reading and counting", corpus_bytes(files) or None) as bar:
-            model = train_ngram(list(files), order, smoothing, tok, prune=parse_prune(prune), vocab_size=vocab_size,
-                                limit_vocab=read_limit_vocab(limit_vocab_file), skip_symbols=skip_symbols,
-                                memory=memory, temp_dir=temp_dir, on_bytes=bar.advance, **params)
+        where_run = ""
+        if scheduler:
+            refuse_memory(memory)
+            from ngram.distributed import train_files_distributed
+
+            with cluster(scheduler, temp_dir, files) as (client, workdir), stage_bars() as bars:
+                model = train_files_distributed(client, list(files), workdir, order, smoothing, tok,
+                                                prune=parse_prune(prune), vocab_size=vocab_size,
+                                                limit_vocab=read_limit_vocab(limit_vocab_file),
+                                                skip_symbols=skip_symbols, progress=bars, **params)
+                where_run = f" on {describe(client)}"
+        else:
+            with console.progress("reading and counting", corpus_bytes(files) or None) as bar:
+                model = train_ngram(list(files), order, smoothing, tok, prune=parse_prune(prune),
+                                    vocab_size=vocab_size, limit_vocab=read_limit_vocab(limit_vocab_file),
+                                    skip_symbols=skip_symbols, memory=memory, temp_dir=temp_dir,
+                                    on_bytes=bar.advance, **params)
         for message in model.warnings:
             console.warn(message)
         trained = watch.seconds

@@ -4,6 +4,7 @@ from __future__ import annotations
 import click
 
 from cli import console
+from cli.cluster_opts import client_of, describe, scheduler_option, stage_bars
 from cli.inputs import read_once
 from tokenizers_kit.atomic import check_output_dir
 from tokenizers_kit.corpus import corpus_bytes, require_nonempty
@@ -64,9 +65,10 @@ def register(app: click.Group, train: click.Group) -> None:
                        "default normalizer (nmt_nfkc and remove_extra_whitespaces: no leading or trailing "
                        "space, runs of spaces collapsed to one). All but none and nfc are lossy")
     @click.option("-o", "--output", required=True, metavar="TOKENIZER.json", help="where to write tokenizer.json")
+    @scheduler_option
     def train_tokenizer(files: tuple[str, ...], algo: str, vocab_size: int | None, min_frequency: int,
                         special_tokens: tuple[str, ...], lowercase: bool, pattern: str, sp_model: str,
-                        normalization: str, wordpiece_score: str, output: str) -> None:
+                        normalization: str, wordpiece_score: str, output: str, scheduler: str | None) -> None:
         """Train a tokenizer on FILES ('-' for stdin) and write it as Hugging Face tokenizer.json.
 
         The file loads in `tokenizers.Tokenizer.from_file` and encodes exactly as tkit does.
@@ -78,9 +80,17 @@ def register(app: click.Group, train: click.Group) -> None:
         pipeline = build_pipeline(algo, lowercase=lowercase, pattern=pattern, normalization=normalization)
         specials = resolve_specials(algo, _split_specials(special_tokens))
         total = corpus_bytes(files) or None
-        with console.progress("counting", total) as bar:
-            counts = count_chunks(list(files), pipeline, specials,
-                                  progress=lambda _stage, done, _total: bar.update(completed=done))
+        where_run = ""
+        if scheduler:
+            from tokenizers_kit.distributed_counts import count_chunks_distributed
+
+            with client_of(scheduler) as client, stage_bars() as bars:
+                counts = count_chunks_distributed(client, list(files), pipeline, specials, progress=bars)
+                where_run = f" on {describe(client)}"
+        else:
+            with console.progress("counting", total) as bar:
+                counts = count_chunks(list(files), pipeline, specials,
+                                      progress=lambda _stage, done, _total: bar.update(completed=done))
         counted = watch.seconds
         with console.progress(f"training {algo}", 100) as bar:
             def step(_stage: str, done: float, steps: float | None) -> None:
@@ -95,4 +105,4 @@ def register(app: click.Group, train: click.Group) -> None:
         console.info(
             f"trained {algo} tokenizer: vocab {tok.get_vocab_size():,} from {console.human_bytes(counts.bytes)} "
             f"({counts.lines:,} lines, {len(counts.counts):,} distinct chunks) in {seconds:.1f} s "
-            f"(counting {counted:.1f} s, {counts.chars / max(seconds, 1e-9) / 1e6:.2f} M chars/s) -> {output}")
+            f"(counting {counted:.1f} s{where_run}, {counts.chars / max(seconds, 1e-9) / 1e6:.2f} M chars/s) -> {output}")

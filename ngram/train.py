@@ -123,10 +123,17 @@ def _train(blocks: Iterable[np.ndarray], encoder: CorpusEncoder, tok: TextTokeni
                                              vocab_size, mapped)
         sentences = int(tables.counts[1][EOS_ID])
         info.update(sentences=sentences, tokens=int(tables.counts[1].sum()) - sentences, runs=runs)
+    return model_from_tables(tables, vocab, tok, smoother, cutoffs, listed if prunes else None, info)
+
+
+def model_from_tables(tables: CountTables, vocab: Vocabulary, tok: TextTokenizer, smoother: Smoothing,
+                      cutoffs: list[int] | None, pruned_to: list[str] | None, info: dict[str, Any]) -> NgramModel:
+    """Estimate the model from counted tables (shared by every way of counting). `pruned_to`: lmplz's
+    --limit_vocab_file list, whose unlisted words' n-grams the estimate drops."""
     if info["sentences"] == 0:
         raise CorpusError("the corpus has no lines: give a file with some text in it")
-    if prunes:
-        tables.drop_words = unlisted_words(vocab, listed or ())
+    if pruned_to is not None:
+        tables.drop_words = unlisted_words(vocab, pruned_to)
     estimate = smoother.estimate(tables, cutoffs)
     counts: CountTables | None = tables
     if tables.drop_words is not None:
