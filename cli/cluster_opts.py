@@ -8,7 +8,13 @@ from typing import Any
 import click
 
 from cli import console
-from tokenizers_kit.cluster import SCHEDULER_HELP, connect, parse_scheduler, shared_workdir, worker_count
+from tokenizers_kit.cluster import (
+    SCHEDULER_HELP,
+    connect,
+    parse_scheduler,
+    shared_workdir,
+    worker_count,
+)
 
 
 def scheduler_option(func: Callable[..., Any]) -> Callable[..., Any]:

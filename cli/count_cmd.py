@@ -7,7 +7,13 @@ from collections.abc import Iterable
 import click
 
 from cli import console
-from cli.cluster_opts import cluster, describe, refuse_memory, scheduler_option, stage_bars
+from cli.cluster_opts import (
+    cluster,
+    describe,
+    refuse_memory,
+    scheduler_option,
+    stage_bars,
+)
 from cli.inputs import read_once
 from cli.options import require_tokenizer, tokenizer_options
 from ngram.ngram_counts import count_ngrams

@@ -6,13 +6,19 @@ import os
 import click
 
 from cli import console
+from cli.cluster_opts import (
+    cluster,
+    describe,
+    refuse_memory,
+    scheduler_option,
+    stage_bars,
+)
 from cli.count_cmd import (
     check_corpus,
     memory_options,
     read_limit_vocab,
     vocab_limit_options,
 )
-from cli.cluster_opts import cluster, describe, refuse_memory, scheduler_option, stage_bars
 from cli.inputs import read_once
 from cli.options import FiniteFloat, require_tokenizer, tokenizer_options
 from ngram import SMOOTHING_NAMES, train_ngram
@@ -98,7 +104,7 @@ def register(app: click.Group, train: click.Group) -> None:
         sizes = ngram_sizes(model.ngram_counts())
         info = model.info
         console.info(f"trained {model.name} on {info.get('sentences', 0):,} lines ({info.get('tokens', 0):,} tokens, "
-                     f"vocabulary {len(model.vocab):,}) in {trained:.1f}s, wrote {output} "
+                     f"vocabulary {len(model.vocab):,}) in {trained:.1f}s{where_run}, wrote {output} "
                      f"({console.human_bytes(os.path.getsize(output))}) in {watch.seconds - trained:.1f}s; "
                      f"n-grams {sizes}")
 

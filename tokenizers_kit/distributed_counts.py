@@ -16,7 +16,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from tokenizers_kit.byte_ranges import DEFAULT_RANGE_BYTES, ByteRange, iter_range_text, split_ranges
+from tokenizers_kit.byte_ranges import (
+    DEFAULT_RANGE_BYTES,
+    ByteRange,
+    iter_range_text,
+    split_ranges,
+)
 from tokenizers_kit.cluster import StageProgress, run_stage, worker_count
 from tokenizers_kit.training import ChunkCounts, Pipeline, _BlockCounter, build_pipeline
 

@@ -8,7 +8,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tokenizers_kit import byte_ranges
-from tokenizers_kit.byte_ranges import ByteRange, iter_range_bytes, iter_range_text, split_ranges
+from tokenizers_kit.byte_ranges import (
+    ByteRange,
+    iter_range_bytes,
+    iter_range_text,
+    split_ranges,
+)
 from tokenizers_kit.errors import CorpusError
 
 # lines with CRLF, empty lines, multi-byte characters; the file may lack its final newline
