@@ -23,6 +23,7 @@ INSTALL_HINT = {
     "torch": "pip install -e '.[test]' (torch==2.13.0, the CPU wheel)",
     "kenlm": "pip install -e '.[test]' (builds from source)",
     "nltk": "pip install -e '.[peers]'",
+    "distributed": "pip install -e '.[test]' (pulls the [dask] extra)",
 }
 
 

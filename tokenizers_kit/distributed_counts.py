@@ -124,9 +124,10 @@ def count_chunks_distributed(client: Any, paths: Sequence[str], pipeline: Pipeli
     ranges = split_ranges(paths, range_bytes)
     settings = CountSettings.of(pipeline, special_tokens)
     buckets = max(1, min(len(ranges), 2 * worker_count(client)))
-    maps = [client.submit(count_range, rng, i, settings, buckets, pure=False) for i, rng in enumerate(ranges)]
-    trees = [_tree(client, [client.submit(pick, m, b, pure=False) for m in maps]) for b in range(buckets)]
-    stats = run_stage(client, [client.submit(pick_stats, m, pure=False) for m in maps], "counting chunks", progress)
+    n = len(ranges)
+    maps = client.map(count_range, ranges, range(n), [settings] * n, [buckets] * n, pure=False)
+    trees = [_tree(client, client.map(pick, maps, [b] * n, pure=False)) for b in range(buckets)]
+    stats = run_stage(client, client.map(pick_stats, maps, pure=False), "counting chunks", progress)
     merged = run_stage(client, trees, "merging counts", progress)
     del maps
     return _chunk_counts(merged, stats, pipeline)

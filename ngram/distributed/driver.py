@@ -43,8 +43,9 @@ def count_windows(client: Any, paths: Sequence[str], order: int, tokenizer: Text
     ranges = split_ranges(paths, range_bytes)
     spec = tokenizer.to_spec()
     stem = [os.path.join(workdir, f"range{i:06d}") for i in range(len(ranges))]
-    encoded: list[RangeVocab] = run_stage(client, [
-        client.submit(encode_range, r, spec, skip_symbols, f"{s}.ids", pure=False) for r, s in zip(ranges, stem)],
+    n = len(ranges)
+    encoded: list[RangeVocab] = run_stage(client, client.map(
+        encode_range, ranges, [spec] * n, [skip_symbols] * n, [f"{s}.ids" for s in stem], pure=False),
         "reading", progress)
     vocab, maps, freq = merge_vocabularies(encoded)
     if sum(e.lines for e in encoded) == 0:
@@ -53,15 +54,16 @@ def count_windows(client: Any, paths: Sequence[str], order: int, tokenizer: Text
         vocab, remap = vocabulary_limit(vocab, freq, vocab_size, limit_vocab)
         if remap is not None:
             maps = [remap[m] for m in maps]
-    runs: list[Run] = run_stage(client, [
-        client.submit(count_range_windows, f"{s}.ids", m, order, f"{s}.win", pure=False) for s, m in zip(stem, maps)],
+    runs: list[Run] = run_stage(client, client.map(
+        count_range_windows, [f"{s}.ids" for s in stem], maps, [order] * n, [f"{s}.win" for s in stem], pure=False),
         "counting", progress)
     cuts = splitters(runs, share_count(runs, worker_count(client)))
     bounds = list(zip([None, *cuts], [*cuts, None]))
     inputs = [(r.stem, r.rows) for r in runs if r.rows]
-    shares = run_stage(client, [
-        client.submit(reduce_share, inputs, key_width(order), lo, hi, os.path.join(workdir, f"share{i:05d}"),
-                      pure=False) for i, (lo, hi) in enumerate(bounds)], "merging", progress)
+    k = len(bounds)
+    shares = run_stage(client, client.map(
+        reduce_share, [inputs] * k, [key_width(order)] * k, [lo for lo, _ in bounds], [hi for _, hi in bounds],
+        [os.path.join(workdir, f"share{i:05d}") for i in range(k)], pure=False), "merging", progress)
     return SortedWindows(vocab, shares, len(ranges))
 
 
