@@ -100,7 +100,7 @@ def register(app: click.Group, train: click.Group) -> None:
         check_corpus(files)
         watch = console.Stopwatch()
         where_run = ""
-        if scheduler:
+        if scheduler is not None:
             refuse_memory(memory)
             from ngram.distributed import count_ngrams_distributed
 

@@ -81,7 +81,7 @@ def register(app: click.Group, train: click.Group) -> None:
                   "strict": True if strict_discounts else None}
         watch = console.Stopwatch()
         where_run = ""
-        if scheduler:
+        if scheduler is not None:
             refuse_memory(memory)
             from ngram.distributed import train_files_distributed
 

@@ -81,7 +81,7 @@ def register(app: click.Group, train: click.Group) -> None:
         specials = resolve_specials(algo, _split_specials(special_tokens))
         total = corpus_bytes(files) or None
         where_run = ""
-        if scheduler:
+        if scheduler is not None:
             from tokenizers_kit.distributed_counts import count_chunks_distributed
 
             with client_of(scheduler) as client, stage_bars() as bars:

@@ -16,7 +16,9 @@ from dataclasses import dataclass
 from tokenizers_kit.errors import CorpusError
 
 READ_BLOCK = 1 << 22  # bytes read at once (blocks of text yielded are about this size, cut on line ends)
-DEFAULT_RANGE_BYTES = 32 << 20
+MAX_RANGE_BYTES = 32 << 20  # a range's windows must fit in a worker's memory with room to spare
+MIN_RANGE_BYTES = 1 << 20  # below this a task's fixed cost (scheduling, a file per stage) dominates
+RANGES_PER_WORKER = 4  # so that workers finishing early find work, and a lost worker costs little
 
 
 @dataclass(frozen=True)
@@ -29,7 +31,13 @@ class ByteRange:
     whole: bool = False
 
 
-def split_ranges(paths: Sequence[str], range_bytes: int = DEFAULT_RANGE_BYTES) -> list[ByteRange]:
+def auto_range_bytes(paths: Sequence[str], workers: int) -> int:
+    """About RANGES_PER_WORKER ranges for each worker, within [MIN_RANGE_BYTES, MAX_RANGE_BYTES]."""
+    total = sum(os.path.getsize(p) for p in paths if p != "-" and os.path.isfile(p))
+    return max(MIN_RANGE_BYTES, min(MAX_RANGE_BYTES, -(-total // (RANGES_PER_WORKER * max(1, workers)))))
+
+
+def split_ranges(paths: Sequence[str], range_bytes: int) -> list[ByteRange]:
     """Ranges of about `range_bytes` over the files (absolute paths, so every machine reads the same)."""
     if range_bytes < 1:
         raise CorpusError(f"range size must be at least 1 byte (got {range_bytes})")

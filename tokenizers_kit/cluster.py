@@ -13,6 +13,7 @@ import os
 import re
 import shutil
 import tempfile
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -101,8 +102,11 @@ def connect(scheduler: str | SchedulerChoice) -> Iterator[Any]:
         logging.getLogger(name).setLevel(logging.CRITICAL)
     with contextlib.ExitStack() as stack:
         if choice.local:
-            cluster = distributed.LocalCluster(n_workers=choice.local_workers, threads_per_worker=1, processes=True,
-                                               dashboard_address=None, silence_logs=logging.CRITICAL)
+            with warnings.catch_warnings():  # e.g. "port 8787 is in use": its HTTP server finds another one
+                warnings.simplefilter("ignore")
+                cluster = distributed.LocalCluster(n_workers=choice.local_workers, threads_per_worker=1,
+                                                   processes=True, dashboard_address=":0",
+                                                   silence_logs=logging.CRITICAL)
             stack.callback(cluster.close)
             client = distributed.Client(cluster)
         else:
@@ -113,7 +117,7 @@ def connect(scheduler: str | SchedulerChoice) -> Iterator[Any]:
 
 def _remote_client(distributed: Any, address: str, timeout: float) -> Any:
     try:
-        client = distributed.Client(address, timeout=timeout, set_as_default=False)
+        client = distributed.Client(address, timeout=timeout)
     except (OSError, TimeoutError) as err:
         raise TkitError(f"cannot reach a Dask scheduler at {address} within {timeout:g} s ({_short(err)}): start "
                         f"one with `dask scheduler` and pass the address it prints, or check host and port") from None

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from tokenizers_kit.byte_ranges import (
-    DEFAULT_RANGE_BYTES,
     ByteRange,
+    auto_range_bytes,
     iter_range_text,
     split_ranges,
 )
@@ -119,9 +119,9 @@ def _tree(client: Any, leaves: list[Any]) -> Any:
 
 def count_chunks_distributed(client: Any, paths: Sequence[str], pipeline: Pipeline,
                              special_tokens: Sequence[str] = (), *, progress: StageProgress | None = None,
-                             range_bytes: int = DEFAULT_RANGE_BYTES) -> ChunkCounts:
+                             range_bytes: int | None = None) -> ChunkCounts:
     """`training.count_chunks` on a Dask cluster (files only: the workers read them from the shared path)."""
-    ranges = split_ranges(paths, range_bytes)
+    ranges = split_ranges(paths, range_bytes or auto_range_bytes(paths, worker_count(client)))
     settings = CountSettings.of(pipeline, special_tokens)
     buckets = max(1, min(len(ranges), 2 * worker_count(client)))
     n = len(ranges)

@@ -18,7 +18,7 @@ from ngram.smoothing import make_smoothing
 from ngram.train import PRUNES_UNLISTED, _check_order, model_from_tables
 from ngram.vocab import Vocabulary
 from tokenizers_kit import resolve_tokenizer
-from tokenizers_kit.byte_ranges import DEFAULT_RANGE_BYTES, split_ranges
+from tokenizers_kit.byte_ranges import auto_range_bytes, split_ranges
 from tokenizers_kit.cluster import StageProgress, run_stage, worker_count
 from tokenizers_kit.errors import CorpusError, TkitError
 from tokenizers_kit.simple import TextTokenizer
@@ -36,11 +36,11 @@ class SortedWindows:
 def count_windows(client: Any, paths: Sequence[str], order: int, tokenizer: TextTokenizer, workdir: str, *,
                   vocab_size: int | None = None, limit_vocab: Iterable[str] | None = None,
                   skip_symbols: bool = False, progress: StageProgress | None = None,
-                  range_bytes: int = DEFAULT_RANGE_BYTES) -> SortedWindows:
+                  range_bytes: int | None = None) -> SortedWindows:
     """Stages 1-3 in `workdir` (a folder every worker sees): the windows of order `order`, sorted in shares."""
     if order < 1:
         raise TkitError(f"--order must be at least 1 (got {order})")
-    ranges = split_ranges(paths, range_bytes)
+    ranges = split_ranges(paths, range_bytes or auto_range_bytes(paths, worker_count(client)))
     spec = tokenizer.to_spec()
     stem = [os.path.join(workdir, f"range{i:06d}") for i in range(len(ranges))]
     n = len(ranges)
@@ -79,7 +79,7 @@ def train_files_distributed(client: Any, paths: Sequence[str], workdir: str, ord
                             smoothing: str = "modified-kneser-ney", tokenizer: TextTokenizer | str | None = None, *,
                             prune: Sequence[int] | None = None, vocab_size: int | None = None,
                             limit_vocab: Iterable[str] | None = None, skip_symbols: bool = False,
-                            progress: StageProgress | None = None, range_bytes: int = DEFAULT_RANGE_BYTES,
+                            progress: StageProgress | None = None, range_bytes: int | None = None,
                             **params: Any) -> NgramModel:
     """`ngram.train.train_files` on a cluster: the same model (the same ARPA)."""
     order = _check_order(order)

@@ -1,4 +1,4 @@
-"""One loopback cluster per test module that asks for it (scheduler + two workers)."""
+"""One loopback cluster for the tests that ask for it (scheduler + two workers), started once."""
 from __future__ import annotations
 
 import pytest
@@ -7,7 +7,7 @@ from tests.distributed.loopback import LoopbackCluster
 from tests.peers import require_peer
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def cluster(tmp_path_factory):
     require_peer("distributed")
     running = LoopbackCluster(tmp_path_factory.mktemp("dask"))
@@ -20,7 +20,7 @@ def cluster(tmp_path_factory):
         running.close()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def client(cluster):
     from distributed import Client
 

@@ -14,17 +14,17 @@ ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT = 60.0
 
 
-def dask_env() -> dict[str, str]:
-    env = dict(os.environ)
+def dask_env(**extra: str) -> dict[str, str]:
+    env = {**os.environ, **extra}
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), *filter(None, [env.get("PYTHONPATH")])])
     env["DASK_DISTRIBUTED__LOGGING__DISTRIBUTED"] = "error"
     return env
 
 
-def _dask(*args: str, log: Path) -> subprocess.Popen:
+def _dask(*args: str, log: Path, env: dict[str, str] | None = None) -> subprocess.Popen:
     # `python -m dask ...` is the `dask` command itself, run by the interpreter of the tests (its environment
     # has tkit and distributed, whatever is first on PATH)
-    return subprocess.Popen([sys.executable, "-m", "dask", *args], env=dask_env(), cwd=str(ROOT), start_new_session=True,
+    return subprocess.Popen([sys.executable, "-m", "dask", *args], env=dask_env(**(env or {})), cwd=str(ROOT), start_new_session=True,
                             stdin=subprocess.DEVNULL, stdout=log.open("ab"), stderr=subprocess.STDOUT)
 
 
@@ -65,12 +65,12 @@ class LoopbackCluster:
                 time.sleep(0.05)
         raise RuntimeError("dask scheduler did not start in time")
 
-    def add_worker(self, *extra: str, nanny: bool = True) -> subprocess.Popen:
+    def add_worker(self, *extra: str, nanny: bool = True, env: dict[str, str] | None = None) -> subprocess.Popen:
         args = ["worker", self.address, "--nthreads", "1", "--nworkers", "1",
                 "--no-dashboard", "--host", "127.0.0.1", "--memory-limit", "0", *extra]
         if not nanny:
             args.append("--no-nanny")
-        proc = _dask(*args, log=self.log)
+        proc = _dask(*args, log=self.log, env=env)
         self.workers.append(proc)
         return proc
 
