@@ -212,6 +212,7 @@ def ngram_rows(r: Run) -> list[Row]:
                  f"`lmplz` {fs(xi(s, 'lmplz_s'))}, {fnum(xi(s, 'lmplz_peak_mb'))} MB" if xi(s, "lmplz_s") else
                  ("`lmplz` not on PATH in this run" if s else NOT_RUN)))
     rows.append(scale_row(r))
+    rows.append(dask_row(r))
     f = r.get(n + "test_fit_vs_nltk")
     rows.append((f"fit, order-3 Kneser-Ney, {fnum(xi(f, 'tokens'))} tokens (best of 3 after a warm-up, both sides)"
                  if f else "fit, order-3 Kneser-Ney, 300k tokens",
@@ -251,6 +252,19 @@ def scale_row(r: Run) -> Row:
     peer = (f"`lmplz -o 5 -S 1G --discount_fallback` {fs(lm)}, {fnum(xi(s, 'lmplz_peak_mb'), 4)} MB; same n-gram counts"
             if lm is not None else "`lmplz` not on PATH in this run")
     return what, ours, peer
+
+
+def dask_row(r: Run) -> Row:
+    """Issue 12, Dask: the scale corpus with --scheduler local:1/2/3 beside the single-process run (one machine)."""
+    s = r.get("test_bench_dask::test_dask_local_workers_vs_single_process")
+    what = (f"same, `--scheduler local:N` on this one machine ({fnum(xi(s, 'tokens'))} tokens; the same ARPA "
+            "bytes as the single-process run)" if s else "same, `--scheduler local:1/2/3` on this one machine")
+    if s is None:
+        return what, NOT_RUN, NOT_RUN
+    ours = "; ".join(f"local:{n} {fs(xi(s, f'local{n}_s'))}, {fnum(xi(s, f'local{n}_peak_mb'), 4)} MB "
+                     f"(×{xi(s, f'local{n}_time_ratio', 0):.2f} the single process)" for n in (1, 2, 3))
+    return what, ours, (f"tkit single process {fs(xi(s, 'single_s'))}, {fnum(xi(s, 'single_peak_mb'), 4)} MB "
+                        "(peak: the largest one process)")
 
 
 def _step_pairs(r: Run, stem: str) -> list[tuple[str, Bench | None, Bench | None]]:
