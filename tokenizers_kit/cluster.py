@@ -152,12 +152,19 @@ def run_stage(client: Any, futures: Sequence[Any], stage: str, progress: StagePr
         for future in distributed.as_completed(list(futures)):
             if future.status == "error":
                 raise _task_error(future.exception(), stage)
+            if future.status != "finished":  # cancelled: the scheduler went away or dropped the task
+                raise TkitError(f"the Dask cluster dropped a task while {stage} (status {future.status}): check that "
+                                "the scheduler is still running and run again")
             results[index[future.key]] = future.result()
             done += 1
             if progress:
                 progress(stage, done, len(futures))
+    except OSError as err:  # the connection to the scheduler broke
+        raise TkitError(f"lost the connection to the Dask scheduler while {stage} ({_short(err)}): check that it "
+                        "is still running and run again") from None
     except BaseException:
-        client.cancel(list(futures))
+        with contextlib.suppress(Exception):
+            client.cancel(list(futures))
         raise
     return results
 
