@@ -59,6 +59,6 @@ def test_invalid_utf8_names_the_offset(tmp_path):
 
 def test_stdin_and_missing_files_are_refused(tmp_path):
     with pytest.raises(CorpusError, match="stdin"):
-        split_ranges(["-"])
+        split_ranges(["-"], 1 << 20)
     with pytest.raises(CorpusError, match="does not exist"):
-        split_ranges([str(tmp_path / "nope.txt")])
+        split_ranges([str(tmp_path / "nope.txt")], 1 << 20)
