@@ -140,14 +140,14 @@ def register(app: click.Group, train: click.Group) -> None:
 
     @train.command("rnn")
     @_train_options(RNN_TRAIN)
-    @click.option("--cell", type=click.Choice(["elman", "gru", "lstm"]), default=None,
+    @click.option("--cell", type=click.Choice(["elman", "gru", "lstm", "ugrnn"]), default=None,
                   help="recurrent cell [default: lstm]")
     @click.option("--embedding-size", type=click.IntRange(min=1), default=None, help="[default: 64]")
     @click.option("--hidden-size", type=click.IntRange(min=1), default=None, help="[default: 256]")
     @click.option("--n-layer", type=click.IntRange(min=1), default=None, help="stacked cells [default: 1]")
     def train_rnn(cell: str | None, embedding_size: int | None, hidden_size: int | None, n_layer: int | None,
                   **opts: Any) -> None:
-        """Train a recurrent LM (Elman, GRU or LSTM) with truncated BPTT on FILES.
+        """Train a recurrent LM (Elman, GRU, LSTM or UGRNN) with truncated BPTT on FILES.
 
         B parallel streams of the text are read window after window, carrying the hidden state across
         windows. Defaults: LSTM, embedding 64, hidden 256, windows of 64, batch 32, Adam 2e-3 with cosine
