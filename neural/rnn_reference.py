@@ -1,11 +1,11 @@
-"""Plain Elman, GRU, LSTM and UGRNN layers, forward and backward: a loop over time and the textbook equations,
-PyTorch's gate order and weights stored (in, out). This is the readable twin of the fast kernels
-(`neural.elman_kernels`, `gru_kernels`, `lstm_kernels`, `ugrnn_kernels`), which the tests compare against it; the `*_step`
-functions also serve incremental decoding.
+"""Plain Elman, GRU, LSTM and UGRNN layers, forward and backward: a loop over time and the textbook
+equations, PyTorch's gate order and weights stored (in, out). This is the readable twin of the fast kernels
+(`neural.elman_kernels`, `gru_kernels`, `lstm_kernels`, `ugrnn_kernels`), which the tests compare against
+it; the `*_step` functions also serve incremental decoding.
 
-Shapes: x (T, B, In), w_ih (In, G·H), w_hh (H, G·H), b (G·H,), states (B, H), G = 1 (Elman), 2 (UGRNN: u, c),
-3 (GRU: r, z, n) or 4 (LSTM: i, f, g, o). The backward takes dhs (T, B, H), the gradient of the loss w.r.t. every output,
-plus the gradients w.r.t. the final state, and returns a dict of gradients named as the arguments.
+Shapes: x (T, B, In), w_ih (In, G·H), w_hh (H, G·H), b (G·H,), states (B, H), G = 1 (Elman), 2 (UGRNN:
+u, c), 3 (GRU: r, z, n) or 4 (LSTM: i, f, g, o). The backward takes dhs (T, B, H), the gradient of the loss
+w.r.t. every output, plus the gradients w.r.t. the final state, and returns a dict of gradients named as the arguments.
 """
 from __future__ import annotations
 
