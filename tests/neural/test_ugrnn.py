@@ -196,3 +196,11 @@ def test_forward_and_backward_match_a_torch_twin(dtype, tol, batch, hidden, monk
     for name, ours, theirs in [("x", dx, tx.grad), ("h0", dh0, th.grad), ("w_ih", cell.w_ih.grad, twin.ih.weight.grad.T),
                                ("b", cell.b.grad, twin.ih.bias.grad), ("w_hh", cell.w_hh.grad, twin.hh.weight.grad.T)]:
         assert rel_error(ours.astype(np.float64), theirs.numpy()) < tol, name
+
+
+@settings(max_examples=15, deadline=None)
+@given(E=st.integers(1, 6), H=st.integers(1, 6), layers=st.integers(1, 3))
+def test_model_file_shapes_know_the_cell(E, H, layers):
+    model = RNNLanguageModel.from_config({"cell": "ugrnn", "embedding_size": E, "hidden_size": H, "n_layer": layers},
+                                         Vocabulary(list("abc")), CharTokenizer())
+    assert RNNLanguageModel.param_shapes(model.cfg) == {n: p.shape for n, p in model.named_parameters()}
