@@ -11,7 +11,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from neural.rnn_ops import StepProduct, flat, run_row_slices, sigmoid_, tanh_, zeros_or_copy
+from neural.rnn_ops import (
+    StepProduct,
+    flat,
+    run_row_slices,
+    sigmoid_,
+    tanh_,
+    zeros_or_copy,
+)
 from neural.thread_pool import par_matmul
 
 

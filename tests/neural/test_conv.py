@@ -9,8 +9,8 @@ from hypothesis import strategies as st
 from neural import conv_reference as ref
 from neural.cnn_lm import ConvBlock
 from neural.conv import CausalConv1d
-from neural.gradcheck import assert_module_grads
 from neural.glu import GLU
+from neural.gradcheck import assert_module_grads
 
 
 def _conv(c_in, c_out, k, d, seed=0):
