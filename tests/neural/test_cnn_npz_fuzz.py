@@ -10,9 +10,10 @@ import sys
 
 import pytest
 
-from tests.neural.test_npz_fuzz import CASE_SECONDS, EXAMPLES, NEVER_LOADS, ROOT, _limit
+from tests.neural.test_npz_fuzz import CASE_SECONDS, NEVER_LOADS, ROOT, _limit
 
 TARGETS = ("cnn", "cnn_checkpoint")
+EXAMPLES = 40  # per target: the mutation classes are the other loaders' (test_npz_fuzz.py runs 80 each)
 
 
 @pytest.fixture(scope="module")
