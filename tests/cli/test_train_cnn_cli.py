@@ -125,3 +125,12 @@ def test_train_rnn_ugrnn_then_resume_sample_and_eval(tmp_path, corpus):
 def test_an_unknown_cell_is_a_usage_error(tmp_path, corpus):
     r = run_tkit("train", "rnn", str(corpus), "--cell", "ugru", "-o", str(tmp_path / "m.npz"))
     assert r.code == 2 and "ugrnn" in r.err
+
+
+def test_the_cell_choices_are_the_cells():
+    """The CLI lists the cells literally (importing neural.rnn would slow every tkit start): keep in step."""
+    from neural.rnn import CELLS
+
+    help_text = run_tkit("train", "rnn", "--help").out
+    choices = help_text.split("--cell [")[1].split("]")[0]
+    assert choices.split("|") == list(CELLS)
