@@ -1,8 +1,9 @@
-"""`tkit train transformer` and `tkit train rnn`: train a NumPy neural language model on FILES.
+"""`tkit train transformer`, `tkit train rnn` and `tkit train cnn`: train a NumPy neural language model on
+FILES.
 
-Both commands share the training options (schedule, optimizer, validation, checkpoints, logs); they differ
+The commands share the training options (schedule, optimizer, validation, checkpoints, logs); they differ
 in the model options and in their defaults (nanoGPT's CPU recipe for the Transformer, an Adam-trained
-LSTM for the RNN).
+LSTM for the RNN, AdamW for the gated causal CNN).
 """
 from __future__ import annotations
 
@@ -41,6 +42,8 @@ TRANSFORMER_TRAIN = dict(batch_size=12, steps=2000, lr=1e-3, min_lr=1e-4, warmup
                          weight_decay=0.1, beta2=0.99, grad_clip=1.0, val_every=250, eval_batches=20)
 RNN_TRAIN = dict(batch_size=32, steps=2000, lr=2e-3, min_lr=2e-4, warmup=0, optimizer="adam",
                  weight_decay=0.0, beta2=0.999, grad_clip=5.0, val_every=250, eval_batches=20)
+CNN_TRAIN = dict(batch_size=32, steps=2000, lr=2e-3, min_lr=2e-4, warmup=50, optimizer="adamw",
+                 weight_decay=0.01, beta2=0.99, grad_clip=1.0, val_every=250, eval_batches=20)
 TRAIN_KEYS = ("batch_size", "steps", "lr", "min_lr", "warmup", "optimizer", "weight_decay", "beta2",
               "grad_clip", "val_every", "eval_batches", "checkpoint_every", "seed", "val_fraction")
 
@@ -59,7 +62,8 @@ def _train_options(defaults: dict[str, Any]) -> Callable[[Callable[..., Any]], C
         click.argument("files", nargs=-1, required=True, metavar="FILES..."),
         tokenizer_options,
         click.option("--block-size", type=click.IntRange(min=1), default=None, metavar="T",
-                     help="context length (Transformer) / TBPTT window (RNN) [default: 64]"),
+                     help="context length (Transformer) / TBPTT window (RNN) / training window (CNN) "
+                          "[default: 64]"),
         click.option("--batch-size", type=click.IntRange(min=1), default=None, metavar="B",
                      help=f"windows per step [default: {d['batch_size']}]"),
         click.option("--steps", type=click.IntRange(min=1), default=None, metavar="N",
@@ -140,14 +144,14 @@ def register(app: click.Group, train: click.Group) -> None:
 
     @train.command("rnn")
     @_train_options(RNN_TRAIN)
-    @click.option("--cell", type=click.Choice(["elman", "gru", "lstm"]), default=None,
+    @click.option("--cell", type=click.Choice(["elman", "gru", "lstm", "ugrnn"]), default=None,  # neural.rnn.CELLS
                   help="recurrent cell [default: lstm]")
     @click.option("--embedding-size", type=click.IntRange(min=1), default=None, help="[default: 64]")
     @click.option("--hidden-size", type=click.IntRange(min=1), default=None, help="[default: 256]")
     @click.option("--n-layer", type=click.IntRange(min=1), default=None, help="stacked cells [default: 1]")
     def train_rnn(cell: str | None, embedding_size: int | None, hidden_size: int | None, n_layer: int | None,
                   **opts: Any) -> None:
-        """Train a recurrent LM (Elman, GRU or LSTM) with truncated BPTT on FILES.
+        """Train a recurrent LM (Elman, GRU, LSTM or UGRNN) with truncated BPTT on FILES.
 
         B parallel streams of the text are read window after window, carrying the hidden state across
         windows. Defaults: LSTM, embedding 64, hidden 256, windows of 64, batch 32, Adam 2e-3 with cosine
@@ -160,6 +164,32 @@ def register(app: click.Group, train: click.Group) -> None:
         model_opts = dict(cell=cell, embedding_size=embedding_size, hidden_size=hidden_size, n_layer=n_layer,
                           block_size=opts.pop("block_size"), dropout=opts.pop("dropout"))
         _run(RNNLanguageModel, RNNConfig, model_opts, RNN_TRAIN, opts)
+
+    @train.command("cnn")
+    @_train_options(CNN_TRAIN)
+    @click.option("--n-layer", type=click.IntRange(min=1), default=None, help="residual conv blocks [default: 4]")
+    @click.option("--channels", type=click.IntRange(min=1), default=None, help="width of every block [default: 128]")
+    @click.option("--kernel-size", type=click.IntRange(min=1), default=None, help="taps per convolution [default: 3]")
+    @click.option("--dilations", default=None, metavar="D1,D2,...",
+                  help="dilation of each layer, repeated over the layers if fewer [default: 1,2,4,8]")
+    def train_cnn(n_layer: int | None, channels: int | None, kernel_size: int | None, dilations: str | None,
+                  **opts: Any) -> None:
+        """Train a causal convolutional LM (gated linear units, residual blocks; Dauphin et al. 2017) on FILES.
+
+        Each block is a causal 1-D convolution (left padding only: position t never sees t+1) from C to 2C
+        channels, a gated linear unit back to C, and a residual connection; dilations widen the receptive
+        field (1 + (kernel-1) x the sum of the dilations). Defaults: 4 blocks of 128 channels, kernel 3,
+        dilations 1,2,4,8, windows of 64, batch 32, AdamW 2e-3 (warmup 50, cosine to 2e-4), clip 1.0.
+        `tkit sample` decodes with a cache of each block's last inputs.
+        """
+        from neural.cnn_config import default_dilations
+        from neural.cnn_lm import CNNConfig, CNNLanguageModel
+
+        if dilations is None and n_layer is not None and not opts.get("resume"):
+            dilations = default_dilations(n_layer)  # 1,2,4,8 cut to fewer layers
+        model_opts = dict(n_layer=n_layer, channels=channels, kernel_size=kernel_size, dilations=dilations,
+                          block_size=opts.pop("block_size"), dropout=opts.pop("dropout"))
+        _run(CNNLanguageModel, CNNConfig, model_opts, CNN_TRAIN, opts)
 
 
 # ---- the shared flow ----------------------------------------------------------------------------------------

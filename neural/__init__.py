@@ -1,4 +1,5 @@
-"""neural: NumPy module-based autodiff, layers, Transformer and RNN language models, optimizers, training.
+"""neural: NumPy module-based autodiff, layers, Transformer, RNN and causal CNN language models, optimizers,
+training.
 
 Imports run `neural -> ngram -> tokenizers_kit`; nothing here imports `cli`.
 """
@@ -18,7 +19,8 @@ ARPA_SUFFIXES = (".arpa", ".arpa.gz", ".lm", ".lm.gz")
 
 def load_model(path: str | os.PathLike[str], tokenizer: TextTokenizer | str | None = None) -> LanguageModel:
     """Any language model file tkit reads, by its kind: ARPA (word-level unless `tokenizer` is given), an
-    n-gram `.npz`, a neural `.npz` (Transformer or RNN) or a training checkpoint (the model it holds).
+    n-gram `.npz`, a neural `.npz` (Transformer, RNN or causal CNN) or a training checkpoint (the model it
+    holds).
     `.npz` models carry their own tokenizer, so `tokenizer` must then be left out."""
     from neural.checkpoint import FORMAT as CHECKPOINT
     from neural.checkpoint import load_checkpoint_model, model_class
@@ -36,6 +38,6 @@ def load_model(path: str | os.PathLike[str], tokenizer: TextTokenizer | str | No
         return load_ngram(p)
     if fmt == CHECKPOINT:
         return load_checkpoint_model(p)
-    if fmt in ("tkit-transformer", "tkit-rnn"):
+    if fmt in ("tkit-transformer", "tkit-rnn", "tkit-cnn"):
         return model_class(fmt).load(p)
     raise ModelFileError(f"{p} is a {fmt} file, which is not a language model tkit can load")

@@ -35,6 +35,10 @@ def model_class(fmt: str) -> type[TrainableLM]:
         from neural.rnn_lm import RNNLanguageModel
 
         return RNNLanguageModel
+    if fmt == "tkit-cnn":
+        from neural.cnn_lm import CNNLanguageModel
+
+        return CNNLanguageModel
     raise ModelFileError(f"unknown neural model format {fmt!r}: the file is from another tool or version")
 
 

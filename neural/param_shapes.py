@@ -1,4 +1,5 @@
-"""The parameter shapes of the layers in `neural.layers` / `neural.rnn`, by the names `named_parameters` gives.
+"""The parameter shapes of the layers in `neural.layers` / `neural.rnn` / `neural.conv`, by the names
+`named_parameters` gives.
 
 A model class composes these into `param_shapes(cfg)`: the shapes a model file must hold, known before the
 model is built (so a hostile config is refused without allocating anything). tests/neural/
@@ -45,3 +46,8 @@ def count(shapes: Shapes) -> int:
             n *= d
         total += n
     return total
+
+
+def causal_conv(prefix: str, kernel: int, c_in: int, c_out: int) -> Shapes:
+    """`neural.conv.CausalConv1d`: weight (k*C_in, C_out) tap-major, bias (C_out,)."""
+    return linear(prefix, kernel * c_in, c_out)

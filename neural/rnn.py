@@ -1,10 +1,10 @@
-"""Recurrent layers as Modules: Elman (tanh), GRU and LSTM cells, and `RNN`, a stack of them that runs whole
-windows and carries its state from one window to the next (truncated BPTT).
+"""Recurrent layers as Modules: Elman (tanh), GRU, LSTM and UGRNN cells, and `RNN`, a stack of them that
+runs whole windows and carries its state from one window to the next (truncated BPTT).
 
 Everything is time-major, as `torch.nn.LSTM` by default: x (T, B, In) -> hs (T, B, H). A cell's forward runs
-the whole window with the time loop inside (`neural.elman_kernels`, `gru_kernels`, `lstm_kernels`, after the
-input projection of `neural.rnn_projection`), so it is ONE call per window and follows the module protocol
-directly (one cache per call):
+the whole window with the time loop inside (`neural.elman_kernels`, `gru_kernels`, `lstm_kernels`,
+`ugrnn_kernels`, after the input projection of `neural.rnn_projection`), so it is ONE call per window and
+follows the module protocol directly (one cache per call):
 
     cell.forward(x, h0[, c0]) -> (hs, h_T[, c_T])
     cell.forward_ids(table, ids, h0[, c0])     the same on x = table.data[ids], the lookup fused into the
@@ -12,7 +12,7 @@ directly (one cache per call):
     cell.backward(dhs | (dhs, dh_T[, dc_T])) -> (dx, dh0[, dc0])      dx is None after forward_ids
 
 Weights are stored (in, out) and biases follow PyTorch's equations, so a parity test can copy weights across:
-`w_ih = weight_ih_l0.T`, `w_hh = weight_hh_l0.T`; the LSTM and Elman keep one bias (torch's b_ih + b_hh sum),
+`w_ih = weight_ih_l0.T`, `w_hh = weight_hh_l0.T`; the LSTM, Elman and UGRNN keep one bias (torch's b_ih + b_hh sum),
 the GRU keeps both (its b_hn sits inside r * (...)).
 """
 from __future__ import annotations
@@ -35,6 +35,7 @@ from neural.rnn_projection import (
     project_ids,
     project_ids_backward,
 )
+from neural.ugrnn_kernels import ugrnn_backward, ugrnn_forward
 
 State = tuple[np.ndarray, ...]
 
@@ -197,7 +198,28 @@ class GRUCell(RecurrentCell):
         return (ref.gru_step(x, self.w_ih.data, self.w_hh.data, self.b.data, self.b_hh.data, state[0]),)
 
 
-CELLS: dict[str, type[RecurrentCell]] = {"elman": ElmanCell, "gru": GRUCell, "lstm": LSTMCell}
+class UGRNNCell(RecurrentCell):
+    """The Update-Gate RNN (Collins et al. 2017), gates u, c:
+    u = σ(x W_iu + h W_hu + b_u), c = tanh(x W_ic + h W_hc + b_c), h_t = u h_{t-1} + (1 - u) c."""
+
+    kind = "ugrnn"
+    n_gates = 2
+
+    def _recur(self, pre: np.ndarray, h0: np.ndarray) -> tuple[tuple[np.ndarray, ...], Any]:
+        hs, cache = ugrnn_forward(pre, self.w_hh.data, h0)
+        return (hs, hs[-1]), cache
+
+    def _recur_backward(self, dhs, cache, dh_last=None):
+        dpre, dw_hh, dh0 = ugrnn_backward(dhs, cache, self.w_hh.data, dh_last)
+        self.w_hh.grad += dw_hh
+        return dpre, (dh0,)
+
+    def step(self, x: np.ndarray, state: State) -> State:
+        return (ref.ugrnn_step(x, self.w_ih.data, self.w_hh.data, self.b.data, state[0]),)
+
+
+CELLS: dict[str, type[RecurrentCell]] = {"elman": ElmanCell, "gru": GRUCell, "lstm": LSTMCell,
+                                         "ugrnn": UGRNNCell}
 
 
 def make_cell(kind: str, input_size: int, hidden_size: int, rng: np.random.Generator | None = None,

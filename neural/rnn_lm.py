@@ -1,4 +1,4 @@
-"""A recurrent language model (Elman, GRU or LSTM) in NumPy, trained with truncated BPTT.
+"""A recurrent language model (Elman, GRU, LSTM or UGRNN) in NumPy, trained with truncated BPTT.
 
     e = dropout(wte[x])            (T, B, E)   time-major: the ids are transposed once, nothing else is
     h = dropout(RNN(e))            (T, B, H)   n_layer stacked cells, state carried across windows
@@ -51,7 +51,7 @@ class RNNConfig:
     """Field metadata gives the ranges `neural.config_checks` enforces (ints default to >= 1)."""
 
     vocab_size: int = 65
-    cell: str = field(default="lstm", metadata={"choices": tuple(CELLS), "label": "RNN cell"})  # "elman", "gru" or "lstm"
+    cell: str = field(default="lstm", metadata={"choices": tuple(CELLS), "label": "RNN cell"})  # a key of CELLS
     embedding_size: int = 64    # E
     hidden_size: int = 256      # H, every layer
     n_layer: int = 1            # stacked cells

@@ -1,11 +1,11 @@
-"""Plain Elman, GRU and LSTM layers, forward and backward: a loop over time and the textbook equations,
-PyTorch's gate order and weights stored (in, out). This is the readable twin of the fast kernels
-(`neural.elman_kernels`, `gru_kernels`, `lstm_kernels`), which the tests compare against it; the `*_step`
-functions also serve incremental decoding.
+"""Plain Elman, GRU, LSTM and UGRNN layers, forward and backward: a loop over time and the textbook
+equations, PyTorch's gate order and weights stored (in, out). This is the readable twin of the fast kernels
+(`neural.elman_kernels`, `gru_kernels`, `lstm_kernels`, `ugrnn_kernels`), which the tests compare against
+it; the `*_step` functions also serve incremental decoding.
 
-Shapes: x (T, B, In), w_ih (In, G·H), w_hh (H, G·H), b (G·H,), states (B, H), G = 1 (Elman), 3 (GRU: r, z, n)
-or 4 (LSTM: i, f, g, o). The backward takes dhs (T, B, H), the gradient of the loss w.r.t. every output,
-plus the gradients w.r.t. the final state, and returns a dict of gradients named as the arguments.
+Shapes: x (T, B, In), w_ih (In, G·H), w_hh (H, G·H), b (G·H,), states (B, H), G = 1 (Elman), 2 (UGRNN:
+u, c), 3 (GRU: r, z, n) or 4 (LSTM: i, f, g, o). The backward takes dhs (T, B, H), the gradient of the loss
+w.r.t. every output, plus the gradients w.r.t. the final state, and returns a dict of gradients named as the arguments.
 """
 from __future__ import annotations
 
@@ -147,3 +147,43 @@ def lstm_backward(dhs: Array, cache: tuple, dh_last: Array | None = None,
         dh_next, dc_next = da @ w_hh.T, dc * f
     g_["h0"], g_["c0"] = dh_next, dc_next
     return g_
+
+
+# ---- UGRNN (Collins et al. 2017): u = σ(·), c = tanh(·) of x W_ih + b + h W_hh; h_t = u h_{t-1} + (1 - u) c ----
+def ugrnn_step(x: np.ndarray, w_ih: np.ndarray, w_hh: np.ndarray, b: np.ndarray, h: np.ndarray) -> np.ndarray:
+    return _ugrnn_parts(x, w_ih, w_hh, b, h)[0]
+
+
+def _ugrnn_parts(x, w_ih, w_hh, b, h):
+    H = h.shape[-1]
+    a = x @ w_ih + b + h @ w_hh                               # (B, 2H)
+    u, c = sigmoid(a[..., :H]), np.tanh(a[..., H:])
+    return u * h + (1 - u) * c, (u, c)
+
+
+def ugrnn_forward(x: Array, w_ih: Array, w_hh: Array, b: Array, h0: Array) -> tuple[Array, tuple]:
+    hs, gates = [h0], []
+    for t in range(x.shape[0]):
+        h, gate = _ugrnn_parts(x[t], w_ih, w_hh, b, hs[-1])
+        hs.append(h)
+        gates.append(gate)
+    return np.stack(hs[1:]), (x, w_ih, w_hh, hs, gates)       # hs (T, B, H)
+
+
+def ugrnn_backward(dhs: Array, cache: tuple, dh_last: Array | None = None) -> dict[str, Array]:
+    x, w_ih, w_hh, hs, gates = cache
+    g = {"x": np.zeros_like(x), "w_ih": np.zeros_like(w_ih), "w_hh": np.zeros_like(w_hh),
+         "b": np.zeros(w_ih.shape[1], x.dtype)}
+    dh_next = np.zeros_like(hs[0]) if dh_last is None else dh_last
+    for t in reversed(range(x.shape[0])):
+        u, c = gates[t]
+        dh = dhs[t] + dh_next
+        da = np.concatenate([dh * (hs[t] - c) * u * (1 - u),  # d pre of u, c  (B, 2H)
+                             dh * (1 - u) * (1 - c ** 2)], axis=1)
+        g["x"][t] = da @ w_ih.T
+        g["w_ih"] += x[t].T @ da
+        g["w_hh"] += hs[t].T @ da
+        g["b"] += da.sum(0)
+        dh_next = dh * u + da @ w_hh.T
+    g["h0"] = dh_next
+    return g

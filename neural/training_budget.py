@@ -14,7 +14,7 @@ from tokenizers_kit.checks import ArgumentError
 from tokenizers_kit.memory import available_bytes, fits, human, largest_fitting
 
 PARAM_COPIES = {"adamw": 7, "adam": 7, "sgd": 6}  # data, grad, slots, scratch, transient copies
-SIZE_OPTIONS = ("hidden_size", "embedding_size", "n_embd", "n_layer", "n_head", "block_size")
+SIZE_OPTIONS = ("hidden_size", "embedding_size", "n_embd", "channels", "kernel_size", "n_layer", "n_head", "block_size")
 
 
 def training_bytes(model_cls: Any, cfg: Any, batch_size: int, optimizer: str = "adamw") -> int:

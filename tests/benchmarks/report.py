@@ -289,7 +289,8 @@ def neural_rows(r: Run) -> list[Row]:
                  f"{xi(g, 'tkit_val_loss'):.6f} nats/char (trained in {fs(xi(g, 'tkit_train_s'))})" if g else NOT_RUN,
                  f"PyTorch {xi(g, 'torch_val_loss'):.6f} (trained in {fs(xi(g, 'torch_train_s'))}); difference "
                  f"{xi(g, 'difference'):.1e}, asserted below {xi(g, 'tolerance'):g}" if g else NOT_RUN))
-    for stem, what in (("test_bench_transformer", "baby GPT"), ("test_bench_lstm", "RNN LM")):
+    for stem, what in (("test_bench_transformer", "baby GPT"), ("test_bench_lstm", "RNN LM"),
+                       ("test_bench_ugrnn_cnn", "UGRNN / GRU / causal CNN LM")):
         for label, ours, theirs in _step_pairs(r, stem):
             def ms(b: Bench | None) -> str:
                 if b is None:
