@@ -93,7 +93,8 @@ class Model:
         if bos and eos:
             text = text.split(b"\0", 1)[0]  # KenLM's C++ path stops at a NUL
         probs = self._scores(text, bos, eos)[0]
-        return float(np.add.accumulate(probs, dtype=np.float32)[-1]) if probs.size else 0.0
+        total = np.concatenate([np.zeros(1, np.float32), probs])  # from +0.0, as KenLM's float total starts
+        return float(np.add.accumulate(total, dtype=np.float32)[-1])
 
     def perplexity(self, sentence: str | bytes) -> float:
         words = len(_as_bytes(sentence).split()) + 1  # for </s>
