@@ -53,4 +53,20 @@ def open_buffer(buf: np.ndarray, size: int, name: str) -> Opened:
         vocab = probing.ProbingVocab(buf, start, header, name)
         search = probing.ProbingSearch(buf, start + bf.probing_vocab_size(header.counts[0],
                                                                          header.probing_multiplier), header, name)
+    _check_strings(buf, start + need, size, header, name)
     return Opened(header, buf, vocab, search, start + need)
+
+
+def _check_strings(buf: np.ndarray, offset: int, size: int, header: bf.Header, name: str) -> None:
+    """A file with vocabulary strings holds one NUL-terminated word per id, `<unk>` first."""
+    if not header.has_vocabulary:
+        return
+    words = header.counts[0] if header.is_trie else int(np.ndarray((2,), "<u4", buf, _bound_at(header))[1])
+    tail = buf[offset:size]
+    if bytes(tail[:6]) != b"<unk>\0" or int(np.count_nonzero(tail == 0)) != words or int(tail[-1]) != 0:
+        raise ModelFileError(f"{name}: the vocabulary strings at the end of the file are truncated or corrupt "
+                             "(expected one per word): rebuild it")
+
+
+def _bound_at(header: bf.Header) -> int:
+    return header.size  # the probing vocabulary starts with its version and word count
