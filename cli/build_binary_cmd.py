@@ -1,0 +1,33 @@
+"""`tkit build-binary [probing] [-p M] [-u P] IN.arpa OUT`: KenLM binary files without compiling KenLM."""
+from __future__ import annotations
+
+import click
+
+from cli import console
+from ngram.kenlm.build import build_binary
+from tokenizers_kit.atomic import check_output_dir
+
+
+@click.command("build-binary")
+@click.argument("args", nargs=-1, required=True, metavar="[probing] IN.arpa OUT")
+@click.option("-p", "probing_multiplier", type=float, default=1.5, show_default=True,
+              help="Probing hash table size multiplier (space vs speed), as build_binary -p.")
+@click.option("-u", "unk_prob", type=float, default=-100.0, show_default=True,
+              help="log10 probability of <unk> when the ARPA file has none, as build_binary -u.")
+def build_binary_command(args: tuple[str, ...], probing_multiplier: float, unk_prob: float) -> None:
+    """Write the ARPA (or .arpa.gz) model IN as a KenLM binary OUT that KenLM's `kenlm` module, `ngram.kenlm`
+    and tkit map and score exactly as the ARPA. Kinds: probing (the default, as build_binary)."""
+    if len(args) == 3:
+        kind, source, out = args
+    elif len(args) == 2:
+        kind, (source, out) = "probing", args
+    else:
+        raise click.UsageError("give [probing] IN.arpa OUT")
+    check_output_dir(out, [source])
+    watch = console.Stopwatch()
+    size = build_binary(source, out, kind, probing_multiplier, unk_prob)
+    console.info(f"wrote {out} ({kind}, {console.human_bytes(size)}) in {watch.seconds:.2f}s")
+
+
+def register(app: click.Group, train: click.Group) -> None:
+    app.add_command(build_binary_command)

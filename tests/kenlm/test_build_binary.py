@@ -1,0 +1,68 @@
+"""`tkit build-binary`: the files it writes load in the real `kenlm` module and score exactly as the ARPA they
+came from (and as ngram.kenlm scores them); bad inputs give one error line and no output file."""
+from __future__ import annotations
+
+import gzip
+
+import pytest
+
+import ngram.kenlm as ours
+from tests.cli.clirunner import assert_one_line_error, run_tkit
+from tests.kenlm.cases import FIXTURES, sentences_for
+from tests.peers import require_peer
+
+SOURCES = ["w2.arpa.gz", "w3.arpa.gz", "w5.arpa.gz", "w3nounk.arpa.gz"]
+
+
+def _scores(model, sentences) -> list:
+    return [(list(model.full_scores(s, b, e)), model.score(s, b, e)) for s in sentences
+            for b in (True, False) for e in (True, False)]
+
+
+@pytest.mark.parametrize("source", SOURCES)
+@pytest.mark.parametrize("options", [[], ["-p", "2.0"]], ids=["default", "p2"])
+def test_real_kenlm_loads_ours_and_scores_as_the_arpa(tmp_path, source, options):
+    kenlm = require_peer("kenlm")
+    out = tmp_path / "model.probing"
+    result = run_tkit("build-binary", *options, "probing", str(FIXTURES / source), str(out))
+    assert result.code == 0, result.err
+    sentences = sentences_for(source)
+    want = _scores(kenlm.Model(str(FIXTURES / source)), sentences)
+    assert _scores(kenlm.Model(str(out)), sentences) == want
+    assert _scores(ours.Model(str(out)), sentences) == want
+
+
+def test_utf8_words_and_default_kind(tmp_path):
+    kenlm = require_peer("kenlm")
+    arpa = tmp_path / "utf8.arpa"
+    arpa.write_bytes((FIXTURES.parent / "kenlm" / "limit_chars.o4.arpa").read_bytes())
+    out = tmp_path / "utf8.bin"
+    assert run_tkit("build-binary", str(arpa), str(out)).code == 0
+    sentences = sentences_for("utf8")
+    assert _scores(kenlm.Model(str(out)), sentences) == _scores(kenlm.Model(str(arpa)), sentences)
+    assert ours.Model(str(out)).vocabulary()[:1] == ["<unk>"]
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["trie", "{arpa}", "{out}"], "trie"),
+    (["-p", "1.0", "{arpa}", "{out}"], "multiplier"),
+    (["{missing}", "{out}"], "cannot be read"),
+    (["{bad}", "{out}"], "ARPA"),
+    (["{noctx}", "{out}"], "context"),
+])
+def test_bad_inputs_one_line_and_no_output(tmp_path, args, needle):
+    text = gzip.decompress((FIXTURES / "w2.arpa.gz").read_bytes()).decode()
+    (tmp_path / "w2.arpa").write_text(text)
+    (tmp_path / "bad.arpa").write_text("hello\n")
+    # a trigram model missing the bigram that is the first trigram's context
+    w3 = gzip.decompress((FIXTURES / "w3.arpa.gz").read_bytes()).decode().split("\n")
+    start = w3.index("\\3-grams:") + 1
+    context = " ".join(w3[start].split("\t")[1].split()[:2])
+    kept = [ln for ln in w3 if not (ln.count("\t") >= 1 and ln.split("\t")[1] == context)]
+    kept = [f"ngram 2={int(ln.split('=')[1]) - 1}" if ln.startswith("ngram 2=") else ln for ln in kept]
+    (tmp_path / "noctx.arpa").write_text("\n".join(kept))
+    paths = {"arpa": tmp_path / "w2.arpa", "out": tmp_path / "out.bin", "missing": tmp_path / "nope.arpa",
+             "bad": tmp_path / "bad.arpa", "noctx": tmp_path / "noctx.arpa"}
+    result = run_tkit("build-binary", *[a.format(**paths) for a in args])
+    assert_one_line_error(result, needle)
+    assert not (tmp_path / "out.bin").exists()
