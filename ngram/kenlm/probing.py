@@ -19,6 +19,7 @@ class ProbingTable:
 
     def __init__(self, buf: np.ndarray, offset: int, slots: int, dtype: np.dtype, name: str) -> None:
         self.buf = buf
+        self.raw = memoryview(buf).cast("B")  # struct reads from a memoryview, not through NumPy's buffer
         self.offset = offset
         self.slots = slots
         self.entry = dtype.itemsize
@@ -32,7 +33,7 @@ class ProbingTable:
             return -1
         slot = key % self.slots
         for _ in range(self.slots):
-            (got,) = struct.unpack_from("<Q", self.buf, self.offset + slot * self.entry)
+            (got,) = struct.unpack_from("<Q", self.raw, self.offset + slot * self.entry)
             if got == key:
                 return slot
             if got == 0:
@@ -103,7 +104,7 @@ class ProbingVocab:
         slot = self.table.find(word_hash)
         if slot < 0:
             return 0
-        (wid,) = struct.unpack_from("<I", self.buf, self.table.offset + slot * 12 + 8)
+        (wid,) = struct.unpack_from("<I", self.table.raw, self.table.offset + slot * 12 + 8)
         if wid > self.limit:
             raise ModelFileError(f"{self.name}: a vocabulary id is beyond the unigram table: the file is corrupt")
         return wid
@@ -123,6 +124,7 @@ class ProbingSearch:
         self.unigrams = np.ndarray((h.counts[0] + 1,), dtype=UNIGRAM[kind], buffer=buf, offset=offset)
         self._uni_offset, self._uni_size = offset, UNIGRAM[kind].itemsize
         self.buf = buf
+        self.raw = memoryview(buf).cast("B")
         offset += self.unigrams.nbytes
         self.middle: list[ProbingTable] = []
         for c in h.counts[1:-1]:
@@ -136,7 +138,7 @@ class ProbingSearch:
 
     # ---- one word at a time (BaseScore) -------------------------------------------------------------------
     def unigram(self, w: int) -> tuple[float, float, int]:
-        prob, backoff = struct.unpack_from("<ff", self.buf, self._uni_offset + w * self._uni_size)
+        prob, backoff = struct.unpack_from("<ff", self.raw, self._uni_offset + w * self._uni_size)
         return -abs(prob), backoff, w
 
     def middle_find(self, n: int, node: int, older: int) -> tuple[float, float, int] | None:
@@ -146,14 +148,14 @@ class ProbingSearch:
         slot = table.find(key)
         if slot < 0:
             return None
-        prob, backoff = struct.unpack_from("<ff", self.buf, table.offset + slot * table.entry + 8)
+        prob, backoff = struct.unpack_from("<ff", self.raw, table.offset + slot * table.entry + 8)
         return -abs(prob), backoff, key
 
     def longest_find(self, node: int, older: int) -> float | None:
         slot = self.longest.find(extend_key(node, older))
         if slot < 0:
             return None
-        return struct.unpack_from("<f", self.buf, self.longest.offset + slot * 12 + 8)[0]
+        return struct.unpack_from("<f", self.raw, self.longest.offset + slot * 12 + 8)[0]
 
     # ---- whole sentences ------------------------------------------------------------------------------------
     def unigram_many(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

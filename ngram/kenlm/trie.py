@@ -137,6 +137,7 @@ class TrieSearch:
     def __init__(self, buf: np.ndarray, start: int, h: bf.Header, name: str) -> None:
         self.order = h.order
         self.buf = buf
+        self.raw = memoryview(buf).cast("B")  # struct reads from a memoryview, not through NumPy's buffer
         self.name = name
         size, self.arrays, quant = _layout(buf, start, h, buf.size, name)
         offset = start
@@ -159,7 +160,7 @@ class TrieSearch:
     # ---- bit fields ---------------------------------------------------------------------------------------
     def _field(self, a: Array, record: int, shift: int, width: int) -> int:
         bit = record * a.bits + shift
-        (v,) = struct.unpack_from("<Q", self.buf, a.base + (bit >> 3))
+        (v,) = struct.unpack_from("<Q", self.raw, a.base + (bit >> 3))
         return (v >> (bit & 7)) & ((1 << width) - 1)
 
     def _fields(self, a: Array, records: np.ndarray, shift: int, width: int) -> np.ndarray:
@@ -233,7 +234,7 @@ class TrieSearch:
         return -1
 
     def unigram(self, w: int) -> tuple[float, float, int]:
-        prob, backoff = struct.unpack_from("<ff", self.buf, self._uni_offset + 16 * w)
+        prob, backoff = struct.unpack_from("<ff", self.raw, self._uni_offset + 16 * w)
         return prob, backoff, w
 
     def middle_find(self, n: int, node: int, older: int) -> tuple[float, float, int] | None:
