@@ -11,8 +11,15 @@ from pathlib import Path
 import numpy as np
 
 from ngram.arpa_lines import ArpaLines
-from ngram.arpa_read import HEADER_MAX_LINE, NGRAM_MAX_LINE, check_declared, parse_header, read_end, read_ngrams, \
-    read_unigrams
+from ngram.arpa_read import (
+    HEADER_MAX_LINE,
+    NGRAM_MAX_LINE,
+    check_declared,
+    parse_header,
+    read_end,
+    read_ngrams,
+    read_unigrams,
+)
 from tokenizers_kit.errors import ModelFileError
 
 UNK_NAMES = ("<unk>", "<UNK>")
