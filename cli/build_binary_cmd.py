@@ -4,7 +4,6 @@ from __future__ import annotations
 import click
 
 from cli import console
-from ngram.kenlm.build import build_binary
 from tokenizers_kit.atomic import check_output_dir
 
 
@@ -23,6 +22,9 @@ def build_binary_command(args: tuple[str, ...], probing_multiplier: float, unk_p
         kind, (source, out) = "probing", args
     else:
         raise click.UsageError("give [probing] IN.arpa OUT")
+    # imported when used, so every other tkit command starts without it
+    from ngram.kenlm.build import build_binary
+
     check_output_dir(out, [source])
     watch = console.Stopwatch()
     size = build_binary(source, out, kind, probing_multiplier, unk_prob)
