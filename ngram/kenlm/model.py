@@ -10,9 +10,11 @@ from ngram.kenlm.binary_file import open_model
 from ngram.kenlm.hashing import murmur64, murmur64_many
 from ngram.kenlm.scoring import full_score, sentence_scores
 from ngram.kenlm.state import Config, FullScoreReturn, State
+from ngram.kenlm.transitions import Transitions
 from tokenizers_kit.errors import ModelFileError
 
 WORD_CACHE = 1 << 20  # words remembered by BaseScore's lookup (cleared when full: OOV strings are unbounded)
+ZERO32 = np.float32(0.0)
 
 
 class LoadError(ModelFileError, OSError):
@@ -45,6 +47,9 @@ class Model:
         self._words: dict[bytes, int] = {}
         self._bos = self._index(b"<s>")
         self._eos = self._index(b"</s>")
+        self._memo = Transitions(self._search, self._index)
+        self._bos_words = (self._bos,)
+        self._bos_backoffs = (self._search.unigram(self._bos)[1],)
 
     # ---- properties -------------------------------------------------------------------------------------------
     @property
@@ -88,12 +93,30 @@ class Model:
         return probs, lengths, ids
 
     def score(self, sentence: str | bytes, bos: bool = True, eos: bool = True) -> float:
-        """log10 p(sentence), summed in float32 word by word as KenLM does."""
+        """log10 p(sentence), summed in float32 word by word as KenLM does: a state loop over memoised
+        transitions (`_score_reference` is its vectorised twin)."""
         text = _as_bytes(sentence)
         if bos and eos:
             text = text.split(b"\0", 1)[0]  # KenLM's C++ path stops at a NUL
+        table, miss = self._memo.by_bytes, self._memo.miss_bytes
+        words, backoffs = (self._bos_words, self._bos_backoffs) if bos else ((), ())
+        total = ZERO32  # from +0.0, as KenLM's float total starts
+        for w in text.split():
+            hit = table.get((words, w)) or miss(words, backoffs, w)
+            total = total + hit[1]  # np.float32 + np.float32: rounded to float32 each word, as KenLM
+            words, backoffs = hit[2], hit[3]
+        if eos:
+            hit = table.get((words, b"</s>")) or miss(words, backoffs, b"</s>")
+            total = total + hit[1]
+        return float(total)
+
+    def _score_reference(self, sentence: str | bytes, bos: bool = True, eos: bool = True) -> float:
+        """`score` through the vectorised whole-sentence lookup, with no memo."""
+        text = _as_bytes(sentence)
+        if bos and eos:
+            text = text.split(b"\0", 1)[0]
         probs = self._scores(text, bos, eos)[0]
-        total = np.concatenate([np.zeros(1, np.float32), probs])  # from +0.0, as KenLM's float total starts
+        total = np.concatenate([np.zeros(1, np.float32), probs])
         return float(np.add.accumulate(total, dtype=np.float32)[-1])
 
     def perplexity(self, sentence: str | bytes) -> float:
@@ -109,26 +132,40 @@ class Model:
 
     # ---- one word at a time ---------------------------------------------------------------------------------
     def BeginSentenceWrite(self, state: State) -> None:
-        state.words = (self._bos,)
-        state.backoffs = (self._search.unigram(self._bos)[1],)
+        state.words, state.backoffs = self._bos_words, self._bos_backoffs
 
     def NullContextWrite(self, state: State) -> None:
         state.words, state.backoffs = (), ()
 
     def BaseScore(self, in_state: State, word: str, out_state: State) -> float:
-        return self._base(in_state, word, out_state)[0]
+        words = in_state.words
+        try:
+            hit = self._memo.by_str.get((words, word))
+        except TypeError:  # an unhashable word: refused by miss_str as KenLM refuses it
+            hit = None
+        if hit is None:
+            hit = self._memo.miss_str(words, in_state.backoffs, word)
+        out_state.words, out_state.backoffs = hit[2], hit[3]
+        return hit[0]
 
     def BaseFullScore(self, in_state: State, word: str, out_state: State) -> FullScoreReturn:
-        prob, length, wid = self._base(in_state, word, out_state)
-        return FullScoreReturn(prob, length, wid == 0)
+        try:
+            hit = self._memo.by_str.get((in_state.words, word))
+        except TypeError:
+            hit = None
+        if hit is None:
+            hit = self._memo.miss_str(in_state.words, in_state.backoffs, word)
+        out_state.words, out_state.backoffs = hit[2], hit[3]
+        return FullScoreReturn(hit[0], hit[4], hit[5] == 0)
 
-    def _base(self, in_state: State, word: str, out_state: State) -> tuple[float, int, int]:
+    def _base_reference(self, in_state: State, word: str, out_state: State) -> tuple[float, int, bool]:
+        """BaseFullScore with no memo: the plain scalar step."""
         if not isinstance(word, str):
             raise TypeError(f"Argument 'word' has incorrect type (expected str, got {type(word).__name__})")
         wid = self._index(word.encode("utf-8"))
         prob, length, out_state.words, out_state.backoffs = full_score(
             self._search, in_state.words, in_state.backoffs, wid)
-        return prob, length, wid
+        return prob, length, wid == 0
 
 
 class LanguageModel(Model):
