@@ -55,6 +55,13 @@ def full_score(search, ctx_words: tuple[int, ...], ctx_backoffs: tuple[float, ..
 def sentence_scores(search, seq: np.ndarray, first: int) -> tuple[np.ndarray, np.ndarray]:
     """float32 log10 p and n-gram length of seq[first:], each word scored after the words before it in `seq`
     (`first` is 1 when seq starts with `<s>`, which is context only)."""
+    probs, lengths = batch_scores(search, seq, np.arange(seq.size))
+    return probs[first:], lengths[first:]
+
+
+def batch_scores(search, seq: np.ndarray, limit: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """float32 log10 p and n-gram length of every position of `seq`, position t scored after the `limit[t]`
+    words before it (several sentences in one array: limit is the distance from each one's first word)."""
     order = search.order
     size = seq.size
     prob, backoff, nodes = search.unigram_many(seq)
@@ -62,10 +69,9 @@ def sentence_scores(search, seq: np.ndarray, first: int) -> tuple[np.ndarray, np
     lengths = np.ones(size, dtype=np.int64)
     backoffs = np.zeros((size, order), dtype=np.float32)  # [t, c]: backoff of the c-gram ending at t
     backoffs[:, 1] = backoff
-    alive = np.arange(size)[1:]  # positions whose (j+1)-gram was found, with a word before it
-    nodes = nodes[1:]
+    alive = np.arange(size)
     for j in range(order - 1):
-        alive_mask = alive - j - 1 >= 0
+        alive_mask = limit[alive] > j  # an older word of the same sentence exists
         alive, nodes = alive[alive_mask], nodes[alive_mask]
         if not alive.size:
             break
@@ -82,11 +88,33 @@ def sentence_scores(search, seq: np.ndarray, first: int) -> tuple[np.ndarray, np
     # the context of position t is what position t - 1 matched, at most order - 1 words
     ctx = np.zeros(size, dtype=np.int64)
     ctx[1:] = np.minimum(lengths[:-1], order - 1)
-    if first == 0:
-        ctx[0] = 0
+    ctx[limit == 0] = 0
     prev = np.zeros_like(backoffs)
     prev[1:] = backoffs[:-1]
     for c in range(1, order):
         add = (c >= lengths) & (c <= ctx)
         prob = np.where(add, prob + prev[:, c], prob)  # float32 + float32 stays float32
-    return prob[first:], lengths[first:]
+    return prob, lengths
+
+
+def next_word_scores(search, ctx_words: tuple[int, ...], ctx_backoffs: tuple[float, ...],
+                     candidates: np.ndarray) -> np.ndarray:
+    """float32 log10 p of every candidate word after one state: `full_score` vectorised over the words."""
+    prob, _, nodes = search.unigram_many(candidates)
+    prob = prob.astype(np.float32)
+    lengths = np.ones(candidates.size, dtype=np.int64)
+    alive = np.arange(candidates.size)
+    for j, older in enumerate(ctx_words):
+        olders = np.full(alive.size, older, dtype=np.int64)
+        if j == search.order - 2:
+            found, p = search.longest_many(nodes, olders)
+            prob[alive[found]], lengths[alive[found]] = p, search.order
+            break
+        found, p, _, new_nodes = search.middle_many(j + 2, nodes, olders)
+        alive, nodes = alive[found], new_nodes
+        prob[alive], lengths[alive] = p, j + 2
+        if not alive.size:
+            break
+    for c, b in enumerate(ctx_backoffs):
+        prob = np.where(lengths - 1 <= c, prob + np.float32(b), prob)
+    return prob
