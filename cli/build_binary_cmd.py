@@ -1,4 +1,4 @@
-"""`tkit build-binary [probing] [-p M] [-u P] IN.arpa OUT`: KenLM binary files without compiling KenLM."""
+"""`tkit build-binary [probing|trie] [-p M] [-u P] IN.arpa OUT`: KenLM binary files without compiling KenLM."""
 from __future__ import annotations
 
 import click
@@ -8,20 +8,21 @@ from tokenizers_kit.atomic import check_output_dir
 
 
 @click.command("build-binary")
-@click.argument("args", nargs=-1, required=True, metavar="[probing] IN.arpa OUT")
+@click.argument("args", nargs=-1, required=True, metavar="[probing|trie] IN.arpa OUT")
 @click.option("-p", "probing_multiplier", type=float, default=1.5, show_default=True,
               help="Probing hash table size multiplier (space vs speed), as build_binary -p.")
 @click.option("-u", "unk_prob", type=float, default=-100.0, show_default=True,
               help="log10 probability of <unk> when the ARPA file has none, as build_binary -u.")
 def build_binary_command(args: tuple[str, ...], probing_multiplier: float, unk_prob: float) -> None:
     """Write the ARPA (or .arpa.gz) model IN as a KenLM binary OUT that KenLM's `kenlm` module, `ngram.kenlm`
-    and tkit map and score exactly as the ARPA. Kinds: probing (the default, as build_binary)."""
+    and tkit map and score exactly as the ARPA. Kinds: probing (the default, as build_binary) and
+    trie (unquantised, no pointer compression: the same bytes as KenLM's `build_binary trie`)."""
     if len(args) == 3:
         kind, source, out = args
     elif len(args) == 2:
         kind, (source, out) = "probing", args
     else:
-        raise click.UsageError("give [probing] IN.arpa OUT")
+        raise click.UsageError("give [probing|trie] IN.arpa OUT")
     # imported when used, so every other tkit command starts without it
     from ngram.kenlm.build import build_binary
 

@@ -11,7 +11,7 @@ from ngram.kenlm.probing_build import probing_image
 from tokenizers_kit.atomic import atomic_open
 from tokenizers_kit.checks import ArgumentError
 
-SUPPORTED = ("probing",)
+SUPPORTED = ("probing", "trie")
 
 
 def build_binary(arpa: str | os.PathLike[str], out: str | os.PathLike[str], kind: str = "probing",
@@ -19,12 +19,18 @@ def build_binary(arpa: str | os.PathLike[str], out: str | os.PathLike[str], kind
     """Write `arpa` as a KenLM binary of `kind`; returns the bytes written."""
     if kind not in SUPPORTED:
         raise ArgumentError(f"KenLM binary kind {kind!r} cannot be written yet (supported: "
-                            f"{', '.join(SUPPORTED)}): use KenLM's build_binary for tries")
+                            f"{', '.join(SUPPORTED)}): use KenLM's build_binary for quantised or compressed tries")
     if not (np.isfinite(probing_multiplier) and probing_multiplier > 1.0):
         raise ArgumentError(f"probing multiplier {probing_multiplier} must be above 1.0 (KenLM's default is 1.5)")
     if not (np.isfinite(unk_prob) and unk_prob <= 0):
         raise ArgumentError(f"the <unk> log10 probability {unk_prob} must be a number <= 0")
-    image = probing_image(read_arpa_source(arpa, unk_prob), str(arpa), probing_multiplier)
+    source = read_arpa_source(arpa, unk_prob)
+    if kind == "trie":
+        from ngram.kenlm.trie_build import trie_image
+
+        image = trie_image(source, str(arpa))
+    else:
+        image = probing_image(source, str(arpa), probing_multiplier)
     with atomic_open(out, "wb") as handle:
         handle.write(image)
     return len(image)

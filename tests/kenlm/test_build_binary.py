@@ -32,6 +32,29 @@ def test_real_kenlm_loads_ours_and_scores_as_the_arpa(tmp_path, source, options)
     assert _scores(ours.Model(str(out)), sentences) == want
 
 
+@pytest.mark.parametrize("source", SOURCES)
+def test_trie_loads_in_real_kenlm_and_scores_as_the_arpa(tmp_path, source):
+    kenlm = require_peer("kenlm")
+    out = tmp_path / "model.trie"
+    result = run_tkit("build-binary", "trie", str(FIXTURES / source), str(out))
+    assert result.code == 0, result.err
+    sentences = sentences_for(source)
+    want = _scores(kenlm.Model(str(FIXTURES / source)), sentences)
+    assert _scores(kenlm.Model(str(out)), sentences) == want
+    assert _scores(ours.Model(str(out)), sentences) == want
+    assert _scores(ours.Model(str(out)), sentences) == _scores(ours.Model(str(FIXTURES / source)), sentences)
+
+
+@pytest.mark.parametrize("source", SOURCES + ["utf8"])
+def test_trie_is_byte_identical_to_kenlms_build_binary(tmp_path, source):
+    """The committed fixtures were written by KenLM's build_binary trie from these ARPA files: ours is the
+    same file, byte for byte."""
+    arpa = FIXTURES.parent / "kenlm" / "limit_chars.o4.arpa" if source == "utf8" else FIXTURES / source
+    out = tmp_path / "ours.trie"
+    assert run_tkit("build-binary", "trie", str(arpa), str(out)).code == 0
+    assert out.read_bytes() == (FIXTURES / (source.split(".")[0] + ".trie")).read_bytes()
+
+
 def test_utf8_words_and_default_kind(tmp_path):
     kenlm = require_peer("kenlm")
     arpa = tmp_path / "utf8.arpa"
@@ -44,7 +67,7 @@ def test_utf8_words_and_default_kind(tmp_path):
 
 
 @pytest.mark.parametrize("args, needle", [
-    (["trie", "{arpa}", "{out}"], "trie"),
+    (["array", "{arpa}", "{out}"], "array"),
     (["-p", "1.0", "{arpa}", "{out}"], "multiplier"),
     (["{missing}", "{out}"], "cannot be read"),
     (["{bad}", "{out}"], "ARPA"),

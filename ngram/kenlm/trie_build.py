@@ -1,0 +1,94 @@
+"""An ARPA model laid out as KenLM's TRIE binary (unquantised, no pointer compression): what `tkit build-binary
+trie` writes. Word ids follow the order of the words' hashes (KenLM's sorted vocabulary); each order's records
+are sorted by reversed n-gram, so the children of an (n-1)-gram are the n-grams it ends, a contiguous range.
+Everything is vectorised over whole sections.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ngram.kenlm import binary_format as bf
+from ngram.kenlm.arpa_source import ArpaSource
+from ngram.kenlm.hashing import murmur64_many
+from ngram.kenlm.probing_build import link_orders
+from ngram.kenlm.trie import UNIGRAM
+
+PROB_MASK = np.uint32(0x7FFFFFFF)  # a trie keeps 31 bits of a prob: its sign is always set
+
+
+def pack_fields(entries: int, bits: int, fields: list[tuple[int, int, np.ndarray]]) -> bytes:
+    """A bit-packed array of entries + 1 records of `bits` bits; fields are (shift, width, values), values
+    given for records 0..len(values)-1."""
+    out = np.zeros(bf.bitpacked_size(entries, bits), dtype=np.uint8)
+    for shift, width, values in fields:
+        values = np.asarray(values, dtype=np.uint64)
+        at = np.arange(values.size, dtype=np.uint64) * np.uint64(bits) + np.uint64(shift)
+        word = values << (at & np.uint64(7))  # width + 7 <= 64 bits: one uint64 per field
+        byte = (at >> np.uint64(3)).astype(np.int64)
+        parts = word[:, None].view(np.uint8).reshape(values.size, 8)  # little-endian bytes
+        for k in range(8):
+            np.bitwise_or.at(out, byte + k, parts[:, k])
+    return out.tobytes()
+
+
+def _renumber(src: ArpaSource) -> tuple[np.ndarray, np.ndarray]:
+    """(new id of each ArpaSource id, the hashes of words 1.. in sorted order): ids in hash order."""
+    hashes = murmur64_many(src.words[1:])
+    order = np.argsort(hashes, kind="stable")
+    new = np.zeros(len(src.words), dtype=np.int64)
+    new[order + 1] = np.arange(1, len(src.words))
+    return new, hashes[order]
+
+
+def trie_image(src: ArpaSource, name: str) -> bytes:
+    """The bytes of a TRIE file for the model."""
+    link_orders(src, name)  # contexts' backoffs to +0.0; refuses models KenLM refuses
+    order = len(src.counts)
+    new, sorted_hashes = _renumber(src)
+    c0 = len(src.words)
+    counts = [c0] + [r.shape[0] for r in src.ids[1:]]
+    header = bf.Header(order, float(np.float32(1.5)), bf.TRIE, True, tuple(counts))
+    parts = [bf.pack_header(header), np.array([c0 - 1], "<u8").tobytes(), sorted_hashes.astype("<u8").tobytes(),
+             bytes(8)]
+    # each order's rows in new ids, reversed (newest word first) and sorted; their parents' record indices
+    rev = [None] + [new[r][:, ::-1] for r in src.ids[1:]]
+    perm = [None] + [np.lexsort(r.T[::-1]) for r in rev[1:]]
+    word_bits = bf.required_bits(c0)
+    uni = np.zeros(c0 + 2, dtype=UNIGRAM)
+    uni["prob"][new] = src.prob[0]
+    uni["backoff"][new] = src.backoff[0]
+    uni["next"][:c0 + 1] = _starts(rev[1][perm[1]][:, 0], c0) if order >= 2 else 0
+    parts.append(uni.tobytes())
+    parent_keys = None
+    for n in range(2, order + 1):
+        rows = rev[n - 1][perm[n - 1]]
+        prob = src.prob[n - 1][perm[n - 1]].view(np.uint32) & PROB_MASK
+        entries = rows.shape[0]
+        if n == order:
+            parts.append(pack_fields(entries, word_bits + 31, [(0, word_bits, rows[:, -1]), (word_bits, 31, prob)]))
+            break
+        backoff = src.backoff[n - 1][perm[n - 1]].view(np.uint32)
+        children = rev[n][perm[n]]
+        next_bits = bf.required_bits(children.shape[0])
+        parent_keys = _record_of(rows, children[:, :-1])
+        starts = np.searchsorted(parent_keys, np.arange(entries + 1), side="left")
+        bits = word_bits + 31 + 32 + next_bits
+        parts.append(pack_fields(entries, bits, [(0, word_bits, rows[:, -1]), (word_bits, 31, prob),
+                                                 (word_bits + 31, 32, backoff),
+                                                 (word_bits + 63, next_bits, starts)]))
+    parts.append(b"\0".join(src.words[i] for i in np.argsort(new).tolist()) + b"\0")
+    return b"".join(parts)
+
+
+def _starts(first_words: np.ndarray, c0: int) -> np.ndarray:
+    """next pointers of the unigrams: where each word's children begin (and the end), from the children's
+    sorted newest words."""
+    return np.searchsorted(first_words, np.arange(c0 + 1), side="left")
+
+
+def _record_of(rows: np.ndarray, prefixes: np.ndarray) -> np.ndarray:
+    """The index in `rows` (sorted, unique) of each prefix (sorted too): the parent record of each child."""
+    width = rows.shape[1]
+    view = np.ascontiguousarray(rows).view([("", rows.dtype)] * width).ravel()
+    want = np.ascontiguousarray(prefixes).view([("", prefixes.dtype)] * width).ravel()
+    return np.searchsorted(view, want)
