@@ -1,4 +1,4 @@
-"""`tkit build-binary [probing|trie] [-p M] [-u P] IN.arpa OUT`: KenLM binary files without compiling KenLM."""
+"""`tkit build-binary [probing|trie] [-p M] [-u P] [-a BITS] IN.arpa OUT`: KenLM binary files without compiling KenLM."""
 from __future__ import annotations
 
 import click
@@ -13,10 +13,14 @@ from tokenizers_kit.atomic import check_output_dir
               help="Probing hash table size multiplier (space vs speed), as build_binary -p.")
 @click.option("-u", "unk_prob", type=float, default=-100.0, show_default=True,
               help="log10 probability of <unk> when the ARPA file has none, as build_binary -u.")
-def build_binary_command(args: tuple[str, ...], probing_multiplier: float, unk_prob: float) -> None:
+@click.option("-a", "pointer_bits", type=int, default=None,
+              help="trie: compress next pointers, keeping up to this many high bits in offset tables (0..255), "
+                   "as build_binary -a.")
+def build_binary_command(args: tuple[str, ...], probing_multiplier: float, unk_prob: float,
+                         pointer_bits: int | None) -> None:
     """Write the ARPA (or .arpa.gz) model IN as a KenLM binary OUT that KenLM's `kenlm` module, `ngram.kenlm`
     and tkit map and score exactly as the ARPA. Kinds: probing (the default, as build_binary) and
-    trie (unquantised, no pointer compression: the same bytes as KenLM's `build_binary trie`)."""
+    trie (unquantised, with -a pointer compression if asked: the same bytes as KenLM's `build_binary [-a N] trie`)."""
     if len(args) == 3:
         kind, source, out = args
     elif len(args) == 2:
@@ -28,7 +32,7 @@ def build_binary_command(args: tuple[str, ...], probing_multiplier: float, unk_p
 
     check_output_dir(out, [source])
     watch = console.Stopwatch()
-    size = build_binary(source, out, kind, probing_multiplier, unk_prob)
+    size = build_binary(source, out, kind, probing_multiplier, unk_prob, pointer_bits)
     console.info(f"wrote {out} ({kind}, {console.human_bytes(size)}) in {watch.seconds:.2f}s")
 
 

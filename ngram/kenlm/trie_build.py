@@ -1,5 +1,5 @@
-"""An ARPA model laid out as KenLM's TRIE binary (unquantised, no pointer compression): what `tkit build-binary
-trie` writes. Word ids follow the order of the words' hashes (KenLM's sorted vocabulary); each order's records
+"""An ARPA model laid out as KenLM's TRIE binary (unquantised; with Bhiksha pointer compression, `-a`, when asked):
+what `tkit build-binary trie` writes. Word ids follow the order of the words' hashes (KenLM's sorted vocabulary); each order's records
 are sorted by reversed n-gram, so the children of an (n-1)-gram are the n-grams it ends, a contiguous range.
 Everything is vectorised over whole sections.
 """
@@ -40,14 +40,34 @@ def _renumber(src: ArpaSource) -> tuple[np.ndarray, np.ndarray]:
     return new, hashes[order]
 
 
-def trie_image(src: ArpaSource, name: str) -> bytes:
-    """The bytes of a TRIE file for the model."""
+def _bhiksha(entries: int, starts: np.ndarray, max_next: int, max_bits: int) -> tuple[bytes, np.ndarray, int]:
+    """(the offset-table block, the inline low bits of each next pointer, their width) for one middle array
+    placed at a file offset congruent to `at % 8` (the block's table is 8-aligned)."""
+    chop = bf.bhiksha_chop(entries, max_next, max_bits)
+    inline = bf.required_bits(max_next) - chop
+    table_len = bf.bhiksha_table_len(max_next, inline)
+    offsets = np.searchsorted(starts, np.arange(table_len, dtype=np.int64) << inline, side="left")
+    low = starts & ((1 << inline) - 1)
+    return offsets.astype("<u8"), low, inline
+
+
+def _bhiksha_block(at: int, offsets: np.ndarray, max_bits: int) -> bytes:
+    block = bytearray(bf.bhiksha_size(offsets.size))
+    block[0], block[1] = 0, max_bits
+    table = (at + 7) // 8 * 8 + 8 - at
+    block[table:table + offsets.nbytes] = offsets.tobytes()
+    return bytes(block)
+
+
+def trie_image(src: ArpaSource, name: str, max_bits: int | None = None) -> bytes:
+    """The bytes of a TRIE file for the model (ARRAY_TRIE, pointers compressed to `max_bits`, when given)."""
     link_orders(src, name)  # contexts' backoffs to +0.0; refuses models KenLM refuses
     order = len(src.counts)
     new, sorted_hashes = _renumber(src)
     c0 = len(src.words)
     counts = [c0] + [r.shape[0] for r in src.ids[1:]]
-    header = bf.Header(order, float(np.float32(1.5)), bf.TRIE, True, tuple(counts))
+    kind = bf.TRIE if max_bits is None else bf.ARRAY_TRIE
+    header = bf.Header(order, float(np.float32(1.5)), kind, True, tuple(counts))
     parts = [bf.pack_header(header), np.array([c0 - 1], "<u8").tobytes(), sorted_hashes.astype("<u8").tobytes(),
              bytes(8)]
     # each order's rows in new ids, reversed (newest word first) and sorted; their parents' record indices
@@ -72,6 +92,9 @@ def trie_image(src: ArpaSource, name: str) -> bytes:
         next_bits = bf.required_bits(children.shape[0])
         parent_keys = _record_of(rows, children[:, :-1])
         starts = np.searchsorted(parent_keys, np.arange(entries + 1), side="left")
+        if max_bits is not None:
+            offsets, starts, next_bits = _bhiksha(entries, starts, children.shape[0], max_bits)
+            parts.append(_bhiksha_block(sum(map(len, parts)), offsets, max_bits))
         bits = word_bits + 31 + 32 + next_bits
         parts.append(pack_fields(entries, bits, [(0, word_bits, rows[:, -1]), (word_bits, 31, prob),
                                                  (word_bits + 31, 32, backoff),

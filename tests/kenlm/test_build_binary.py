@@ -45,14 +45,17 @@ def test_trie_loads_in_real_kenlm_and_scores_as_the_arpa(tmp_path, source):
     assert _scores(ours.Model(str(out)), sentences) == _scores(ours.Model(str(FIXTURES / source)), sentences)
 
 
-@pytest.mark.parametrize("source", SOURCES + ["utf8"])
-def test_trie_is_byte_identical_to_kenlms_build_binary(tmp_path, source):
-    """The committed fixtures were written by KenLM's build_binary trie from these ARPA files: ours is the
-    same file, byte for byte."""
+@pytest.mark.parametrize("source, options, fixture", [
+    *[(s, [], s.split(".")[0] + ".trie") for s in SOURCES], ("utf8", [], "utf8.trie"),
+    ("w3.arpa.gz", ["-a", "22"], "w3.a22.trie"), ("w5.arpa.gz", ["-a", "22"], "w5.a22.trie"),
+    ("w5.arpa.gz", ["-a", "0"], "w5.a0.trie")])
+def test_trie_is_byte_identical_to_kenlms_build_binary(tmp_path, source, options, fixture):
+    """The committed fixtures were written by KenLM's build_binary [-a N] trie from these ARPA files: ours is
+    the same file, byte for byte."""
     arpa = FIXTURES.parent / "kenlm" / "limit_chars.o4.arpa" if source == "utf8" else FIXTURES / source
     out = tmp_path / "ours.trie"
-    assert run_tkit("build-binary", "trie", str(arpa), str(out)).code == 0
-    assert out.read_bytes() == (FIXTURES / (source.split(".")[0] + ".trie")).read_bytes()
+    assert run_tkit("build-binary", *options, "trie", str(arpa), str(out)).code == 0
+    assert out.read_bytes() == (FIXTURES / fixture).read_bytes()
 
 
 def test_utf8_words_and_default_kind(tmp_path):
@@ -68,6 +71,8 @@ def test_utf8_words_and_default_kind(tmp_path):
 
 @pytest.mark.parametrize("args, needle", [
     (["array", "{arpa}", "{out}"], "array"),
+    (["-a", "256", "trie", "{arpa}", "{out}"], "0..255"),
+    (["-a", "8", "probing", "{arpa}", "{out}"], "tries only"),
     (["-p", "1.0", "{arpa}", "{out}"], "multiplier"),
     (["{missing}", "{out}"], "cannot be read"),
     (["{bad}", "{out}"], "ARPA"),
