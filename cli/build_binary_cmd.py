@@ -1,4 +1,5 @@
-"""`tkit build-binary [probing|trie] [-p M] [-u P] [-a BITS] IN.arpa OUT`: KenLM binary files without compiling KenLM."""
+"""`tkit build-binary [probing|trie] [-p M] [-u P] [-q BITS -b BITS] [-a BITS] IN.arpa OUT`: KenLM binary
+files without compiling KenLM."""
 from __future__ import annotations
 
 import click
@@ -16,11 +17,16 @@ from tokenizers_kit.atomic import check_output_dir
 @click.option("-a", "pointer_bits", type=int, default=None,
               help="trie: compress next pointers, keeping up to this many high bits in offset tables (0..255), "
                    "as build_binary -a.")
+@click.option("-q", "prob_bits", type=int, default=None,
+              help="trie: quantise probabilities to this many bits (1..25), as build_binary -q.")
+@click.option("-b", "backoff_bits", type=int, default=None,
+              help="trie: quantise backoffs to this many bits (1..25; default: as -q), as build_binary -b.")
 def build_binary_command(args: tuple[str, ...], probing_multiplier: float, unk_prob: float,
-                         pointer_bits: int | None) -> None:
+                         pointer_bits: int | None, prob_bits: int | None, backoff_bits: int | None) -> None:
     """Write the ARPA (or .arpa.gz) model IN as a KenLM binary OUT that KenLM's `kenlm` module, `ngram.kenlm`
     and tkit map and score exactly as the ARPA. Kinds: probing (the default, as build_binary) and
-    trie (unquantised, with -a pointer compression if asked: the same bytes as KenLM's `build_binary [-a N] trie`)."""
+    trie (with -q/-b quantisation and -a pointer compression if asked: the same bytes as KenLM's
+    `build_binary [-q Q -b B] [-a N] trie`)."""
     if len(args) == 3:
         kind, source, out = args
     elif len(args) == 2:
@@ -32,7 +38,8 @@ def build_binary_command(args: tuple[str, ...], probing_multiplier: float, unk_p
 
     check_output_dir(out, [source])
     watch = console.Stopwatch()
-    size = build_binary(source, out, kind, probing_multiplier, unk_prob, pointer_bits)
+    size = build_binary(source, out, kind, probing_multiplier, unk_prob, pointer_bits, prob_bits,
+                        backoff_bits)
     console.info(f"wrote {out} ({kind}, {console.human_bytes(size)}) in {watch.seconds:.2f}s")
 
 

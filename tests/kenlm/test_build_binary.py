@@ -48,9 +48,13 @@ def test_trie_loads_in_real_kenlm_and_scores_as_the_arpa(tmp_path, source):
 @pytest.mark.parametrize("source, options, fixture", [
     *[(s, [], s.split(".")[0] + ".trie") for s in SOURCES], ("utf8", [], "utf8.trie"),
     ("w3.arpa.gz", ["-a", "22"], "w3.a22.trie"), ("w5.arpa.gz", ["-a", "22"], "w5.a22.trie"),
-    ("w5.arpa.gz", ["-a", "0"], "w5.a0.trie")])
+    ("w5.arpa.gz", ["-a", "0"], "w5.a0.trie"), ("w3.arpa.gz", ["-q", "8", "-b", "8"], "w3.q8b8.trie"),
+    ("w5.arpa.gz", ["-q", "8"], "w5.q8.trie"), ("w5.arpa.gz", ["-q", "4", "-b", "3"], "w5.q4b3.trie"),
+    ("w5.arpa.gz", ["-q", "8", "-a", "255"], "w5.q8a255.trie"),
+    ("w2.arpa.gz", ["-q", "8", "-a", "22"], "w2.q8a22.trie"),
+    ("utf8", ["-q", "8", "-a", "22"], "utf8.q8a22.trie")])
 def test_trie_is_byte_identical_to_kenlms_build_binary(tmp_path, source, options, fixture):
-    """The committed fixtures were written by KenLM's build_binary [-a N] trie from these ARPA files: ours is
+    """The committed fixtures were written by KenLM's build_binary [-q Q -b B] [-a N] trie from these ARPA files: ours is
     the same file, byte for byte."""
     arpa = FIXTURES.parent / "kenlm" / "limit_chars.o4.arpa" if source == "utf8" else FIXTURES / source
     out = tmp_path / "ours.trie"
@@ -73,6 +77,9 @@ def test_utf8_words_and_default_kind(tmp_path):
     (["array", "{arpa}", "{out}"], "array"),
     (["-a", "256", "trie", "{arpa}", "{out}"], "0..255"),
     (["-a", "8", "probing", "{arpa}", "{out}"], "tries only"),
+    (["-q", "0", "trie", "{arpa}", "{out}"], "1..25"),
+    (["-b", "26", "trie", "{arpa}", "{out}"], "1..25"),
+    (["-q", "8", "probing", "{arpa}", "{out}"], "tries only"),
     (["-p", "1.0", "{arpa}", "{out}"], "multiplier"),
     (["{missing}", "{out}"], "cannot be read"),
     (["{bad}", "{out}"], "ARPA"),
