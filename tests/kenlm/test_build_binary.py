@@ -54,8 +54,8 @@ def test_trie_loads_in_real_kenlm_and_scores_as_the_arpa(tmp_path, source):
     ("w2.arpa.gz", ["-q", "8", "-a", "22"], "w2.q8a22.trie"),
     ("utf8", ["-q", "8", "-a", "22"], "utf8.q8a22.trie")])
 def test_trie_is_byte_identical_to_kenlms_build_binary(tmp_path, source, options, fixture):
-    """The committed fixtures were written by KenLM's build_binary [-q Q -b B] [-a N] trie from these ARPA files: ours is
-    the same file, byte for byte."""
+    """The committed fixtures were written by KenLM's build_binary [-q Q -b B] [-a N] trie from these ARPA
+    files: ours is the same file, byte for byte."""
     arpa = FIXTURES.parent / "kenlm" / "limit_chars.o4.arpa" if source == "utf8" else FIXTURES / source
     out = tmp_path / "ours.trie"
     assert run_tkit("build-binary", *options, "trie", str(arpa), str(out)).code == 0
