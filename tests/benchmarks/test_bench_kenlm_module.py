@@ -2,13 +2,10 @@
 held-out test set, `BaseScore` in a Python loop (pyctcdecode's pattern), and opening a binary. ngram.kenlm
 memoises state transitions, so each figure is taken warm (best of 3 passes over the same text, as a decoder
 re-queries the same contexts) and cold (first pass on a freshly opened model, each module alike). The binaries are
-the order-5 fixture model written by `tkit build-binary probing` and by KenLM's build_binary trie when it is
-installed beside the Python (.ci/build-lmplz)."""
+the order-5 fixture model written by `tkit build-binary probing` and `tkit build-binary trie` (the same bytes as
+KenLM's build_binary trie)."""
 from __future__ import annotations
 
-import shutil
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -26,13 +23,9 @@ TEXT = (ROOT / "tests" / "fixtures" / "kenlm" / "shakespeare_words.test.txt").re
 @pytest.fixture(scope="module")
 def binaries(tmp_path_factory) -> dict[str, Path]:
     d = tmp_path_factory.mktemp("kenlm")
-    out = {"probing": d / "m.probing"}
-    assert run_tkit("build-binary", "probing", str(ARPA), str(out["probing"])).code == 0
-    tool = Path(sys.executable).parent / "build_binary"
-    tool = tool if tool.exists() else shutil.which("build_binary")
-    if tool:
-        out["trie"] = d / "m.trie"
-        subprocess.run([str(tool), "trie", str(ARPA), str(out["trie"])], check=True, capture_output=True)
+    out = {kind: d / f"m.{kind}" for kind in ("probing", "trie")}
+    for kind, path in out.items():
+        assert run_tkit("build-binary", kind, str(ARPA), str(path)).code == 0
     return out
 
 
@@ -55,8 +48,6 @@ def _base_loop(module, model) -> int:
 @pytest.mark.parametrize("kind", ["probing", "trie"])
 def test_kenlm_module(benchmark, binaries, kind):
     kenlm = peer("kenlm")
-    if kind not in binaries:
-        pytest.skip("KenLM's build_binary is not installed (.ci/build-lmplz)")
     path = str(binaries[kind])
     mine, real = ours.Model(path), kenlm.Model(path)
     words = sum(len(line.split()) + 1 for line in TEXT)
