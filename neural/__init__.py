@@ -29,7 +29,9 @@ def load_model(path: str | os.PathLike[str], tokenizer: TextTokenizer | str | No
     from tokenizers_kit.errors import ModelFileError, TkitError
 
     p = check_model_file(path)
-    if p.name.lower().endswith(ARPA_SUFFIXES):
+    from ngram.kenlm.as_ngram import is_kenlm_binary
+
+    if p.name.lower().endswith(ARPA_SUFFIXES) or is_kenlm_binary(p):
         return load_ngram(p, tokenizer=tokenizer)
     fmt = read_meta(p).get("format")
     if tokenizer is not None:

@@ -56,6 +56,9 @@ def vocab_arrays(vocab: Vocabulary) -> dict[str, np.ndarray]:
 
 
 def save_ngram(model: NgramModel, path: str | os.PathLike[str]) -> None:
+    if getattr(model.scorer, "read_only", False):
+        raise TkitError(f"{model.name} is read from a KenLM binary file, which cannot be saved again: "
+                        "keep the binary, or save the ARPA model it was built from")
     if is_arpa_path(path):
         if model.smoothing is not None:
             check_model_path(path, model.smoothing)
@@ -140,6 +143,11 @@ def load_ngram(path: str | os.PathLike[str], tokenizer: TextTokenizer | str | No
 
     `tokenizer` overrides the one stored in the file (ARPA files without a tkit header are word-level)."""
     p = Path(path)
+    from ngram.kenlm.as_ngram import is_kenlm_binary, load_kenlm_binary
+
+    if is_kenlm_binary(p):  # KenLM's own binary formats, read in place (ngram/kenlm)
+        vocab, scorer = load_kenlm_binary(p)
+        return NgramModel(vocab, scorer, _resolve(tokenizer, None))
     if is_arpa_path(p) or (p.is_file() and not _is_zip(p)):
         arpa = read_arpa(p)
         return NgramModel(arpa.vocab, arpa.scorer, _resolve(tokenizer, arpa.tokenizer_spec),

@@ -236,6 +236,27 @@ def ngram_rows(r: Run) -> list[Row]:
     return rows
 
 
+def kenlm_module_rows(r: Run) -> list[Row]:
+    """Issue 15: ngram.kenlm vs the real kenlm module on the same binary files and sentences."""
+    rows: list[Row] = []
+    for kind in ("probing", "trie"):
+        k = r.get(f"test_bench_kenlm_module::test_kenlm_module[{kind}]")
+        rows.append((f"`ngram.kenlm` {kind} ({fnum(xi(k, 'file_mb'))} MB, order 5): `score` over "
+                     f"{fnum(xi(k, 'words'))} words warm / cold; `BaseScore` loop warm / cold; open"
+                     if k else f"`ngram.kenlm` {kind}",
+                     f"{frate(xi(k, 'ours_words_per_s'), 'words/s')} / "
+                     f"{frate(xi(k, 'ours_cold_words_per_s'), 'words/s')}; {fnum(xi(k, 'ours_base_us'))} / "
+                     f"{fnum(xi(k, 'ours_cold_base_us'))} µs/word; {fnum(xi(k, 'ours_open_ms'))} ms"
+                     if k else NOT_RUN,
+                     f"`kenlm` {frate(xi(k, 'kenlm_words_per_s'), 'words/s')} / "
+                     f"{frate(xi(k, 'kenlm_cold_words_per_s'), 'words/s')}; {fnum(xi(k, 'kenlm_base_us'))} / "
+                     f"{fnum(xi(k, 'kenlm_cold_base_us'))} µs/word; {fnum(xi(k, 'kenlm_open_ms'))} ms "
+                     f"(ours/kenlm time: score {xi(k, 'score_ratio', 0):.1f}× / {xi(k, 'cold_score_ratio', 0):.0f}×, "
+                     f"BaseScore {xi(k, 'base_ratio', 0):.1f}× / {xi(k, 'cold_base_ratio', 0):.0f}×)"
+                     if k else NOT_RUN))
+    return rows
+
+
 def scale_row(r: Run) -> Row:
     """Issue 12: ~20M tokens, ~27M distinct n-grams (renamed copies), lmplz -S 1G vs tkit in memory and --memory 1G."""
     s = r.get("test_bench_scale::test_scale_order5_vs_lmplz")
@@ -350,7 +371,7 @@ def render(r: Run) -> str:
              "tkit faster). Neural step times are medians of 20–30 steps after warm-up.", "",
              table("Tokenizers (`data/shakespeare.txt`, 5.05 MB)", tokenizer_rows(r)), "",
              table("N-grams (`data/shakespeare.txt` lower-cased, words and punctuation split, one line a sentence)",
-                   ngram_rows(r)), "",
+                   ngram_rows(r) + kenlm_module_rows(r)), "",
              table("Neural (character level; PyTorch CPU with 2 threads as the peer)", neural_rows(r),
                    ("what", "tkit", "peer"))]
     others = other_rows(r)
