@@ -25,18 +25,19 @@ def _fmt(value: float | int | None) -> str:
 @click.argument("model_path", metavar="MODEL")
 @click.argument("files", nargs=-1, required=True, callback=read_once)
 @tokenizer_options
+@click.option("--adapter", metavar="ADAPTER.npz", help="LoRA adapters (tkit finetune --adapter-only) for MODEL.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--per-line", is_flag=True,
               help="Sentence models: print each line's log10 probability, token and OOV counts (TSV).")
 def eval_command(model_path: str, files: tuple[str, ...], tokenizer_file: str | None,
-                 tokenizer_name: str | None, as_json: bool, per_line: bool) -> None:
+                 tokenizer_name: str | None, adapter: str | None, as_json: bool, per_line: bool) -> None:
     """Score FILES with MODEL.
 
     Perplexity is KenLM's: 10^(-sum log10 p / N) with N counting </s> and OOV tokens; cross_entropy is in nats
     per token; bits_per_byte divides the total bits by the UTF-8 bytes of the text, so models with different
     tokenizers compare on one scale.
     """
-    model = load_model(model_path, chosen_tokenizer(tokenizer_file, tokenizer_name))
+    model = load_model(model_path, chosen_tokenizer(tokenizer_file, tokenizer_name), adapter)
     require_nonempty(files)
     if per_line:
         if not model.sentence_mode:

@@ -23,6 +23,7 @@ COMMAND_MODULES = [
     "cli.eval_cmd",
     "cli.sample_cmd",
     "cli.demo_cmd",
+    "cli.finetune_cmd",
 ]
 
 

@@ -15,7 +15,12 @@ from dataclasses import asdict
 import numpy as np
 
 from neural.config_checks import config_problems
-from neural.lora_model import LoRAConfig, LoRATransformerLM, adapter_shapes, lora_from_base
+from neural.lora_model import (
+    LoRAConfig,
+    LoRATransformerLM,
+    adapter_shapes,
+    lora_from_base,
+)
 from neural.model_file_checks import check_arrays
 from neural.transformer import TransformerLM
 from ngram.npzfile import load_npz, save_npz

@@ -186,3 +186,41 @@ def test_peft_parity(targets, rank, alpha, trained_b):
         expected = named[_peft_key(tg, name)].grad.numpy().T
         scale = max(np.abs(expected).max(), 1e-12)
         assert np.abs(p.grad - expected).max() <= 1e-5 * scale, name
+
+
+@settings(max_examples=10, deadline=None)
+@given(n_layer=st.integers(1, 3), heads=st.integers(1, 3), per_head=st.integers(1, 4), rank=st.integers(1, 5),
+       targets=st.sampled_from(TARGET_SETS), bias=st.booleans())
+def test_param_shapes_are_those_built(n_layer, heads, per_head, rank, targets, bias):
+    """The shapes a LoRA checkpoint is checked against (before anything is built) are the built model's."""
+    from neural.lora_model import LoRAConfig, LoRATransformerLM
+    from ngram.vocab import Vocabulary
+    from tokenizers_kit.simple import CharTokenizer
+
+    cfg = LoRAConfig(vocab_size=5, n_layer=n_layer, n_head=heads, n_embd=heads * per_head, block_size=4,
+                     bias=bias, lora_rank=rank, lora_targets=targets)
+    model = LoRATransformerLM(cfg, Vocabulary(list("abcd") + ["<unk>"]), CharTokenizer())
+    built = {n: p.shape for n, p in Module.named_parameters(model)}
+    assert LoRATransformerLM.param_shapes(cfg) == built
+
+
+def test_hostile_adapter_file_refused_before_building(tmp_path):
+    from ngram.npzfile import save_npz
+
+    base = tiny_transformer(dtype=np.float32)
+    model = lora_from_base(base, 2, 4.0, "attn", seed=0, base_hash=base_hash(base))
+    good = dict(model.config)
+    cases = {"rank": ({**good, "lora_rank": 2**31 - 1}, "lacks adapter"),
+             "alpha": ({**good, "lora_alpha": float("nan")}, "lora_alpha"),
+             "targets": ({**good, "lora_targets": "everything"}, "unknown LoRA target"),
+             "width": ({**good, "n_embd": 2**20, "n_head": 1}, "another base")}
+    for name, (config, fragment) in cases.items():
+        path = tmp_path / f"{name}.npz"
+        save_npz(path, {}, {"format": "tkit-lora-adapter", "config": config, "base_hash": base_hash(base)})
+        with pytest.raises(ModelFileError, match=fragment):
+            apply_adapter(base, path)
+    path = tmp_path / "shape.npz"
+    arrays = {"a:" + n: np.zeros((a.shape[0] + 1, a.shape[1]), np.float32) for n, a in model.adapter_arrays().items()}
+    save_npz(path, arrays, {"format": "tkit-lora-adapter", "config": good, "base_hash": base_hash(base)})
+    with pytest.raises(ModelFileError, match="shape"):
+        apply_adapter(base, path)
