@@ -39,6 +39,9 @@ def eval_command(model_path: str, files: tuple[str, ...], tokenizer_file: str | 
     """
     model = load_model(model_path, chosen_tokenizer(tokenizer_file, tokenizer_name), adapter)
     require_nonempty(files)
+    if getattr(model, "masked", False):
+        _eval_masked(model, files, as_json)
+        return
     if per_line:
         if not model.sentence_mode:
             raise TkitError("--per-line needs a sentence (n-gram) model; neural models read text as one stream")
@@ -57,6 +60,21 @@ def eval_command(model_path: str, files: tuple[str, ...], tokenizer_file: str | 
     rate = report.tokens / watch.seconds if watch.seconds > 0 else math.inf
     console.info(f"scored {report.tokens:,} tokens ({console.human_bytes(corpus_bytes(files))}) "
                  f"in {watch.seconds:.2f}s, {rate:,.0f} tokens/s")
+
+
+def _eval_masked(model, files: tuple[str, ...], as_json: bool) -> None:
+    """A masked LM: cross-entropy and accuracy on the masked tokens (fixed masking seed)."""
+    import numpy as np
+
+    from neural.mlm import evaluate_masked
+    from tokenizers_kit.corpus import read_text
+
+    result = evaluate_masked(model, np.asarray(model.tokenizer.encode_ids(read_text(list(files)))))
+    if as_json:
+        click.echo(json.dumps(result))
+    else:
+        for key, value in result.items():
+            click.echo(f"{key}\t{_fmt(value)}")
 
 
 def register(app: click.Group, train: click.Group) -> None:

@@ -24,6 +24,7 @@ COMMAND_MODULES = [
     "cli.sample_cmd",
     "cli.demo_cmd",
     "cli.finetune_cmd",
+    "cli.mlm_cmd",
 ]
 
 

@@ -42,6 +42,6 @@ def load_model(path: str | os.PathLike[str], tokenizer: TextTokenizer | str | No
         return load_ngram(p)
     if fmt == CHECKPOINT:
         return load_checkpoint_model(p)
-    if fmt in ("tkit-transformer", "tkit-rnn"):
+    if fmt in ("tkit-transformer", "tkit-rnn", "tkit-mlm"):
         return model_class(fmt).load(p)
     raise ModelFileError(f"{p} is a {fmt} file, which is not a language model tkit can load")

@@ -35,6 +35,10 @@ def model_class(fmt: str) -> type[TrainableLM]:
         from neural.lora_model import LoRATransformerLM
 
         return LoRATransformerLM
+    if fmt == "tkit-mlm":
+        from neural.mlm import MaskedLM
+
+        return MaskedLM
     if fmt == "tkit-rnn":
         from neural.rnn_lm import RNNLanguageModel
 
