@@ -8,7 +8,7 @@ checkpoints, Ctrl-C and `--resume` behave as in `tkit train`.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 import numpy as np
@@ -17,16 +17,9 @@ from cli import console
 from cli.options import FiniteFloat
 from cli.train_neural import _default_checkpoint, _write_logs
 from neural import load_model
-from neural.adapter_files import base_hash, save_adapter
 from neural.alloc import keep_freed_memory
 from neural.checkpoint import load_checkpoint
 from neural.data import random_batch, split_stream
-from neural.lora_model import (
-    LoRATransformerLM,
-    full_finetune_model,
-    lora_from_base,
-    parse_targets,
-)
 from neural.trainable import TrainableLM
 from neural.trainer import (
     StepInfo,
@@ -36,10 +29,12 @@ from neural.trainer import (
     TrainResult,
 )
 from neural.training_budget import require_training_fits
-from neural.transformer import TransformerLM
 from tokenizers_kit.atomic import check_output_dir
 from tokenizers_kit.corpus import read_text, require_nonempty
 from tokenizers_kit.errors import TkitError
+
+if TYPE_CHECKING:  # the model modules load when a command runs, not when tkit starts
+    from neural.transformer import TransformerLM
 
 FINETUNE_TRAIN = dict(batch_size=12, steps=300, min_lr=1e-4, warmup=20, optimizer="adamw", weight_decay=0.0,
                       beta2=0.99, grad_clip=1.0, val_every=50, eval_batches=10)
@@ -47,6 +42,8 @@ LORA_LR, FULL_LR = 2e-3, 3e-4  # adapters start at zero and are few: they take a
 
 
 def _targets(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    from neural.lora_model import parse_targets
+
     try:
         return ",".join(parse_targets(value))
     except ValueError as err:
@@ -85,6 +82,10 @@ def _targets(ctx: click.Context, param: click.Parameter, value: str) -> str:
 def finetune_command(base_path: str, files: tuple[str, ...], lora_rank: int, lora_alpha: float | None,
                      lora_targets: str, adapter_only: bool, output: str, **opts: Any) -> None:
     """Fine-tune the Transformer BASE.npz on FILES (with its own tokenizer and vocabulary)."""
+    from neural.adapter_files import base_hash, save_adapter
+    from neural.lora_model import LoRATransformerLM, full_finetune_model, lora_from_base
+    from neural.transformer import TransformerLM
+
     if adapter_only and lora_rank == 0:
         raise click.BadParameter("--adapter-only needs LoRA adapters: give --lora-rank 1 or more",
                                  param_hint="--lora-rank")
@@ -135,6 +136,8 @@ def finetune_command(base_path: str, files: tuple[str, ...], lora_rank: int, lor
 
 
 def _base_model(path: str) -> TransformerLM:
+    from neural.transformer import TransformerLM
+
     model = load_model(path)
     if type(model) is not TransformerLM:
         kind = getattr(model, "FORMAT", "") or type(model).__name__
@@ -145,6 +148,9 @@ def _base_model(path: str) -> TransformerLM:
 
 def _resumed(resume: str, base: TransformerLM, digest: str, rank: int, train_ids: np.ndarray,
              val_ids: np.ndarray, checkpoint: str, steps: int | None) -> Trainer:
+    from neural.lora_model import LoRATransformerLM
+    from neural.transformer import TransformerLM
+
     ckpt = load_checkpoint(resume)
     model = ckpt.model
     lora = isinstance(model, LoRATransformerLM)
@@ -178,6 +184,8 @@ def _train(trainer: Trainer, log_path: str | None, plot_path: str | None) -> Tra
 
 def parameter_counts(model: TrainableLM) -> tuple[int, int]:
     """(trainable, total) parameters."""
+    from neural.lora_model import LoRATransformerLM
+
     trainable = sum(p.size for _, p in model.named_parameters())
     total = model.total_parameters() if isinstance(model, LoRATransformerLM) else trainable
     return trainable, total

@@ -15,7 +15,6 @@ from neural import load_model
 from neural.alloc import keep_freed_memory
 from neural.checkpoint import load_checkpoint
 from neural.data import random_batch, split_stream
-from neural.mlm import MaskedLM, fill_mask, frame_ids, vocabulary_of
 from neural.model_file_checks import checked_config
 from neural.trainer import StepInfo, TrainConfig, Trainer, TrainingInterrupted
 from neural.training_budget import require_training_fits
@@ -28,6 +27,12 @@ MLM_TRAIN = dict(batch_size=16, steps=2000, lr=1e-3, min_lr=1e-4, warmup=100, op
 
 
 def _train_mlm(model_opts: dict[str, Any], opts: dict[str, Any]) -> None:
+    from neural.mlm import (  # loaded when the command runs
+        MaskedLM,
+        frame_ids,
+        vocabulary_of,
+    )
+
     files, output = list(opts.pop("files")), opts.pop("output")
     checkpoint = opts.pop("checkpoint") or _default_checkpoint(output)
     log_path, plot_path, half, resume = opts.pop("log_path"), opts.pop("plot_path"), opts.pop("half"), opts.pop("resume")
@@ -105,6 +110,8 @@ def _train_mlm(model_opts: dict[str, Any], opts: dict[str, Any]) -> None:
               help='print {"predictions": [...]} (one list per [MASK] when there are several)')
 def fill_mask_command(model_path: str, text: str, top_k: int, as_json: bool) -> None:
     """The most probable fillers of each [MASK] in TEXT under the masked LM MODEL (`tkit train mlm`)."""
+    from neural.mlm import MaskedLM, fill_mask
+
     model = load_model(model_path)
     if not isinstance(model, MaskedLM):
         raise TkitError(f"{model_path} is not a masked LM (train one with `tkit train mlm`)")
