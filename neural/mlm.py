@@ -161,6 +161,8 @@ def evaluate_masked(model: MaskedLM, ids: np.ndarray, seed: int = 0, batch_size:
     """Masked-token cross-entropy (nats) and accuracy over consecutive windows of `ids`, masked with a fixed
     seed; `masked_tokens` counts the positions scored."""
     t = model.cfg.block_size
+    if not (~model.special[np.asarray(ids, dtype=np.int64)]).any():
+        raise TkitError("the text has no ordinary tokens to mask: give some text")
     n = max(1, len(ids) // (t - 2))
     padded = np.resize(np.asarray(ids, dtype=np.int64), n * (t - 2))  # the last window wraps around
     windows = np.concatenate([padded.reshape(n, t - 2), np.zeros((n, 2), np.int64)], axis=1)

@@ -80,3 +80,10 @@ def test_errors(trained, tmp_path):
                     "--block-size", "8", "--steps", "1", "-o", str(transformer)).code == 0
     assert_one_line_error(run_tkit("fill-mask", str(transformer), "a [MASK]"), "not a masked LM")
     assert_one_line_error(run_tkit("finetune", str(model), str(text), "-o", str(out)), "tkit-mlm")
+
+
+def test_eval_of_text_without_words(trained, tmp_path):
+    _, _, _, model = trained
+    empty = tmp_path / "blank.txt"
+    empty.write_text("[MASK] [SEP]\n", encoding="utf-8")
+    assert_one_line_error(run_tkit("eval", str(model), str(empty)), "no ordinary tokens")
