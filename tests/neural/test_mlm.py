@@ -147,3 +147,19 @@ def test_masked_eval_counts_and_bounds():
     assert r["masked_tokens"] > 0 and 0 <= r["masked_accuracy"] <= 1
     assert r == evaluate_masked(model, ids)  # a fixed masking seed: the same report twice
     assert abs(r["masked_cross_entropy"] - np.log(len(TOKENS))) < 1.0
+
+
+@pytest.mark.parametrize(("change", "fragment"), [({"mask_id": 11}, "mask_id 11 is not below"),
+                                                  ({"cls_id": -1}, "cls_id"),
+                                                  ({"block_size": 2}, "block_size"),
+                                                  ({"mask_prob": 1.5}, "mask_prob"),
+                                                  ({"n_layer": 2**31 - 1}, "implies|needs")])
+def test_model_record_checked_before_building(change, fragment, tmp_path):
+    from neural.trainable import WEIGHT_PREFIX
+    from tokenizers_kit.errors import ModelFileError
+
+    model = tiny_mlm(dtype=np.float32)
+    meta = {**model.file_meta(), "config": {**model.config, **change}}
+    arrays = {WEIGHT_PREFIX + k: v for k, v in model.state_arrays().items()}
+    with pytest.raises(ModelFileError, match=fragment):
+        MaskedLM.from_meta_arrays(meta, arrays)
