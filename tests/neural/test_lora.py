@@ -60,7 +60,7 @@ def test_model_adapter_gradients(targets, bias):
     _jitter_adapters(model)
     rng = np.random.default_rng(2)
     x, y = rng.integers(0, 8, (3, 6)), rng.integers(0, 8, (3, 6))
-    errors = check_loss(lambda: model.loss(x, y), model.backward, list(model.named_parameters()))
+    errors = check_loss(lambda: model.loss(x, y), model.backward, list(model.named_parameters()), max_entries=24)
     assert max(errors.values()) < 1e-6, errors
     names = {n.rsplit(".", 1)[0] for n, _ in model.named_parameters()}
     assert names == {f"blocks.{i}.{p}" for i in range(2) for t in targets.split(",") for p in TARGETS[t]}
