@@ -25,19 +25,23 @@ def _fmt(value: float | int | None) -> str:
 @click.argument("model_path", metavar="MODEL")
 @click.argument("files", nargs=-1, required=True, callback=read_once)
 @tokenizer_options
+@click.option("--adapter", metavar="ADAPTER.npz", help="LoRA adapters (tkit finetune --adapter-only) for MODEL.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--per-line", is_flag=True,
               help="Sentence models: print each line's log10 probability, token and OOV counts (TSV).")
 def eval_command(model_path: str, files: tuple[str, ...], tokenizer_file: str | None,
-                 tokenizer_name: str | None, as_json: bool, per_line: bool) -> None:
+                 tokenizer_name: str | None, adapter: str | None, as_json: bool, per_line: bool) -> None:
     """Score FILES with MODEL.
 
     Perplexity is KenLM's: 10^(-sum log10 p / N) with N counting </s> and OOV tokens; cross_entropy is in nats
     per token; bits_per_byte divides the total bits by the UTF-8 bytes of the text, so models with different
     tokenizers compare on one scale.
     """
-    model = load_model(model_path, chosen_tokenizer(tokenizer_file, tokenizer_name))
+    model = load_model(model_path, chosen_tokenizer(tokenizer_file, tokenizer_name), adapter)
     require_nonempty(files)
+    if getattr(model, "masked", False):
+        _eval_masked(model, files, as_json)
+        return
     if per_line:
         if not model.sentence_mode:
             raise TkitError("--per-line needs a sentence (n-gram) model; neural models read text as one stream")
@@ -56,6 +60,21 @@ def eval_command(model_path: str, files: tuple[str, ...], tokenizer_file: str | 
     rate = report.tokens / watch.seconds if watch.seconds > 0 else math.inf
     console.info(f"scored {report.tokens:,} tokens ({console.human_bytes(corpus_bytes(files))}) "
                  f"in {watch.seconds:.2f}s, {rate:,.0f} tokens/s")
+
+
+def _eval_masked(model, files: tuple[str, ...], as_json: bool) -> None:
+    """A masked LM: cross-entropy and accuracy on the masked tokens (fixed masking seed)."""
+    import numpy as np
+
+    from neural.mlm import evaluate_masked
+    from tokenizers_kit.corpus import read_text
+
+    result = evaluate_masked(model, np.asarray(model.tokenizer.encode_ids(read_text(list(files)))))
+    if as_json:
+        click.echo(json.dumps(result))
+    else:
+        for key, value in result.items():
+            click.echo(f"{key}\t{_fmt(value)}")
 
 
 def register(app: click.Group, train: click.Group) -> None:

@@ -24,6 +24,8 @@ COMMAND_MODULES = [
     "cli.sample_cmd",
     "cli.demo_cmd",
     "cli.build_binary_cmd",
+    "cli.finetune_cmd",
+    "cli.mlm_cmd",
 ]
 
 

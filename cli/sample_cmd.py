@@ -26,6 +26,7 @@ from tokenizers_kit.errors import TkitError
 @click.argument("model_path", metavar="MODEL")
 @click.option("-t", "--tokenizer", "tokenizer", metavar="TOKENIZER",
               help="Tokenizer for an ARPA model that is not word-level.")
+@click.option("--adapter", metavar="ADAPTER.npz", help="LoRA adapters (tkit finetune --adapter-only) for MODEL.")
 @click.option("--prompt", default="", help="Text to continue.")
 @click.option("--max-tokens", type=click.IntRange(min=1), default=100, show_default=True)
 @click.option("--temperature", type=FiniteFloat(min=0), default=1.0, show_default=True,
@@ -38,7 +39,7 @@ from tokenizers_kit.errors import TkitError
 @click.option("--num-samples", type=click.IntRange(min=1), default=1, show_default=True)
 @click.option("--top-k-next", type=click.IntRange(min=1), help="Print the K most probable next tokens instead.")
 @click.option("--json", "as_json", is_flag=True, help="With --top-k-next: print JSON.")
-def sample_command(model_path: str, tokenizer: str | None, prompt: str, max_tokens: int, temperature: float,
+def sample_command(model_path: str, tokenizer: str | None, adapter: str | None, prompt: str, max_tokens: int, temperature: float,
                    top_k: int | None, top_p: float | None, greedy: bool, beam: int | None, seed: int | None,
                    num_samples: int, top_k_next: int | None, as_json: bool) -> None:
     """Generate text from MODEL (n-gram .npz/.arpa or neural .npz). For n-gram models each line is a
@@ -47,7 +48,7 @@ def sample_command(model_path: str, tokenizer: str | None, prompt: str, max_toke
     config = SamplingConfig(max_tokens, temperature, top_k, top_p, greedy or temperature == 0)
     if seed is not None:
         require_int("--seed", seed, low=0)
-    model = load_model(model_path, chosen_tokenizer(tokenizer, None))
+    model = load_model(model_path, chosen_tokenizer(tokenizer, None), adapter)
     context = prompt_to_ids(model, prompt)
     if top_k_next:
         _print_next(model, context, top_k_next, as_json)

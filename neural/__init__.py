@@ -17,11 +17,16 @@ __all__ = ["Module", "Parameter", "TrainableLM", "load_model", "no_grad"]
 ARPA_SUFFIXES = (".arpa", ".arpa.gz", ".lm", ".lm.gz")
 
 
-def load_model(path: str | os.PathLike[str], tokenizer: TextTokenizer | str | None = None) -> LanguageModel:
+def load_model(path: str | os.PathLike[str], tokenizer: TextTokenizer | str | None = None,
+               adapter: str | os.PathLike[str] | None = None) -> LanguageModel:
     """Any language model file tkit reads, by its kind: ARPA (word-level unless `tokenizer` is given), an
     n-gram `.npz`, a neural `.npz` (Transformer, RNN or causal CNN) or a training checkpoint (the model it
-    holds).
-    `.npz` models carry their own tokenizer, so `tokenizer` must then be left out."""
+    holds). `.npz` models carry their own tokenizer, so `tokenizer` must then be left out. `adapter` names a LoRA
+    adapter file (`tkit finetune --adapter-only`) to merge into the Transformer at `path`."""
+    if adapter is not None:
+        from neural.adapter_files import apply_adapter
+
+        return apply_adapter(load_model(path, tokenizer), adapter)  # type: ignore[arg-type]
     from neural.checkpoint import FORMAT as CHECKPOINT
     from neural.checkpoint import load_checkpoint_model, model_class
     from ngram import load_ngram
@@ -40,6 +45,6 @@ def load_model(path: str | os.PathLike[str], tokenizer: TextTokenizer | str | No
         return load_ngram(p)
     if fmt == CHECKPOINT:
         return load_checkpoint_model(p)
-    if fmt in ("tkit-transformer", "tkit-rnn", "tkit-cnn"):
+    if fmt in ("tkit-transformer", "tkit-rnn", "tkit-cnn", "tkit-mlm"):
         return model_class(fmt).load(p)
     raise ModelFileError(f"{p} is a {fmt} file, which is not a language model tkit can load")

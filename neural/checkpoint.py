@@ -31,6 +31,14 @@ def model_class(fmt: str) -> type[TrainableLM]:
         from neural.transformer import TransformerLM
 
         return TransformerLM
+    if fmt == "tkit-lora-transformer":
+        from neural.lora_model import LoRATransformerLM
+
+        return LoRATransformerLM
+    if fmt == "tkit-mlm":
+        from neural.mlm import MaskedLM
+
+        return MaskedLM
     if fmt == "tkit-rnn":
         from neural.rnn_lm import RNNLanguageModel
 
