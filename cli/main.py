@@ -1,10 +1,29 @@
 """The `tkit` entry point: the click group, and the one place user mistakes become a one-line error."""
 from __future__ import annotations
 
-import importlib
 import os
 import signal
 import sys
+
+
+def _exit_at_startup(signum: int, frame: object) -> None:
+    """Ctrl-C or SIGTERM while tkit is still importing: nothing is written yet, so say so in one line and leave
+    at once (an exception raised inside the import machinery would end in its own traceback)."""
+    word = "interrupted" if signum == signal.SIGINT else "terminated"
+    os.write(2, f"tkit: error: {word}\n".encode())
+    os._exit(128 + signum)
+
+
+def _is_entry_point() -> bool:
+    """Run as the `tkit` command (or `python -m cli.main`), not imported by a program or a test."""
+    return __name__ == "__main__" or os.path.basename(sys.argv[0]) == "tkit"
+
+
+if _is_entry_point():  # the CLI's own process-wide setting, until main() installs the working handlers
+    for _sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(_sig, _exit_at_startup)
+
+import importlib
 import threading
 import warnings
 
@@ -85,15 +104,17 @@ def _on_sigterm(signum: int, frame: object) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI; turn user mistakes into one line on stderr and a non-zero exit, never a traceback."""
-    _register_all()
+    _register_all()  # run as `tkit`, still under the startup handlers
     if threading.current_thread() is not threading.main_thread():  # signals can only be set there
         _run(argv)
         return
+    if signal.getsignal(signal.SIGINT) is _exit_at_startup:
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl-C now unwinds and cleans up
     previous = signal.signal(signal.SIGTERM, _on_sigterm)  # the CLI's own process-wide setting
     try:
         _run(argv)
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is _exit_at_startup else previous)
 
 
 def _run(argv: list[str] | None) -> None:
