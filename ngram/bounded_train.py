@@ -21,6 +21,7 @@ from ngram.bounded_counts import RawCounts, adjusted_counts, count_chunks, remap
 from ngram.bounded_estimate import estimate_probabilities, write_bounded_arpa
 from ngram.chunked_counts import parse_memory
 from ngram.counting import EOS_ID, CorpusEncoder, unlisted_words, vocabulary_limit
+from ngram.order_limits import check_model_order
 from ngram.pruning import thresholds
 from ngram.smoothing import Smoothing, make_smoothing
 from tokenizers_kit import resolve_tokenizer
@@ -30,7 +31,7 @@ from tokenizers_kit.simple import TextTokenizer
 
 BOUNDED_SMOOTHINGS = frozenset({"modified-kneser-ney", "kneser-ney"})
 OVERHEAD = 48 << 20  # held outside the stages: a 4 MiB text block's token strings, the vocabulary, NumPy
-MIN_BUDGET = 16 << 20  # the least the stages need for useful block sizes
+MIN_CHUNK_TOKENS = 1000  # below this, counting a chunk costs more in fixed work than in tokens
 STAGES = 3  # buffers alive at once in the busiest stage (a merge feeding a sort beside another merge)
 
 
@@ -46,7 +47,7 @@ class Budget:
 
     @property
     def usable(self) -> int:
-        return self.total - OVERHEAD
+        return max(self.total - OVERHEAD, self.total // 2)  # small budgets: the overhead is the interpreter's
 
     @property
     def share(self) -> int:
@@ -57,10 +58,12 @@ class Budget:
         return self.usable // chunk_bytes_per_token(self.order)
 
     def check(self) -> None:
-        if self.usable < MIN_BUDGET:
-            need = (OVERHEAD + MIN_BUDGET) >> 20
-            raise ArgumentError(f"--memory {self.total >> 20}M is too small for the bounded estimate, which needs "
-                                f"at least {need}M: raise --memory")
+        if self.chunk_tokens < MIN_CHUNK_TOKENS:
+            fits = (self.usable // MIN_CHUNK_TOKENS - 48) // 24
+            advice = f"at most order {fits} fits" if fits >= 1 else "no order fits"
+            raise ArgumentError(f"--order {self.order} needs chunks of about "
+                                f"{(MIN_CHUNK_TOKENS * chunk_bytes_per_token(self.order)) >> 20} MB, more than "
+                                f"--memory {self.total >> 20}M allows; {advice}: lower --order or raise --memory")
 
 
 @dataclass
@@ -100,6 +103,9 @@ def train_arpa_bounded(paths: Sequence[str], output: str | os.PathLike[str], ord
     if smoothing not in BOUNDED_SMOOTHINGS:
         raise ArgumentError(f"the bounded --memory estimate writes {' or '.join(sorted(BOUNDED_SMOOTHINGS))}; "
                             f"{smoothing} counts within the budget but estimates in memory")
+    if int(order) < 1:
+        raise ArgumentError(f"--order must be at least 1 (got {order})")
+    check_model_order(int(order))
     smoother = make_smoothing(smoothing, **params)
     cutoffs = thresholds(prune, order)
     budget = Budget(parse_memory(memory), order)

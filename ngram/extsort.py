@@ -81,8 +81,10 @@ def reduce_equal(records: np.ndarray, field: str) -> np.ndarray:
 
 
 def sort_records(records: np.ndarray, reduce: str | None = None) -> np.ndarray:
-    perm = np.argsort(np.ascontiguousarray(records["k"]), kind="stable")
-    out = records[perm]
+    perm = np.argsort(np.ascontiguousarray(records["k"]), kind="stable")  # timsort: merged runs are presorted
+    # rows as raw bytes: a plain row gather, much cheaper than a structured one
+    rows = np.ascontiguousarray(records).view(np.uint8).reshape(records.size, records.dtype.itemsize)
+    out = np.take(rows, perm, axis=0).view(records.dtype).reshape(records.size)
     return out if reduce is None else reduce_equal(out, reduce)
 
 
