@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 READ_ROWS = 1 << 16  # rows per block when a sorted file is streamed
+MIN_ROWS = 1024  # the smallest sort buffer and merge block, whatever the budget (a per-call cost floor)
 
 
 # ---- keys ---------------------------------------------------------------------------------------------------------
@@ -54,8 +55,9 @@ def file_rows(path: Path, dtype: np.dtype) -> int:
     return os.path.getsize(path) // dtype.itemsize if os.path.exists(path) else 0
 
 
-def read_blocks(path: Path, dtype: np.dtype, rows: int = READ_ROWS) -> Iterator[np.ndarray]:
-    """A record file, `rows` records at a time."""
+def read_blocks(path: Path, dtype: np.dtype, rows: int | None = None) -> Iterator[np.ndarray]:
+    """A record file, `rows` (default READ_ROWS) records at a time."""
+    rows = rows or READ_ROWS
     total = file_rows(path, dtype)
     with open(path, "rb") as src:
         for _ in range(0, total, rows):
@@ -123,7 +125,7 @@ class ExternalSorter:
     def __init__(self, dtype: np.dtype, memory: int, directory: Path, name: str, reduce: str | None = None) -> None:
         self.dtype, self.memory, self.dir, self.name, self.reduce = np.dtype(dtype), memory, directory, name, reduce
         # the buffer, its sort permutation and its sorted copy
-        self.capacity = max(1024, memory // (2 * self.dtype.itemsize + 16))
+        self.capacity = max(MIN_ROWS, memory // (2 * self.dtype.itemsize + 16))
         self._parts: list[np.ndarray] = []
         self._held = 0
         self.runs: list[Path] = []
@@ -156,8 +158,9 @@ class ExternalSorter:
             records = np.concatenate(self._parts) if self._parts else np.empty(0, self.dtype)
             self._parts, self._held = [], 0
             records = sort_records(records, self.reduce)
-            for lo in range(0, records.size, READ_ROWS):
-                yield records[lo:lo + READ_ROWS]
+            step = READ_ROWS
+            for lo in range(0, records.size, step):
+                yield records[lo:lo + step]
             return
         self.spill()
         if len(self.runs) == 1:
@@ -165,7 +168,7 @@ class ExternalSorter:
             self._remove_runs()
             return
         # per run: its buffer, the slice taken from it, their concatenation and its sorted copy
-        block = max(1024, self.memory // (4 * len(self.runs) * self.dtype.itemsize))
+        block = max(MIN_ROWS, self.memory // (4 * len(self.runs) * self.dtype.itemsize))
         readers = [_RunReader(p, self.dtype, block) for p in self.runs]
         while True:
             live = [r for r in readers if not r.done]
