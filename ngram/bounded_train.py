@@ -21,6 +21,7 @@ from ngram.bounded_counts import RawCounts, adjusted_counts, count_chunks, remap
 from ngram.bounded_estimate import estimate_probabilities, write_bounded_arpa
 from ngram.chunked_counts import parse_memory
 from ngram.counting import EOS_ID, CorpusEncoder, unlisted_words, vocabulary_limit
+from ngram.heap import return_freed_memory
 from ngram.order_limits import check_model_order
 from ngram.pruning import thresholds
 from ngram.smoothing import Smoothing, make_smoothing
@@ -110,6 +111,7 @@ def train_arpa_bounded(paths: Sequence[str], output: str | os.PathLike[str], ord
     cutoffs = thresholds(prune, order)
     budget = Budget(parse_memory(memory), order)
     budget.check()
+    return_freed_memory()
     tok = resolve_tokenizer(tokenizer)
     encoder = CorpusEncoder(tok, skip_symbols=skip_symbols)
     listed = None if limit_vocab is None else list(limit_vocab)
