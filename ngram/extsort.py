@@ -82,8 +82,17 @@ def reduce_equal(records: np.ndarray, field: str) -> np.ndarray:
     return out
 
 
+def sort_view(keys: np.ndarray) -> np.ndarray:
+    """Keys of one or two ids as native integers (an integer sort is several times cheaper than a byte-string
+    one, same order); longer keys as they are."""
+    size = keys.dtype.itemsize
+    if size in (4, 8):
+        return np.ascontiguousarray(keys).view(f">u{size}").astype(f"u{size}")
+    return np.ascontiguousarray(keys)
+
+
 def sort_records(records: np.ndarray, reduce: str | None = None) -> np.ndarray:
-    perm = np.argsort(np.ascontiguousarray(records["k"]), kind="stable")  # timsort: merged runs are presorted
+    perm = np.argsort(sort_view(records["k"]), kind="stable")  # timsort: merged runs are presorted
     # rows as raw bytes: a plain row gather, much cheaper than a structured one
     rows = np.ascontiguousarray(records).view(np.uint8).reshape(records.size, records.dtype.itemsize)
     out = np.take(rows, perm, axis=0).view(records.dtype).reshape(records.size)
