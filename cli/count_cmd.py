@@ -9,6 +9,7 @@ import click
 from cli import console
 from cli.inputs import read_once
 from cli.options import require_tokenizer, tokenizer_options
+from ngram.bounded_count import count_bounded
 from ngram.ngram_counts import count_ngrams
 from tokenizers_kit.atomic import check_output_dir
 from tokenizers_kit.corpus import corpus_bytes, require_nonempty
@@ -91,6 +92,18 @@ def register(app: click.Group, train: click.Group) -> None:
             check_output_dir(output, inputs=[*files, tokenizer_file, tokenizer_name, limit_vocab_file])
         check_corpus(files)
         watch = console.Stopwatch()
+        k = top if top is not None else (None if output else DEFAULT_TOP)
+        if memory is not None and not (output and output.lower().endswith(".npz")):
+            with console.progress(f"counting {order}-grams", corpus_bytes(files) or None) as bar:
+                summary = count_bounded(list(files), order, tok, memory=memory, output=output, top=k,
+                                        temp_dir=temp_dir, vocab_size=vocab_size,
+                                        limit_vocab=read_limit_vocab(limit_vocab_file), skip_symbols=skip_symbols,
+                                        on_bytes=bar.advance, write_stdout=write_stdout)
+            where = f"; saved to {output}" if output and output != "-" else ""
+            console.info(f"counted {summary.total:,} {order}-grams ({summary.distinct:,} distinct) in "
+                         f"{summary.sentences:,} lines, vocabulary {summary.vocab:,}, within --memory {memory}, in "
+                         f"{watch.seconds:.1f}s{where}")
+            return
         with console.progress(f"counting {order}-grams", corpus_bytes(files) or None) as bar:
             counts = count_ngrams(list(files), order, tok, memory=memory, temp_dir=temp_dir, vocab_size=vocab_size,
                                   limit_vocab=read_limit_vocab(limit_vocab_file), skip_symbols=skip_symbols,
@@ -100,7 +113,6 @@ def register(app: click.Group, train: click.Group) -> None:
                 write_stdout(counts.lines())
             else:
                 counts.save(output)
-        k = top if top is not None else (None if output else DEFAULT_TOP)
         if k:
             write_stdout(counts.lines(counts.most_common(k)))
         where = f"; saved to {output}" if output and output != "-" else ""
