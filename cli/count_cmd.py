@@ -34,8 +34,10 @@ def memory_options(func):  # type: ignore[no-untyped-def]
     func = click.option("--temp-dir", metavar="DIR",
                         help="Where --memory spills sorted runs (default: the system temp dir).")(func)
     func = click.option("--memory", metavar="SIZE",
-                        help="Count in chunks within this memory budget (e.g. 500M, 2G), merging sorted runs from "
-                             "disk as lmplz does: for corpora larger than RAM. Default: count in memory.")(func)
+                        help="Work within this memory budget (e.g. 500M, 2G) with sorted runs on disk, as lmplz -S: "
+                             "the whole run for (modified) Kneser-Ney to .arpa and for counts to text; other "
+                             "smoothings and .npz outputs count within it, then build their tables in memory. "
+                             "Default: all in memory.")(func)
     return func
 
 
