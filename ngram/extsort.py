@@ -133,8 +133,8 @@ class ExternalSorter:
 
     def __init__(self, dtype: np.dtype, memory: int, directory: Path, name: str, reduce: str | None = None) -> None:
         self.dtype, self.memory, self.dir, self.name, self.reduce = np.dtype(dtype), memory, directory, name, reduce
-        # the buffer, its sort permutation and its sorted copy
-        self.capacity = max(MIN_ROWS, memory // (2 * self.dtype.itemsize + 16))
+        # the buffer, its sorted copy, the sort permutation and the contiguous copy of the keys it sorts
+        self.capacity = max(MIN_ROWS, memory // (2 * self.dtype.itemsize + 16 + self.dtype["k"].itemsize))
         self._parts: list[np.ndarray] = []
         self._held = 0
         self.runs: list[Path] = []
