@@ -33,6 +33,7 @@ from tokenizers_kit.simple import TextTokenizer
 BOUNDED_SMOOTHINGS = frozenset({"modified-kneser-ney", "kneser-ney"})
 OVERHEAD = 48 << 20  # held outside the stages: a 4 MiB text block's token strings, the vocabulary, NumPy
 MIN_CHUNK_TOKENS = 1000  # below this, counting a chunk costs more in fixed work than in tokens
+WORD_BYTES = 200  # a vocabulary word: its string, its dict entry and list slot, its slots in the unigram arrays
 STAGES = 3  # buffers alive at once in the busiest stage (a merge feeding a sort beside another merge)
 
 
@@ -45,10 +46,12 @@ def chunk_bytes_per_token(order: int) -> int:
 class Budget:
     total: int
     order: int
+    words: int = 0  # the vocabulary, held whole (it grows with the corpus, slowly)
 
     @property
     def usable(self) -> int:
-        return max(self.total - OVERHEAD, self.total // 2)  # small budgets: the overhead is the interpreter's
+        rest = self.total - OVERHEAD - self.words * WORD_BYTES
+        return max(rest, self.total // 2)  # small budgets: the overhead is the interpreter's
 
     @property
     def share(self) -> int:
@@ -83,7 +86,7 @@ def estimate_arpa_from_counts(raw: RawCounts, vocab_tokens: list[str], smoother:
                               tokenizer_spec: str | None, memory: int, directory: Path) -> BoundedSummary:
     """Adjusted counts, discounts, probabilities and the ARPA file from counted runs (see the module doc)."""
     order = raw.order
-    budget = Budget(memory, order)
+    budget = Budget(memory, order, len(vocab_tokens))
     clean = None if drop is None else ~drop
     adjusted = adjusted_counts(raw, budget.share, directory, cutoffs, clean)
     discounts, warnings = smoother.discounts(adjusted.count_of_counts, order)  # type: ignore[attr-defined]
