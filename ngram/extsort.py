@@ -176,8 +176,9 @@ class ExternalSorter:
             yield from read_blocks(self.runs[0], self.dtype)
             self._remove_runs()
             return
-        # per run: its buffer, the slice taken from it, their concatenation and its sorted copy
-        block = max(MIN_ROWS, self.memory // (4 * len(self.runs) * self.dtype.itemsize))
+        # per run: its buffer and its refill; per round: the slices taken, their concatenation, the key copy and
+        # permutation of its sort, the sorted copy and the reduced one (up to about 8 copies of a block)
+        block = max(MIN_ROWS, self.memory // (8 * len(self.runs) * self.dtype.itemsize))
         readers = [_RunReader(p, self.dtype, block) for p in self.runs]
         while True:
             live = [r for r in readers if not r.done]
