@@ -16,6 +16,8 @@ from cli.cluster_opts import (
 )
 from cli.inputs import read_once
 from cli.options import require_tokenizer, tokenizer_options
+from ngram.bounded_count import count_bounded
+from ngram.heap import return_freed_memory
 from ngram.ngram_counts import count_ngrams
 from tokenizers_kit.atomic import check_output_dir
 from tokenizers_kit.corpus import corpus_bytes, require_nonempty
@@ -40,8 +42,10 @@ def memory_options(func):  # type: ignore[no-untyped-def]
     func = click.option("--temp-dir", metavar="DIR",
                         help="Where --memory spills sorted runs (default: the system temp dir).")(func)
     func = click.option("--memory", metavar="SIZE",
-                        help="Count in chunks within this memory budget (e.g. 500M, 2G), merging sorted runs from "
-                             "disk as lmplz does: for corpora larger than RAM. Default: count in memory.")(func)
+                        help="Work within this memory budget (e.g. 500M, 2G) with sorted runs on disk, as lmplz -S: "
+                             "the whole run for (modified) Kneser-Ney to .arpa and for counts to text; other "
+                             "smoothings and .npz outputs count within it, then build their tables in memory. "
+                             "Default: all in memory.")(func)
     return func
 
 
@@ -99,6 +103,19 @@ def register(app: click.Group, train: click.Group) -> None:
             check_output_dir(output, inputs=[*files, tokenizer_file, tokenizer_name, limit_vocab_file])
         check_corpus(files)
         watch = console.Stopwatch()
+        k = top if top is not None else (None if output else DEFAULT_TOP)
+        if scheduler is None and memory is not None and not (output and output.lower().endswith(".npz")):
+            return_freed_memory()  # a process-wide heap setting: the CLI's to make
+            with console.progress(f"counting {order}-grams", corpus_bytes(files) or None) as bar:
+                summary = count_bounded(list(files), order, tok, memory=memory, output=output, top=k,
+                                        temp_dir=temp_dir, vocab_size=vocab_size,
+                                        limit_vocab=read_limit_vocab(limit_vocab_file), skip_symbols=skip_symbols,
+                                        on_bytes=bar.advance, write_stdout=write_stdout)
+            where = f"; saved to {output}" if output and output != "-" else ""
+            console.info(f"counted {summary.total:,} {order}-grams ({summary.distinct:,} distinct) in "
+                         f"{summary.sentences:,} lines, vocabulary {summary.vocab:,}, within --memory {memory}, in "
+                         f"{watch.seconds:.1f}s{where}")
+            return
         where_run = ""
         if scheduler is not None:
             refuse_memory(memory)
@@ -119,7 +136,6 @@ def register(app: click.Group, train: click.Group) -> None:
                 write_stdout(counts.lines())
             else:
                 counts.save(output)
-        k = top if top is not None else (None if output else DEFAULT_TOP)
         if k:
             write_stdout(counts.lines(counts.most_common(k)))
         where = f"; saved to {output}" if output and output != "-" else ""

@@ -22,6 +22,9 @@ from cli.count_cmd import (
 from cli.inputs import read_once
 from cli.options import FiniteFloat, require_tokenizer, tokenizer_options
 from ngram import SMOOTHING_NAMES, train_ngram
+from ngram.arpa import is_arpa_path
+from ngram.bounded_train import BOUNDED_SMOOTHINGS, train_arpa_bounded
+from ngram.heap import return_freed_memory
 from ngram.storage import check_model_path
 from tokenizers_kit.atomic import check_output_dir
 from tokenizers_kit.corpus import corpus_bytes
@@ -80,6 +83,22 @@ def register(app: click.Group, train: click.Group) -> None:
                   "discount_fallback": tuple(discount_fallback) if discount_fallback else None,
                   "strict": True if strict_discounts else None}
         watch = console.Stopwatch()
+        if scheduler is None and memory is not None and smoothing in BOUNDED_SMOOTHINGS and is_arpa_path(output):
+            return_freed_memory()  # a process-wide heap setting: the CLI's to make
+            with console.progress("reading and counting", corpus_bytes(files) or None) as bar:
+                summary = train_arpa_bounded(list(files), output, order, smoothing, tok, memory=memory,
+                                             prune=parse_prune(prune), vocab_size=vocab_size,
+                                             limit_vocab=read_limit_vocab(limit_vocab_file),
+                                             skip_symbols=skip_symbols, temp_dir=temp_dir, on_bytes=bar.advance,
+                                             **params)
+            for message in summary.warnings:
+                console.warn(message)
+            info = summary.info
+            console.info(f"trained {summary.name} on {info['sentences']:,} lines ({info['tokens']:,} tokens, "
+                         f"vocabulary {summary.vocab:,}) within --memory {memory}, wrote {output} "
+                         f"({console.human_bytes(os.path.getsize(output))}) in {watch.seconds:.1f}s; "
+                         f"n-grams {ngram_sizes(summary.sizes)}")
+            return
         where_run = ""
         if scheduler is not None:
             refuse_memory(memory)

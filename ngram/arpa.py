@@ -82,12 +82,10 @@ def _ngram_ids(index: NgramIndex, n: int, lo: int, hi: int) -> np.ndarray:
     return out
 
 
-def write_arpa(path: str | os.PathLike[str], vocab: Vocabulary, scorer: BackoffScorer,
-               tokenizer_spec: str | None = None, on_progress: Callable[[int], None] | None = None) -> None:
-    """Write the model as ARPA (gzip-compressed when the name ends in .gz), atomically, formatting the lines
-    of each order in vectorised chunks of CHUNK_LINES."""
-    index, order = scorer.index, scorer.order
-    tokens = list(vocab.tokens)
+def arpa_head(vocab_tokens: list[str], tokenizer_spec: str | None, sizes: list[int]) -> tuple[str, list[str]]:
+    """The text before the first section (tkit comments, `\\data\\`, the counts) and the tokens as the file
+    writes them (escaped when some token holds whitespace)."""
+    tokens = list(vocab_tokens)
     escaped = needs_escaping(tokens)
     if escaped:
         tokens = [escape_token(t) for t in tokens]
@@ -97,7 +95,16 @@ def write_arpa(path: str | os.PathLike[str], vocab: Vocabulary, scorer: BackoffS
     if escaped:
         header.append(ESCAPE_HEADER)
     head = "".join(line + "\n" for line in header) + ("\n" if header else "") + "\\data\\\n"
-    head += "".join(f"ngram {n}={index.size(n)}\n" for n in range(1, order + 1))
+    head += "".join(f"ngram {n}={size}\n" for n, size in enumerate(sizes, start=1))
+    return head, tokens
+
+
+def write_arpa(path: str | os.PathLike[str], vocab: Vocabulary, scorer: BackoffScorer,
+               tokenizer_spec: str | None = None, on_progress: Callable[[int], None] | None = None) -> None:
+    """Write the model as ARPA (gzip-compressed when the name ends in .gz), atomically, formatting the lines
+    of each order in vectorised chunks of CHUNK_LINES."""
+    index, order = scorer.index, scorer.order
+    head, tokens = arpa_head(vocab.tokens, tokenizer_spec, index.sizes())
     vb = VocabBytes(tokens)
     gz = str(path).lower().endswith(".gz")
     with atomic_path(path) as tmp:

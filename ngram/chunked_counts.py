@@ -5,8 +5,9 @@ packed into 64-bit words (two 32-bit ids per word, so keys compare across chunks
 sorted and reduced with `np.unique`-style counting, and written to a temporary directory as a sorted run
 (raw `.keys`/`.counts` files). The runs are then merged k ways a block at a time: from every run take the keys up to the smallest of
 the runs' block-end keys, sort that slice, sum equal keys, emit it, advance. Memory stays bounded by the chunk
-size and the merge block size, not by the corpus. The result — the distinct n-grams and their counts — is held
-in memory (it is what the model is built from).
+size and the merge block size, not by the corpus. `count_windows_chunked` holds the result — the distinct
+n-grams and their counts — in memory, for the estimates that work on whole tables; the bounded paths
+(ngram.bounded_train for (modified) Kneser-Ney to ARPA, ngram.bounded_count for `tkit count`) stream it instead.
 """
 from __future__ import annotations
 

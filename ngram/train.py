@@ -74,7 +74,8 @@ def train_files(paths: Sequence[str], order: int = 3, smoothing: str = "modified
     prune: count cutoffs per order (KenLM's --prune); vocab_size: rarer words become `<unk>`; limit_vocab: with
     (modified) Kneser-Ney, n-grams with an unlisted word are pruned and the word leaves the vocabulary (lmplz's
     --limit_vocab_file), with the other smoothings unlisted words become `<unk>`;
-    memory: count in chunks within this many bytes (e.g. "2G"), spilling sorted runs to `temp_dir`;
+    memory: count in chunks within this many bytes (e.g. "2G"), spilling sorted runs to `temp_dir` (the tables
+    are then built in memory: for a bounded estimate written straight to ARPA see ngram.bounded_train);
     params: the smoothing's settings (k, discount, alpha, discount_fallback, strict)."""
     order = _check_order(order)
     smoother = make_smoothing(smoothing, **params)

@@ -33,12 +33,11 @@ class KneserNey(Smoothing):
     def params(self) -> dict[str, Any]:
         return {"discount": self.discount}
 
-    def estimate(self, tables: CountTables, prune: Sequence[int] | None = None) -> Estimate:
-        adjusted = all_adjusted_counts(tables)
-        count_of_counts = all_count_of_counts(tables, adjusted)
+    def discounts(self, count_of_counts: Sequence[np.ndarray], order: int) -> tuple[list[np.ndarray], list[str]]:
+        """[0, D, D, D] per order (index n) from the count-of-counts, and the fallback warnings."""
         discounts: list[np.ndarray] = [np.zeros(4)]
         failures: list[tuple[int, str]] = []
-        for n in range(1, tables.order + 1):
+        for n in range(1, order + 1):
             d = self.discount
             if d is None:
                 nk = count_of_counts[n]
@@ -47,6 +46,13 @@ class KneserNey(Smoothing):
                     failures.append((n, "no n-grams with adjusted count 1, so D is undefined"))
                     d = FALLBACK_DISCOUNT
             discounts.append(np.array([0.0, d, d, d]))
+        return discounts, fallback_warning("Kneser-Ney", failures, f"D={FALLBACK_DISCOUNT}")
+
+    def discount_info(self, discounts: Sequence[np.ndarray], order: int) -> dict[str, Any]:
+        return {"discounts": {n: round(float(discounts[n][1]), 6) for n in range(1, order + 1)}}
+
+    def estimate(self, tables: CountTables, prune: Sequence[int] | None = None) -> Estimate:
+        adjusted = all_adjusted_counts(tables)
+        discounts, warnings = self.discounts(all_count_of_counts(tables, adjusted), tables.order)
         scorer = estimate_kn(tables, discounts, prune, adjusted)
-        info = {"discounts": {n: round(float(discounts[n][1]), 6) for n in range(1, tables.order + 1)}}
-        return Estimate(scorer, fallback_warning("Kneser-Ney", failures, f"D={FALLBACK_DISCOUNT}"), info)
+        return Estimate(scorer, warnings, self.discount_info(discounts, tables.order))

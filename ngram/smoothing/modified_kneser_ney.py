@@ -67,9 +67,11 @@ class ModifiedKneserNey(Smoothing):
         return out, fallback_warning("modified Kneser-Ney", failures, f"the fallback {fb}",
                                      " (as lmplz --discount_fallback)")
 
+    def discount_info(self, discounts: Sequence[np.ndarray], order: int) -> dict[str, Any]:
+        return {"discounts": {n: [round(float(x), 6) for x in discounts[n][1:]] for n in range(1, order + 1)}}
+
     def estimate(self, tables: CountTables, prune: Sequence[int] | None = None) -> Estimate:
         adjusted = all_adjusted_counts(tables)
         discounts, warnings = self.discounts(all_count_of_counts(tables, adjusted), tables.order)
         scorer = estimate_kn(tables, discounts, prune, adjusted)
-        info = {"discounts": {n: [round(float(x), 6) for x in discounts[n][1:]] for n in range(1, tables.order + 1)}}
-        return Estimate(scorer, warnings, info)
+        return Estimate(scorer, warnings, self.discount_info(discounts, tables.order))

@@ -266,8 +266,10 @@ def scale_row(r: Run) -> Row:
     if s is None:
         return what, NOT_RUN, NOT_RUN
     lm = xi(s, "lmplz_s")
-    ours = (f"{fs(xi(s, 'in_memory_s'))}, {fnum(xi(s, 'in_memory_peak_mb'), 4)} MB in memory"
-            f"{ratio(xi(s, 'in_memory_s'), lm, 'time ours/lmplz')}; {fs(xi(s, 'budget_1G_s'))}, "
+    whole = (f"{fs(xi(s, 'in_memory_s'))}, {fnum(xi(s, 'in_memory_peak_mb'), 4)} MB in memory"
+             f"{ratio(xi(s, 'in_memory_s'), lm, 'time ours/lmplz')}" if xi(s, "in_memory_s") is not None
+             else "in memory not run")
+    ours = (f"{whole}; {fs(xi(s, 'budget_1G_s'))}, "
             f"{fnum(xi(s, 'budget_1G_peak_mb'), 4)} MB with `--memory 1G`"
             f"{ratio(xi(s, 'budget_1G_s'), lm, 'time ours/lmplz')}")
     peer = (f"`lmplz -o 5 -S 1G --discount_fallback` {fs(lm)}, {fnum(xi(s, 'lmplz_peak_mb'), 4)} MB; same n-gram counts"

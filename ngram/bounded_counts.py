@@ -1,0 +1,217 @@
+"""Counting for the bounded estimator (`--memory`): per-order sorted runs, then adjusted counts as streams.
+
+Each chunk of the id stream (whole sentences, sized to the budget) is counted in memory with `count_tables`;
+its n-grams of every order come out in lexicographic order, so each order's table is written as a sorted run
+straight away (records: `k` the ids as byte keys, `c` the count). Merging the runs of order n gives its raw
+counts in lexicographic order. The adjusted counts (adjust_counts.cc) of order n < N are the continuation
+counts: how many distinct (n+1)-grams end in the n-gram. Projecting every (n+1)-gram on its last n words and
+counting those in an external sort gives them in the same lexicographic order, one per n-gram not starting
+with `<s>` (each of those is preceded by a word or `<s>` somewhere), so the two streams are walked side by
+side. Held whole: only vocabulary-sized arrays (unigrams).
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ngram.counting import BOS_ID, count_tables
+from ngram.extsort import (
+    ExternalSorter,
+    Taker,
+    id_keys,
+    key_dtype,
+    key_ids,
+    key_slice,
+    reversed_keys,
+    write_records,
+)
+from ngram.smoothing.stream_end import record_raw
+from ngram.tables import NgramIndex
+
+
+def count_dtype(n: int) -> np.dtype:
+    return np.dtype([("k", key_dtype(n)), ("c", np.int64)])
+
+
+def adjusted_dtype(n: int) -> np.dtype:
+    return np.dtype([("k", key_dtype(n)), ("c", np.int64), ("a", np.int64)])
+
+
+def order_rows(index: NgramIndex, n: int) -> np.ndarray:
+    """Every order-n n-gram of an index as word ids (M, n), following the prefix links."""
+    out = np.empty((index.size(n), n), dtype=np.int32)
+    v = np.uint64(index.vocab_size)
+    keys = index.keys[n]
+    for m in range(n, 1, -1):
+        out[:, m - 1] = keys % v
+        prefix = keys // v
+        keys = index.keys[m - 1][prefix] if m > 2 else prefix
+    out[:, 0] = keys
+    return out
+
+
+def sentence_chunks(blocks: Iterable[np.ndarray], tokens: int) -> Iterator[np.ndarray]:
+    """The `<s> ... </s>` stream regrouped into chunks of about `tokens` ids, cut at sentence starts."""
+    pending: list[np.ndarray] = []
+    held = 0
+    for block in blocks:
+        pending.append(block)
+        held += block.size
+        while held >= tokens:
+            stream = np.concatenate(pending)
+            later = np.flatnonzero(stream[tokens // 2:] == BOS_ID)  # sentence starts past half a chunk
+            cut = tokens // 2 + int(later[0]) if later.size else stream.size
+            yield stream[:cut]
+            pending, held = ([stream[cut:]] if cut < stream.size else []), stream.size - cut
+    if held:
+        yield np.concatenate(pending)
+
+
+@dataclass
+class RawCounts:
+    """The counted corpus: unigram counts in memory, orders 2..N as sorted runs in their sorters."""
+
+    order: int
+    unigrams: np.ndarray
+    sorters: dict[int, ExternalSorter] = field(default_factory=dict)
+    chunks: int = 0
+
+
+def count_chunks(blocks: Iterable[np.ndarray], order: int, chunk_tokens: int, memory: int,
+                 directory: Path) -> RawCounts:
+    """Count each chunk in memory and spill its tables of orders 2..N as sorted runs."""
+    out = RawCounts(order, np.zeros(3, np.int64))
+    out.sorters = {n: ExternalSorter(count_dtype(n), memory, directory, f"raw{n}", reduce="c")
+                   for n in range(2, order + 1)}
+    for chunk in sentence_chunks(blocks, chunk_tokens):
+        tables = count_tables(chunk, order, int(chunk.max()) + 1)
+        uni = tables.counts[1]
+        if uni.size > out.unigrams.size:
+            out.unigrams = np.concatenate([out.unigrams, np.zeros(uni.size - out.unigrams.size, np.int64)])
+        out.unigrams[:uni.size] += uni
+        for n in range(2, order + 1):
+            if tables.index.size(n):
+                records = np.empty(tables.index.size(n), count_dtype(n))
+                records["k"] = id_keys(order_rows(tables.index, n))
+                records["c"] = tables.counts[n]
+                out.sorters[n].add_sorted_run(records)
+        out.chunks += 1
+        del tables
+    return out
+
+
+def remap_counts(raw: RawCounts, remap: np.ndarray, vocab_size: int, memory: int, directory: Path) -> RawCounts:
+    """The counts with word ids mapped by `remap` (rare words to `<unk>`): re-sorted, equal n-grams summed."""
+    unigrams = np.bincount(remap[:raw.unigrams.size], weights=raw.unigrams, minlength=vocab_size).astype(np.int64)
+    unigrams[BOS_ID] = 0
+    out = RawCounts(raw.order, unigrams, chunks=raw.chunks)
+    for n, sorter in raw.sorters.items():
+        again = ExternalSorter(count_dtype(n), memory, directory, f"remap{n}", reduce="c")
+        for block in sorter.sorted_blocks():
+            mapped = block.copy()
+            mapped["k"] = id_keys(remap[key_ids(block["k"], n)])
+            again.add(mapped)
+        out.sorters[n] = again
+    return out
+
+
+@dataclass
+class Adjusted:
+    """Adjusted counts: order n's records (`k`, raw `c`, adjusted `a`) in a lexicographically sorted file
+    (unigrams in memory), the count-of-counts per order (lmplz's end-of-stream rule applied), and how many
+    n-grams per order survive pruning."""
+
+    files: dict[int, Path]
+    unigram_adjusted: np.ndarray
+    count_of_counts: list[np.ndarray]
+    kept: list[int]
+
+
+def _suffix_max(keys: np.ndarray, n: int) -> int:
+    """Row of the largest key in lmplz's suffix order (last word first)."""
+    ids = key_ids(keys, n)
+    rows = np.arange(ids.shape[0])
+    for col in range(n - 1, -1, -1):
+        column = ids[rows, col]
+        rows = rows[column == column.max()]
+    return int(rows[0])
+
+
+def keep_rows(ids: np.ndarray, counts: np.ndarray, cutoff: int, clean: np.ndarray | None) -> np.ndarray:
+    """Which n-grams survive: count above the cutoff and no dropped word (keep_masks, one block)."""
+    keep = counts > cutoff
+    if clean is not None:
+        keep &= np.all(clean[ids], axis=1)
+    return keep
+
+
+def adjusted_counts(raw: RawCounts, memory: int, directory: Path, cutoffs: list[int] | None,
+                    clean: np.ndarray | None) -> Adjusted:
+    """Orders N down to 1: merge order n's runs, pair them with its continuation counts (projected from
+    order n+1 in the previous step) and write them; project order n onto order n-1 on the way."""
+    order = raw.order
+    v = raw.unigrams.size
+    nk = [np.zeros(5, np.int64) for _ in range(order + 1)]
+    kept = [0] * (order + 1)
+    tail: dict[int, tuple[bytes, int, int]] = {}  # order -> (reversed key, raw, adjusted) of its suffix-order max
+    files: dict[int, Path] = {}
+    continuation: ExternalSorter | None = None
+    cont1 = np.zeros(v, np.int64)
+    for n in range(order, 1, -1):
+        lower = ExternalSorter(count_dtype(n - 1), memory, directory, f"cont{n - 1}", reduce="c") if n > 2 else None
+        taker = Taker(continuation.sorted_blocks()) if continuation is not None else None
+        files[n] = directory / f"adjusted{n}"
+        write_records(files[n], np.empty(0, adjusted_dtype(n)), "wb")
+        for block in raw.sorters[n].sorted_blocks():
+            ids = key_ids(block["k"], n)
+            records = np.empty(block.size, adjusted_dtype(n))
+            records["k"], records["c"] = block["k"], block["c"]
+            a = block["c"].copy()
+            if taker is not None:
+                inner = ids[:, 0] != BOS_ID
+                found = taker.take(int(np.count_nonzero(inner)))
+                a[inner] = found["c"]
+            records["a"] = a
+            write_records(files[n], records)
+            nk[n] += np.bincount(np.minimum(a, 5), minlength=6)[:5]
+            kept[n] += int(np.count_nonzero(keep_rows(ids, block["c"], cutoffs[n - 1] if cutoffs else 0, clean)))
+            if n < order:
+                row = _suffix_max(block["k"], n)
+                rk = reversed_keys(block["k"][row:row + 1], n)[0]
+                if n not in tail or rk > tail[n][0]:
+                    tail[n] = (rk, int(block["c"][row]), int(a[row]))
+            if lower is not None:
+                projected = np.empty(block.size, count_dtype(n - 1))
+                projected["k"] = key_slice(block["k"], n, 1, n)
+                projected["c"] = 1
+                lower.add(projected)
+            else:
+                cont1 += np.bincount(ids[:, 1], minlength=v)
+        continuation = lower
+    uni = raw.unigrams
+    a1 = uni.copy() if order == 1 else np.where(np.arange(v) == BOS_ID, uni, cont1)
+    nk[1] = np.array([np.count_nonzero(a1 == k) for k in range(5)], dtype=np.int64)
+    kept[1] = v if clean is None else int(np.count_nonzero(clean))
+    _record_stream_end(nk, uni, a1, tail, order)
+    return Adjusted(files, a1, nk, kept)
+
+
+def _record_stream_end(nk: list[np.ndarray], uni: np.ndarray, a1: np.ndarray,
+                       tail: dict[int, tuple[bytes, int, int]], order: int) -> None:
+    """lmplz records the n-grams still open at the end of its pass (the suffix-order maxima of orders 1..N-1,
+    up to the first one starting with `<s>`) with their raw count (see stream_end.last_suffix_chain)."""
+    seen = np.flatnonzero(uni)
+    seen = seen[seen != BOS_ID]
+    if order < 2 or seen.size == 0:
+        return
+    last = int(seen[-1])
+    nk[1] = record_raw(nk[1], int(a1[last]), int(uni[last]))
+    for n in range(2, order):
+        rk, raw_count, adjusted = tail[n]
+        nk[n] = record_raw(nk[n], adjusted, raw_count)
+        first = int(key_ids(np.array([rk], key_dtype(n)), n)[0, -1])  # reversed: the first word is last
+        if first == BOS_ID:
+            break

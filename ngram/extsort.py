@@ -1,0 +1,266 @@
+"""Sorting and joining record streams larger than memory: the disk-backed plumbing of the bounded estimator.
+
+A record is a row of a NumPy structured array whose field `k` is the sort key: word ids written as big-endian
+uint32 bytes (`id_keys`), so comparing the bytes is lexicographic order on the ids, for any order n. Records
+are sorted a buffer at a time and spilled as sorted runs; the runs are merged k ways a block at a time (take
+from every run what is <= the smallest of the runs' last buffered keys, sort that slice, emit). Files are read
+with plain reads, never memory-mapped (mapped pages would count as resident memory).
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+READ_ROWS = 1 << 16  # rows per block when a sorted file is streamed
+MIN_ROWS = 1024  # the smallest sort buffer and merge block, whatever the budget (a per-call cost floor)
+
+
+# ---- keys ---------------------------------------------------------------------------------------------------------
+def key_dtype(n: int) -> np.dtype:
+    return np.dtype(f"S{4 * n}")
+
+
+def id_keys(rows: np.ndarray) -> np.ndarray:
+    """(B, n) ids >= 0 -> (B,) byte keys whose order is the rows' lexicographic order."""
+    b, n = rows.shape
+    return np.ascontiguousarray(rows, dtype=">u4").view(key_dtype(n)).reshape(b)
+
+
+def key_ids(keys: np.ndarray, n: int) -> np.ndarray:
+    """Inverse of `id_keys`: (B,) byte keys -> (B, n) int32 ids."""
+    return np.ascontiguousarray(keys).view(">u4").reshape(-1, n).astype(np.int32)
+
+
+def key_slice(keys: np.ndarray, n: int, lo: int, hi: int) -> np.ndarray:
+    """Keys of the ids lo..hi-1 of n-id keys (e.g. the context: 0..n-1)."""
+    raw = np.ascontiguousarray(keys).view(np.uint8).reshape(-1, 4 * n)
+    return np.ascontiguousarray(raw[:, 4 * lo:4 * hi]).view(key_dtype(hi - lo)).reshape(-1)
+
+
+def reversed_keys(keys: np.ndarray, n: int) -> np.ndarray:
+    """Keys of the ids in reverse order: sorting them is lmplz's suffix order."""
+    return id_keys(key_ids(keys, n)[:, ::-1])
+
+
+# ---- sorted files -------------------------------------------------------------------------------------------------
+def write_records(path: Path, records: np.ndarray, mode: str = "ab") -> None:
+    with open(path, mode) as out:
+        np.ascontiguousarray(records).tofile(out)
+
+
+def file_rows(path: Path, dtype: np.dtype) -> int:
+    return os.path.getsize(path) // dtype.itemsize if os.path.exists(path) else 0
+
+
+def read_blocks(path: Path, dtype: np.dtype, rows: int | None = None) -> Iterator[np.ndarray]:
+    """A record file, `rows` (default READ_ROWS) records at a time."""
+    rows = rows or READ_ROWS
+    total = file_rows(path, dtype)
+    with open(path, "rb") as src:
+        for _ in range(0, total, rows):
+            block = np.fromfile(src, dtype=dtype, count=rows)
+            if block.size:
+                yield block
+
+
+def reduce_equal(records: np.ndarray, field: str) -> np.ndarray:
+    """Sorted records with equal keys merged into the first, `field` summed."""
+    keys = records["k"]
+    if keys.size < 2:
+        return records
+    new = np.empty(keys.size, dtype=bool)
+    new[0] = True
+    np.not_equal(keys[1:], keys[:-1], out=new[1:])
+    if new.all():
+        return records
+    starts = np.flatnonzero(new)
+    out = records[starts]
+    out[field] = np.add.reduceat(records[field], starts)
+    return out
+
+
+def sort_view(keys: np.ndarray) -> np.ndarray:
+    """Keys of one or two ids as native integers (an integer sort is several times cheaper than a byte-string
+    one, same order); longer keys as they are."""
+    size = keys.dtype.itemsize
+    if size in (4, 8):
+        return np.ascontiguousarray(keys).view(f">u{size}").astype(f"u{size}")
+    return np.ascontiguousarray(keys)
+
+
+def sort_records(records: np.ndarray, reduce: str | None = None) -> np.ndarray:
+    perm = np.argsort(sort_view(records["k"]), kind="stable")  # timsort: merged runs are presorted
+    # rows as raw bytes: a plain row gather, much cheaper than a structured one
+    rows = np.ascontiguousarray(records).view(np.uint8).reshape(records.size, records.dtype.itemsize)
+    out = np.take(rows, perm, axis=0).view(records.dtype).reshape(records.size)
+    return out if reduce is None else reduce_equal(out, reduce)
+
+
+class _RunReader:
+    """One sorted run on disk, read a block at a time."""
+
+    def __init__(self, path: Path, dtype: np.dtype, block: int) -> None:
+        self.src = open(path, "rb")
+        self.dtype, self.block = dtype, block
+        self.left = file_rows(path, dtype)
+        self.buf = np.empty(0, dtype)
+
+    def fill(self) -> None:
+        want = min(self.block - self.buf.size, self.left)
+        if want > 0 and self.buf.size < self.block // 2:
+            more = np.fromfile(self.src, dtype=self.dtype, count=want)
+            self.left -= more.size
+            self.buf = np.concatenate([self.buf, more])
+        if self.left == 0:
+            self.src.close()
+
+    @property
+    def done(self) -> bool:
+        return self.left == 0 and self.buf.size == 0
+
+    def take(self, bound: np.ndarray) -> np.ndarray:
+        cut = int(np.searchsorted(self.buf["k"], bound, side="right")[0])
+        out, self.buf = self.buf[:cut], self.buf[cut:]
+        return out
+
+
+class ExternalSorter:
+    """Records in, sorted records out, within `memory` bytes: a buffer sorted and spilled as runs to
+    `directory`, merged on the way out. `reduce`: a field summed over equal keys."""
+
+    def __init__(self, dtype: np.dtype, memory: int, directory: Path, name: str, reduce: str | None = None) -> None:
+        self.dtype, self.memory, self.dir, self.name, self.reduce = np.dtype(dtype), memory, directory, name, reduce
+        # the buffer, its sorted copy, the sort permutation and the contiguous copy of the keys it sorts
+        self.capacity = max(MIN_ROWS, memory // (2 * self.dtype.itemsize + 16 + self.dtype["k"].itemsize))
+        self._parts: list[np.ndarray] = []
+        self._held = 0
+        self.runs: list[Path] = []
+
+    def add(self, records: np.ndarray) -> None:
+        self._parts.append(records)
+        self._held += records.size
+        if self._held >= self.capacity:
+            self.spill()
+
+    def add_sorted_run(self, records: np.ndarray) -> None:
+        """A run that is already sorted (and reduced): straight to disk."""
+        self._write_run(records)
+
+    def _write_run(self, records: np.ndarray) -> None:
+        path = self.dir / f"{self.name}.run{len(self.runs):05d}"
+        write_records(path, records, "wb")
+        self.runs.append(path)
+
+    def spill(self) -> None:
+        if not self._held:
+            return
+        records = np.concatenate(self._parts) if len(self._parts) > 1 else self._parts[0]
+        self._parts, self._held = [], 0
+        self._write_run(sort_records(records, self.reduce))
+
+    def sorted_blocks(self) -> Iterator[np.ndarray]:
+        """All records in key order, a bounded block at a time (consumes the sorter)."""
+        if not self.runs:  # everything fits in the buffer: one sort, no disk
+            records = np.concatenate(self._parts) if self._parts else np.empty(0, self.dtype)
+            self._parts, self._held = [], 0
+            records = sort_records(records, self.reduce)
+            step = READ_ROWS
+            for lo in range(0, records.size, step):
+                yield records[lo:lo + step]
+            return
+        self.spill()
+        if len(self.runs) == 1:
+            yield from read_blocks(self.runs[0], self.dtype)
+            self._remove_runs()
+            return
+        # per run: its buffer and its refill; per round: the slices taken, their concatenation, the key copy and
+        # permutation of its sort, the sorted copy and the reduced one (up to about 8 copies of a block)
+        block = max(MIN_ROWS, self.memory // (8 * len(self.runs) * self.dtype.itemsize))
+        readers = [_RunReader(p, self.dtype, block) for p in self.runs]
+        while True:
+            live = [r for r in readers if not r.done]
+            if not live:
+                break
+            for r in live:
+                r.fill()
+            bound = min((r.buf["k"][-1:] for r in live), key=lambda k: k[0])
+            merged = np.concatenate([r.take(bound) for r in live])
+            yield sort_records(merged, self.reduce)
+        self._remove_runs()
+
+    def to_file(self, path: Path) -> int:
+        """Write the sorted records to one file; returns the number of records."""
+        rows = 0
+        with open(path, "wb") as out:
+            for block in self.sorted_blocks():
+                np.ascontiguousarray(block).tofile(out)
+                rows += block.size
+        return rows
+
+    def _remove_runs(self) -> None:
+        for p in self.runs:
+            p.unlink(missing_ok=True)
+        self.runs = []
+
+
+# ---- joins between sorted streams -----------------------------------------------------------------------------------
+class SortedLookup:
+    """Values of a sorted record stream looked up by sorted query keys, one block of the stream in memory."""
+
+    def __init__(self, blocks: Iterator[np.ndarray]) -> None:
+        self._blocks = blocks
+        self._buf: np.ndarray | None = None
+
+    def _advance(self) -> bool:
+        self._buf = next(self._blocks, None)
+        return self._buf is not None
+
+    def find(self, queries: np.ndarray, field: str, default: float) -> tuple[np.ndarray, np.ndarray]:
+        """(found, value of `field` or `default`) for non-decreasing `queries` (byte keys)."""
+        found = np.zeros(queries.size, dtype=bool)
+        values = None
+        i = 0
+        while i < queries.size:
+            buf = self._buf
+            if buf is None or buf.size == 0 or buf["k"][-1] < queries[i]:
+                if not self._advance():
+                    break
+                continue
+            keys = buf["k"]
+            j = i + int(np.searchsorted(queries[i:], keys[-1:], side="right")[0])
+            pos = np.minimum(np.searchsorted(keys, queries[i:j]), keys.size - 1)
+            hit = keys[pos] == queries[i:j]
+            if values is None:
+                values = np.full(queries.size, default, dtype=buf[field].dtype)
+            found[i:j] = hit
+            values[i:j] = np.where(hit, buf[field][pos], default)
+            i = j
+        if values is None:
+            values = np.full(queries.size, default, dtype=np.float64)
+        return found, values
+
+
+class Taker:
+    """Exactly `count` records at a time from a stream of blocks (to walk two aligned streams together)."""
+
+    def __init__(self, blocks: Iterator[np.ndarray]) -> None:
+        self._blocks = blocks
+        self._parts: list[np.ndarray] = []
+        self._held = 0
+
+    def take(self, count: int) -> np.ndarray:
+        if count == 0:
+            return np.empty(0, self._parts[0].dtype) if self._parts else np.empty(0, [("k", "S4"), ("c", "i8")])
+        while self._held < count:
+            block = next(self._blocks, None)
+            if block is None:
+                raise AssertionError("an aligned stream ended early")
+            self._parts.append(block)
+            self._held += block.size
+        joined = np.concatenate(self._parts) if len(self._parts) > 1 else self._parts[0]
+        out, rest = joined[:count], joined[count:]
+        self._parts, self._held = ([rest] if rest.size else []), rest.size
+        return out
