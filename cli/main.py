@@ -23,6 +23,7 @@ COMMAND_MODULES = [
     "cli.eval_cmd",
     "cli.sample_cmd",
     "cli.demo_cmd",
+    "cli.word2vec_cmd",
 ]
 
 
