@@ -23,6 +23,14 @@ from tokenizers_kit.checks import require_int, require_real
 from tokenizers_kit.corpus import iter_lines
 
 CENTERS_PER_BATCH = 1024
+# A batch sums the updates of all its pairs from the same starting weights; a word met many times in one batch
+# would take all those steps at once (sequential SGD slows down as the sigmoid saturates), which diverges on a
+# small vocabulary. Batches therefore hold at most a quarter of the vocabulary's size in centers.
+CENTERS_PER_WORD = 0.25
+
+
+def centers_per_batch(config: "Word2VecConfig", vocab_size: int) -> int:
+    return max(1, min(config.batch, int(vocab_size * CENTERS_PER_WORD)))
 
 
 @dataclass(frozen=True)
@@ -94,19 +102,20 @@ def train_corpus(corpus: Corpus, config: Word2VecConfig = Word2VecConfig(),
     """Train on an encoded corpus; `on_words(n)` reports progress in corpus tokens (n may be fractional)."""
     rng = np.random.default_rng(config.seed)
     size, dim = len(corpus.vocab.words), config.dim
-    w_in = ((rng.random((size, dim), dtype=np.float32) - 0.5) / dim).astype(np.float32)  # gensim's init
+    w_in = ((rng.random((size, dim), dtype=np.float32) * 2 - 1) / dim).astype(np.float32)  # gensim 4 init
     w_out = np.zeros((size, dim), dtype=np.float32)
     keep = keep_probabilities(corpus.vocab.counts, config.sample)
     cdf = noise_cdf(corpus.vocab.counts)
     update = cbow_update if config.cbow else skipgram_update
     n = len(corpus.ids)
+    step = centers_per_batch(config, size)
     for epoch in range(config.epochs):
         kept = np.random.default_rng([config.seed, epoch]).random(n) < keep[corpus.ids]
         ids, sentence = corpus.ids[kept], corpus.sentence[kept]
-        starts = range(0, len(ids), config.batch)
+        starts = range(0, len(ids), step)
 
         def job(start: int, epoch: int = epoch, ids: np.ndarray = ids, sentence: np.ndarray = sentence) -> float:
-            stop = min(start + config.batch, len(ids))
+            stop = min(start + step, len(ids))
             brng = np.random.default_rng([config.seed, epoch, start])
             batch = make_batch(ids, sentence, start, stop, config.window,
                                draw_negatives(cdf, (stop - start, config.negative), brng), brng)

@@ -40,8 +40,11 @@ def make_batch(ids: np.ndarray, sentence: np.ndarray, start: int, stop: int, win
     return Batch(ids[pos], np.where(mask, ids[j], 0), mask, negatives)
 
 
+MAX_EXP = 6.0  # gensim (and word2vec.c's table) leave a pair whose score is beyond +-6 without an update
+
+
 def _sigmoid(x: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-np.clip(x, -30.0, 30.0)))
+    return 1.0 / (1.0 + np.exp(-np.clip(x, -MAX_EXP, MAX_EXP)))
 
 
 def _targets(batch: Batch) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -69,7 +72,7 @@ def skipgram_update(w_in: np.ndarray, w_out: np.ndarray, batch: Batch, lr: float
     o = w_out[targets]                                     # (N, T, d)
     scores = h @ o.transpose(0, 2, 1)                      # (N, C, T)
     p = _sigmoid(scores)
-    weight = batch.mask[:, :, None] & live[:, None, :]
+    weight = batch.mask[:, :, None] & live[:, None, :] & (np.abs(scores) < MAX_EXP)
     g = np.where(weight, (labels[:, None, :] - p) * lr, 0.0).astype(w_in.dtype)
     dh = g @ o                                             # (N, C, d)
     do = g.transpose(0, 2, 1) @ h                          # (N, T, d)
@@ -86,8 +89,9 @@ def cbow_update(w_in: np.ndarray, w_out: np.ndarray, batch: Batch, lr: float) ->
     has = n_ctx > 0
     h = np.einsum("nc,ncd->nd", m, w_in[batch.contexts]) / np.maximum(n_ctx, 1)[:, None]
     o = w_out[targets]
-    p = _sigmoid(np.einsum("nd,ntd->nt", h, o))
-    weight = live & has[:, None]
+    scores = np.einsum("nd,ntd->nt", h, o)
+    p = _sigmoid(scores)
+    weight = live & has[:, None] & (np.abs(scores) < MAX_EXP)
     g = np.where(weight, (labels - p) * lr, 0.0).astype(w_in.dtype)
     dh = np.einsum("nt,ntd->nd", g, o)
     do = g[:, :, None] * h[:, None, :]

@@ -12,8 +12,14 @@ import numpy as np
 from neural.word2vec_kernel import Batch
 
 
-def _sigmoid(x: float) -> float:
-    return 1.0 / (1.0 + math.exp(-x))
+MAX_EXP = 6.0
+
+
+def _step(label: float, score: float, lr: float) -> float:
+    """(label - sigmoid(score)) * lr; nothing for a score beyond +-MAX_EXP (gensim skips such a pair)."""
+    if abs(score) >= MAX_EXP:
+        return 0.0
+    return (label - 1.0 / (1.0 + math.exp(-score))) * lr
 
 
 def _outputs(batch: Batch, n: int) -> list[tuple[int, float]]:
@@ -33,7 +39,7 @@ def skipgram_reference(w_in: np.ndarray, w_out: np.ndarray, batch: Batch, lr: fl
             h = w_in[context].astype(np.float64)
             for word, label in _outputs(batch, n):
                 o = w_out[word].astype(np.float64)
-                g = (label - _sigmoid(float(h @ o))) * lr
+                g = _step(label, float(h @ o), lr)
                 d_in[context] += g * o
                 d_out[word] += g * h
     return w_in + d_in, w_out + d_out
@@ -50,7 +56,7 @@ def cbow_reference(w_in: np.ndarray, w_out: np.ndarray, batch: Batch, lr: float)
         error = np.zeros_like(h)
         for word, label in _outputs(batch, n):
             o = w_out[word].astype(np.float64)
-            g = (label - _sigmoid(float(h @ o))) * lr
+            g = _step(label, float(h @ o), lr)
             error += g * o
             d_out[word] += g * h
         for c in contexts:
