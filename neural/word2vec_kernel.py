@@ -17,14 +17,37 @@ import numpy as np
 
 @dataclass
 class Batch:
-    centers: np.ndarray    # (N,) word ids
-    contexts: np.ndarray   # (N, 2*window) word ids (0 where masked)
+    """N consecutive centers and the stretch of the stream around them.
+
+    `stream` holds the word ids of positions start-window .. stop+window-1 (clipped at the stream's ends), so
+    the context in slot k of center n is stream[n + window + offsets[k]]: gathering and summing per position
+    (not per pair) is then a few slices, and each position's vector is touched once per batch."""
+
+    stream: np.ndarray     # (N + 2*window,) word ids
     mask: np.ndarray       # (N, 2*window) bool: a real context inside the dynamic window and the same sentence
     negatives: np.ndarray  # (N, K) word ids
+
+    @property
+    def window(self) -> int:
+        return self.mask.shape[1] // 2
+
+    @property
+    def centers(self) -> np.ndarray:
+        return self.stream[self.window:len(self.stream) - self.window]
+
+    @property
+    def contexts(self) -> np.ndarray:
+        """(N, 2*window) word ids of each slot (masked slots hold whatever word is there)."""
+        return np.stack(_slices(self.stream, self.window, len(self.centers)), axis=1)
 
 
 def window_offsets(window: int) -> np.ndarray:
     return np.concatenate([np.arange(-window, 0), np.arange(1, window + 1)])
+
+
+def _slices(rows: np.ndarray, window: int, n: int) -> list[np.ndarray]:
+    """rows[n + window + offset] for n in range(n), one slice per offset."""
+    return [rows[window + o:window + o + n] for o in window_offsets(window)]
 
 
 def make_batch(ids: np.ndarray, sentence: np.ndarray, start: int, stop: int, window: int,
@@ -37,7 +60,8 @@ def make_batch(ids: np.ndarray, sentence: np.ndarray, start: int, stop: int, win
     inside = (j >= 0) & (j < len(ids)) & (np.abs(offsets)[None, :] <= reach[:, None])
     j = np.clip(j, 0, len(ids) - 1)
     mask = inside & (sentence[j] == sentence[pos][:, None])
-    return Batch(ids[pos], np.where(mask, ids[j], 0), mask, negatives)
+    stream = ids[np.clip(np.arange(start - window, stop + window), 0, len(ids) - 1)]
+    return Batch(stream.astype(np.int64), mask, negatives)
 
 
 MAX_EXP = 6.0  # gensim (and word2vec.c's table) leave a pair whose score is beyond +-6 without an update
@@ -65,19 +89,32 @@ def scatter_add(table: np.ndarray, rows: np.ndarray, values: np.ndarray) -> None
     np.add.at(table.reshape(-1), flat, values.reshape(-1).astype(table.dtype, copy=False))
 
 
+def _gather_windows(table: np.ndarray, batch: Batch) -> tuple[np.ndarray, np.ndarray]:
+    """(rows of the stream's positions (N+2w, d), the (N, 2w, d) context vectors taken from them)."""
+    rows = table[batch.stream]
+    return rows, np.stack(_slices(rows, batch.window, len(batch.centers)), axis=1)
+
+
+def _scatter_windows(table: np.ndarray, batch: Batch, grad: np.ndarray) -> None:
+    """Add the (N, 2w, d) per-slot gradients to the stream's positions (summed per position first)."""
+    n, w = len(batch.centers), batch.window
+    per_position = np.zeros((len(batch.stream), table.shape[1]), dtype=table.dtype)
+    for k, o in enumerate(window_offsets(w)):
+        per_position[w + o:w + o + n] += grad[:, k]
+    scatter_add(table, batch.stream, per_position)
+
+
 def skipgram_update(w_in: np.ndarray, w_out: np.ndarray, batch: Batch, lr: float) -> None:
     """One batched skip-gram step, in place."""
     targets, labels, live = _targets(batch)
-    h = w_in[batch.contexts]                               # (N, C, d)
+    _, h = _gather_windows(w_in, batch)                    # (N, C, d)
     o = w_out[targets]                                     # (N, T, d)
     scores = h @ o.transpose(0, 2, 1)                      # (N, C, T)
     p = _sigmoid(scores)
     weight = batch.mask[:, :, None] & live[:, None, :] & (np.abs(scores) < MAX_EXP)
     g = np.where(weight, (labels[:, None, :] - p) * lr, 0.0).astype(w_in.dtype)
-    dh = g @ o                                             # (N, C, d)
-    do = g.transpose(0, 2, 1) @ h                          # (N, T, d)
-    scatter_add(w_in, batch.contexts[batch.mask], dh[batch.mask])
-    scatter_add(w_out, targets.ravel(), do.reshape(-1, w_out.shape[1]))
+    _scatter_windows(w_in, batch, g @ o)
+    scatter_add(w_out, targets.ravel(), (g.transpose(0, 2, 1) @ h).reshape(-1, w_out.shape[1]))
 
 
 def cbow_update(w_in: np.ndarray, w_out: np.ndarray, batch: Batch, lr: float) -> None:
@@ -86,16 +123,13 @@ def cbow_update(w_in: np.ndarray, w_out: np.ndarray, batch: Batch, lr: float) ->
     targets, labels, live = _targets(batch)
     m = batch.mask.astype(w_in.dtype)
     n_ctx = m.sum(axis=1)
-    has = n_ctx > 0
-    h = np.einsum("nc,ncd->nd", m, w_in[batch.contexts]) / np.maximum(n_ctx, 1)[:, None]
+    _, ctx = _gather_windows(w_in, batch)
+    h = np.einsum("nc,ncd->nd", m, ctx) / np.maximum(n_ctx, 1)[:, None]
     o = w_out[targets]
     scores = np.einsum("nd,ntd->nt", h, o)
     p = _sigmoid(scores)
-    weight = live & has[:, None] & (np.abs(scores) < MAX_EXP)
+    weight = live & (n_ctx > 0)[:, None] & (np.abs(scores) < MAX_EXP)
     g = np.where(weight, (labels - p) * lr, 0.0).astype(w_in.dtype)
     dh = np.einsum("nt,ntd->nd", g, o)
-    do = g[:, :, None] * h[:, None, :]
-    rows, cols = np.nonzero(batch.mask)
-    scatter_add(w_in, batch.contexts[rows, cols], dh[rows])
-    scatter_add(w_out, targets.ravel(), do.reshape(-1, w_out.shape[1]))
-
+    _scatter_windows(w_in, batch, m[:, :, None] * dh[:, None, :])
+    scatter_add(w_out, targets.ravel(), (g[:, :, None] * h[:, None, :]).reshape(-1, w_out.shape[1]))

@@ -25,8 +25,7 @@ def batches(draw) -> tuple[np.ndarray, np.ndarray, Batch, float]:
     w_in = rng.normal(0, 0.5, (vocab, dim))
     w_out = rng.normal(0, 0.5, (vocab, dim))
     mask = rng.random((n, width)) < 0.7
-    contexts = np.where(mask, rng.integers(0, vocab, (n, width)), 0)
-    batch = Batch(rng.integers(0, vocab, n), contexts, mask, rng.integers(0, vocab, (n, k)))
+    batch = Batch(rng.integers(0, vocab, n + width), mask, rng.integers(0, vocab, (n, k)))
     return w_in, w_out, batch, draw(st.floats(0.001, 0.5))
 
 
