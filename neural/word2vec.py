@@ -2,20 +2,20 @@
 subsampling and a linearly decaying learning rate, over batches of centers (`word2vec_kernel`).
 
 `train_word2vec(files, tokenizer, config)` reads a corpus (one sentence per line; windows never cross a line,
-as gensim treats each line as a sentence) and returns `WordVectors`. With `workers > 1` the batches run on
-threads that update the shared weights without locks (Hogwild, as word2vec.c and gensim do), so only a
-one-worker run is reproducible from its seed.
+as gensim treats each line as a sentence) and returns `WordVectors`. With `workers > 1` the batches run in
+worker processes that update shared weights without locks (Hogwild, as word2vec.c and gensim do with
+threads), so only a one-worker run is reproducible from its seed.
 """
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from neural.word2vec_kernel import cbow_update, make_batch, skipgram_update
+from neural.word2vec_workers import run_workers, shared_tables
 from neural.word2vec_vocab import Vocab, build_vocab, draw_negatives, keep_probabilities, noise_cdf
 from neural.word_vectors import WordVectors
 from tokenizers_kit import TextTokenizer, resolve_tokenizer
@@ -97,47 +97,47 @@ def learning_rate(config: Word2VecConfig, progress: float) -> float:
     return max(config.min_alpha, config.alpha - (config.alpha - config.min_alpha) * progress)
 
 
-def train_corpus(corpus: Corpus, config: Word2VecConfig = Word2VecConfig(),
-                 on_words: Callable[[float], None] | None = None) -> WordVectors:
-    """Train on an encoded corpus; `on_words(n)` reports progress in corpus tokens (n may be fractional)."""
-    rng = np.random.default_rng(config.seed)
-    size, dim = len(corpus.vocab.words), config.dim
-    w_in = ((rng.random((size, dim), dtype=np.float32) * 2 - 1) / dim).astype(np.float32)  # gensim 4 init
-    w_out = np.zeros((size, dim), dtype=np.float32)
+def _run_batches(corpus: Corpus, config: Word2VecConfig, w_in: np.ndarray, w_out: np.ndarray, rank: int,
+                 workers: int, on_words: Callable[[float], None]) -> None:
+    """Every `workers`-th batch from `rank` on, over all epochs. A batch's randomness (dynamic windows,
+    negatives) comes from (seed, epoch, batch start) and an epoch's subsampling from (seed, epoch), so a batch
+    is the same whichever worker runs it."""
     keep = keep_probabilities(corpus.vocab.counts, config.sample)
     cdf = noise_cdf(corpus.vocab.counts)
     update = cbow_update if config.cbow else skipgram_update
     n = len(corpus.ids)
-    step = centers_per_batch(config, size)
+    step = centers_per_batch(config, len(corpus.vocab.words))
     for epoch in range(config.epochs):
         kept = np.random.default_rng([config.seed, epoch]).random(n) < keep[corpus.ids]
         ids, sentence = corpus.ids[kept], corpus.sentence[kept]
-        starts = range(0, len(ids), step)
-
-        def job(start: int, epoch: int = epoch, ids: np.ndarray = ids, sentence: np.ndarray = sentence) -> float:
+        for number, start in enumerate(range(0, len(ids), step)):
+            if number % workers != rank:
+                continue
             stop = min(start + step, len(ids))
-            brng = np.random.default_rng([config.seed, epoch, start])
+            rng = np.random.default_rng([config.seed, epoch, start])
             batch = make_batch(ids, sentence, start, stop, config.window,
-                               draw_negatives(cdf, (stop - start, config.negative), brng), brng)
+                               draw_negatives(cdf, (stop - start, config.negative), rng), rng)
             update(w_in, w_out, batch, learning_rate(config, (epoch + start / len(ids)) / config.epochs))
-            return (stop - start) / len(ids) * n
-
-        for words in _run(job, starts, config.workers):
-            if on_words is not None:
-                on_words(words)
-    return WordVectors(list(corpus.vocab.words), w_in)
+            on_words((stop - start) / len(ids) * n)
 
 
-def _run(job: Callable[[int], float], starts: Iterable[int], workers: int) -> Iterable[float]:
-    """The jobs' results in order, computed on `workers` threads (the calling thread when 1)."""
-    if workers == 1:
-        yield from map(job, starts)
-        return
-    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="tkit-word2vec")
-    try:
-        yield from pool.map(job, starts)
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)  # Ctrl-C: the queued batches are dropped
+def train_corpus(corpus: Corpus, config: Word2VecConfig = Word2VecConfig(),
+                 on_words: Callable[[float], None] | None = None) -> WordVectors:
+    """Train on an encoded corpus; `on_words(n)` reports progress in corpus tokens (n may be fractional).
+    With `workers > 1` the workers are processes sharing the two weight tables (`word2vec_workers`)."""
+    rng = np.random.default_rng(config.seed)
+    size, dim = len(corpus.vocab.words), config.dim
+    w_in, w_out = shared_tables(2, (size, dim)) if config.workers > 1 else (np.empty((size, dim), np.float32),
+                                                                            np.empty((size, dim), np.float32))
+    w_in[:] = (rng.random((size, dim), dtype=np.float32) * 2 - 1) / dim  # gensim 4's initialisation
+    w_out[:] = 0
+    report = on_words or (lambda words: None)
+    if config.workers == 1:
+        _run_batches(corpus, config, w_in, w_out, 0, 1, report)
+    else:
+        run_workers(lambda rank, tell: _run_batches(corpus, config, w_in, w_out, rank, config.workers, tell),
+                    config.workers, report)
+    return WordVectors(list(corpus.vocab.words), np.array(w_in))
 
 
 def train_word2vec(files: Sequence[str | os.PathLike[str]], tokenizer: TextTokenizer | str | None = None,
