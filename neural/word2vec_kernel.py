@@ -85,33 +85,43 @@ def _targets(batch: Batch) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def scatter_add(table: np.ndarray, rows: np.ndarray, values: np.ndarray) -> None:
     """table[rows] += values with repeated rows summed (a flat 1-D ufunc.at, NumPy's fast path)."""
     d = table.shape[1]
-    flat = (rows.astype(np.int64)[:, None] * d + np.arange(d)).ravel()
+    kind = np.int32 if table.size < 2**31 else np.int64  # a smaller index is cheaper to build
+    flat = (rows.astype(kind)[:, None] * kind(d) + np.arange(d, dtype=kind)).ravel()
     np.add.at(table.reshape(-1), flat, values.reshape(-1).astype(table.dtype, copy=False))
 
 
-def _gather_windows(table: np.ndarray, batch: Batch) -> tuple[np.ndarray, np.ndarray]:
-    """(rows of the stream's positions (N+2w, d), the (N, 2w, d) context vectors taken from them)."""
-    rows = table[batch.stream]
-    return rows, np.stack(_slices(rows, batch.window, len(batch.centers)), axis=1)
+def _windows(rows: np.ndarray, batch: Batch) -> np.ndarray:
+    """(N, 2w+1, d) view of the stream's rows: [n, c] is position n + c, the center at c = w (no copy: the
+    windows of neighbouring centers overlap in memory)."""
+    rows = np.ascontiguousarray(rows)
+    step, item = rows.strides
+    return np.lib.stride_tricks.as_strided(rows, shape=(len(batch.centers), 2 * batch.window + 1, rows.shape[1]),
+                                           strides=(step, step, item), writeable=False)
+
+
+def _full_mask(batch: Batch) -> np.ndarray:
+    """The (N, 2w+1) mask of `_windows`: the slot mask with the center's own slot off."""
+    return np.insert(batch.mask, batch.window, False, axis=1)
 
 
 def _scatter_windows(table: np.ndarray, batch: Batch, grad: np.ndarray) -> None:
-    """Add the (N, 2w, d) per-slot gradients to the stream's positions (summed per position first)."""
-    n, w = len(batch.centers), batch.window
+    """Add the (N, 2w+1, d) per-slot gradients to the stream's positions (summed per position first)."""
+    n = len(batch.centers)
     per_position = np.zeros((len(batch.stream), table.shape[1]), dtype=table.dtype)
-    for k, o in enumerate(window_offsets(w)):
-        per_position[w + o:w + o + n] += grad[:, k]
+    for c in range(grad.shape[1]):
+        if c != batch.window:
+            per_position[c:c + n] += grad[:, c]
     scatter_add(table, batch.stream, per_position)
 
 
 def skipgram_update(w_in: np.ndarray, w_out: np.ndarray, batch: Batch, lr: float) -> None:
     """One batched skip-gram step, in place."""
     targets, labels, live = _targets(batch)
-    _, h = _gather_windows(w_in, batch)                    # (N, C, d)
+    h = _windows(w_in[batch.stream], batch)                # (N, C, d), C = 2w+1
     o = w_out[targets]                                     # (N, T, d)
     scores = h @ o.transpose(0, 2, 1)                      # (N, C, T)
     p = _sigmoid(scores)
-    weight = batch.mask[:, :, None] & live[:, None, :] & (np.abs(scores) < MAX_EXP)
+    weight = _full_mask(batch)[:, :, None] & live[:, None, :] & (np.abs(scores) < MAX_EXP)
     g = np.where(weight, (labels[:, None, :] - p) * lr, 0.0).astype(w_in.dtype)
     _scatter_windows(w_in, batch, g @ o)
     scatter_add(w_out, targets.ravel(), (g.transpose(0, 2, 1) @ h).reshape(-1, w_out.shape[1]))
@@ -121,10 +131,9 @@ def cbow_update(w_in: np.ndarray, w_out: np.ndarray, batch: Batch, lr: float) ->
     """One batched CBOW step (mean of the context vectors; the error goes to each context unscaled, as
     word2vec.c and gensim's cbow_mean=1 do)."""
     targets, labels, live = _targets(batch)
-    m = batch.mask.astype(w_in.dtype)
+    m = _full_mask(batch).astype(w_in.dtype)
     n_ctx = m.sum(axis=1)
-    _, ctx = _gather_windows(w_in, batch)
-    h = np.einsum("nc,ncd->nd", m, ctx) / np.maximum(n_ctx, 1)[:, None]
+    h = (m[:, None, :] @ _windows(w_in[batch.stream], batch))[:, 0] / np.maximum(n_ctx, 1)[:, None]
     o = w_out[targets]
     scores = np.einsum("nd,ntd->nt", h, o)
     p = _sigmoid(scores)
