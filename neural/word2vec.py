@@ -49,9 +49,10 @@ class Word2VecConfig:
     seed: int = 1
     workers: int = 1
     batch: int = CENTERS_PER_BATCH
+    share_negatives: int = 4    # consecutive centers drawing one set of negatives together (1: one set each)
 
     def __post_init__(self) -> None:
-        for name in ("dim", "window", "negative", "min_count", "epochs", "workers", "batch"):
+        for name in ("dim", "window", "negative", "min_count", "epochs", "workers", "batch", "share_negatives"):
             require_int(name, getattr(self, name), low=1)
         require_int("seed", self.seed, low=0)
         require_real("sample", self.sample, low=0.0, high=1.0)
@@ -115,8 +116,9 @@ def _run_batches(corpus: Corpus, config: Word2VecConfig, w_in: np.ndarray, w_out
                 continue
             stop = min(start + step, len(ids))
             rng = np.random.default_rng([config.seed, epoch, start])
-            batch = make_batch(ids, sentence, start, stop, config.window,
-                               draw_negatives(cdf, (stop - start, config.negative), rng), rng)
+            share = config.share_negatives
+            draws = draw_negatives(cdf, (-(-(stop - start) // share), config.negative), rng)
+            batch = make_batch(ids, sentence, start, stop, config.window, draws, rng, share)
             update(w_in, w_out, batch, learning_rate(config, (epoch + start / len(ids)) / config.epochs))
             on_words((stop - start) / len(ids) * n)
 

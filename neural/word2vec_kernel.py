@@ -5,7 +5,9 @@ word2vec.c: a width drawn uniformly from 1..window) and K negatives. Skip-gram t
 pair as word2vec.c does (the context's input vector predicts the center's output vector) and the pairs of one
 center share its K negatives, which turns the pairs of a center into one small matrix product (Ji et al. 2016,
 "Parallelizing Word2Vec in Shared and Distributed Memory"); CBOW predicts the center from the mean of its
-context vectors, as word2vec.c does. Every update of a batch is computed from the weights at the batch's start
+context vectors, as word2vec.c does. With `group` > 1 a few consecutive centers share one draw of
+negatives (the batch sharing of Ji et al.'s HogBatch and BlazingText), so a drawn negative's gradient is
+summed before its single scatter. Every update of a batch is computed from the weights at the batch's start
 and their sum applied once (`word2vec_reference.py` is the pair-at-a-time twin a test compares with).
 """
 from __future__ import annotations
@@ -25,7 +27,8 @@ class Batch:
 
     stream: np.ndarray     # (N + 2*window,) word ids
     mask: np.ndarray       # (N, 2*window) bool: a real context inside the dynamic window and the same sentence
-    negatives: np.ndarray  # (N, K) word ids
+    negatives: np.ndarray  # (N, K) word ids; rows n and m are equal when n // group == m // group
+    group: int = 1         # consecutive centers that share one draw of negatives
 
     @property
     def window(self) -> int:
@@ -51,8 +54,9 @@ def _slices(rows: np.ndarray, window: int, n: int) -> list[np.ndarray]:
 
 
 def make_batch(ids: np.ndarray, sentence: np.ndarray, start: int, stop: int, window: int,
-               negatives: np.ndarray, rng: np.random.Generator) -> Batch:
-    """Centers ids[start:stop] of the subsampled stream with their windows (which never cross a sentence)."""
+               negatives: np.ndarray, rng: np.random.Generator, group: int = 1) -> Batch:
+    """Centers ids[start:stop] of the subsampled stream with their windows (which never cross a sentence);
+    `negatives` holds one row per `group` centers."""
     pos = np.arange(start, stop)
     reach = window - rng.integers(0, window, size=len(pos))           # word2vec.c: b = rand % window
     offsets = window_offsets(window)
@@ -61,7 +65,7 @@ def make_batch(ids: np.ndarray, sentence: np.ndarray, start: int, stop: int, win
     j = np.clip(j, 0, len(ids) - 1)
     mask = inside & (sentence[j] == sentence[pos][:, None])
     stream = ids[np.clip(np.arange(start - window, stop + window), 0, len(ids) - 1)]
-    return Batch(stream.astype(np.int64), mask, negatives)
+    return Batch(stream.astype(np.int64), mask, np.repeat(negatives, group, axis=0)[:len(pos)], group)
 
 
 MAX_EXP = 6.0  # gensim (and word2vec.c's table) leave a pair whose score is beyond +-6 without an update
@@ -114,6 +118,20 @@ def _scatter_windows(table: np.ndarray, batch: Batch, grad: np.ndarray) -> None:
     scatter_add(table, batch.stream, per_position)
 
 
+def _scatter_outputs(table: np.ndarray, batch: Batch, grad: np.ndarray) -> None:
+    """Add the (N, 1+K, d) output gradients: the centers' rows, then the negatives' rows summed over each
+    group of centers that shares them first (one scatter row per drawn negative, not per center)."""
+    n, d = len(batch.centers), table.shape[1]
+    scatter_add(table, batch.centers, grad[:, 0])
+    negative = grad[:, 1:]
+    if batch.group > 1:
+        pad = -n % batch.group
+        if pad:
+            negative = np.concatenate([negative, np.zeros((pad, *negative.shape[1:]), negative.dtype)])
+        negative = negative.reshape(-1, batch.group, *negative.shape[1:]).sum(axis=1)
+    scatter_add(table, batch.negatives[::batch.group].ravel(), negative.reshape(-1, d))
+
+
 def skipgram_update(w_in: np.ndarray, w_out: np.ndarray, batch: Batch, lr: float) -> None:
     """One batched skip-gram step, in place."""
     targets, labels, live = _targets(batch)
@@ -124,7 +142,7 @@ def skipgram_update(w_in: np.ndarray, w_out: np.ndarray, batch: Batch, lr: float
     weight = _full_mask(batch)[:, :, None] & live[:, None, :] & (np.abs(scores) < MAX_EXP)
     g = np.where(weight, (labels[:, None, :] - p) * lr, 0.0).astype(w_in.dtype)
     _scatter_windows(w_in, batch, g @ o)
-    scatter_add(w_out, targets.ravel(), (g.transpose(0, 2, 1) @ h).reshape(-1, w_out.shape[1]))
+    _scatter_outputs(w_out, batch, g.transpose(0, 2, 1) @ h)
 
 
 def cbow_update(w_in: np.ndarray, w_out: np.ndarray, batch: Batch, lr: float) -> None:
@@ -141,4 +159,4 @@ def cbow_update(w_in: np.ndarray, w_out: np.ndarray, batch: Batch, lr: float) ->
     g = np.where(weight, (labels - p) * lr, 0.0).astype(w_in.dtype)
     dh = np.einsum("nt,ntd->nd", g, o)
     _scatter_windows(w_in, batch, m[:, :, None] * dh[:, None, :])
-    scatter_add(w_out, targets.ravel(), (g[:, :, None] * h[:, None, :]).reshape(-1, w_out.shape[1]))
+    _scatter_outputs(w_out, batch, g[:, :, None] * h[:, None, :])

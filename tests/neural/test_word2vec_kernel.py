@@ -25,7 +25,9 @@ def batches(draw) -> tuple[np.ndarray, np.ndarray, Batch, float]:
     w_in = rng.normal(0, 0.5, (vocab, dim))
     w_out = rng.normal(0, 0.5, (vocab, dim))
     mask = rng.random((n, width)) < 0.7
-    batch = Batch(rng.integers(0, vocab, n + width), mask, rng.integers(0, vocab, (n, k)))
+    group = draw(st.integers(1, 4))
+    negatives = np.repeat(rng.integers(0, vocab, (-(-n // group), k)), group, axis=0)[:n]
+    batch = Batch(rng.integers(0, vocab, n + width), mask, negatives, group)
     return w_in, w_out, batch, draw(st.floats(0.001, 0.5))
 
 
