@@ -11,7 +11,12 @@ from cli.count_cmd import check_corpus
 from cli.inputs import read_once
 from cli.options import FiniteFloat, chosen_tokenizer, tokenizer_options
 from neural.similarity import analogy, most_similar, similarity_table
-from neural.word2vec import Word2VecConfig, corpus_from_sentences, read_sentences, train_corpus
+from neural.word2vec import (
+    Word2VecConfig,
+    corpus_from_sentences,
+    read_sentences,
+    train_corpus,
+)
 from neural.word_vectors import WordVectors
 from tokenizers_kit.atomic import check_output_dir
 

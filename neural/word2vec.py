@@ -15,8 +15,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from neural.word2vec_kernel import cbow_update, make_batch, skipgram_update
+from neural.word2vec_vocab import (
+    Vocab,
+    build_vocab,
+    draw_negatives,
+    keep_probabilities,
+    noise_cdf,
+)
 from neural.word2vec_workers import run_workers, shared_tables
-from neural.word2vec_vocab import Vocab, build_vocab, draw_negatives, keep_probabilities, noise_cdf
 from neural.word_vectors import WordVectors
 from tokenizers_kit import TextTokenizer, resolve_tokenizer
 from tokenizers_kit.checks import require_int, require_real

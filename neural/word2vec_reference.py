@@ -11,7 +11,6 @@ import numpy as np
 
 from neural.word2vec_kernel import Batch
 
-
 MAX_EXP = 6.0
 
 

@@ -7,8 +7,19 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from neural.word2vec import Word2VecConfig, corpus_from_sentences, learning_rate, train_corpus
-from neural.word2vec_kernel import Batch, cbow_update, make_batch, skipgram_update, window_offsets
+from neural.word2vec import (
+    Word2VecConfig,
+    corpus_from_sentences,
+    learning_rate,
+    train_corpus,
+)
+from neural.word2vec_kernel import (
+    Batch,
+    cbow_update,
+    make_batch,
+    skipgram_update,
+    window_offsets,
+)
 from neural.word2vec_reference import cbow_reference, skipgram_reference
 from neural.word2vec_vocab import draw_negatives, keep_probabilities, noise_cdf
 
