@@ -55,7 +55,7 @@ class Word2VecConfig:
     seed: int = 1
     workers: int = 1
     batch: int = CENTERS_PER_BATCH
-    share_negatives: int = 4    # consecutive centers drawing one set of negatives together (1: one set each)
+    share_negatives: int = 2    # consecutive centers drawing one set of negatives together (1: one set each)
 
     def __post_init__(self) -> None:
         for name in ("dim", "window", "negative", "min_count", "epochs", "workers", "batch", "share_negatives"):
