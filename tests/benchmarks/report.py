@@ -299,7 +299,7 @@ def word2vec_rows(r: Run) -> list[Row]:
     g = xi(b, "gensim_seconds")
     one, two = xi(b, "tkit_seconds_1_worker"), xi(b, "tkit_seconds_2_workers")
     return [
-        (f"word2vec skip-gram, {fnum(xi(b, 'tokens'))} lowercase word tokens, vocabulary {fnum(xi(b, 'vocabulary'))}, "
+        (f"word2vec skip-gram, {fnum(xi(b, 'tokens'))} lowercase word tokens, vocabulary {xi(b, 'vocabulary', 0):,}, "
          "dim 100, window 5, 5 negatives, 5 epochs (token lists to vectors)",
          f"{fs(one)} with 1 worker{ratio(one, g)}, {fs(two)} with 2 workers{ratio(two, g)}",
          f"gensim {fs(g)} (2 workers, best of two seeds)"),
