@@ -22,6 +22,7 @@ INSTALL_HINT = {
     "tiktoken": "pip install -e '.[test]'",
     "torch": "pip install -e '.[test]' (torch==2.13.0, the CPU wheel)",
     "kenlm": "pip install -e '.[test]' (builds from source)",
+    "gensim": "pip install -e '.[test]'",
     "nltk": "pip install -e '.[peers]'",
 }
 
