@@ -41,7 +41,7 @@ def centers_per_batch(config: "Word2VecConfig", vocab_size: int) -> int:
 
 @dataclass(frozen=True)
 class Word2VecConfig:
-    """gensim's defaults, except `workers`."""
+    """gensim's defaults, plus `workers`, `batch` (centers per batch) and `share_negatives`."""
 
     dim: int = 100
     window: int = 5
