@@ -45,6 +45,7 @@ COMMAND_MODULES = [
     "cli.build_binary_cmd",
     "cli.finetune_cmd",
     "cli.mlm_cmd",
+    "cli.word2vec_cmd",
 ]
 
 

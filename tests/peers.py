@@ -24,6 +24,7 @@ INSTALL_HINT = {
     "torch": "pip install -e '.[test]' (torch==2.13.0, the CPU wheel)",
     "kenlm": "pip install -e '.[test]' (builds from source)",
     "peft": "pip install -e '.[test]' (peft>=0.21, with transformers)",
+    "gensim": "pip install -e '.[test]'",
     "nltk": "pip install -e '.[peers]'",
     "distributed": "pip install -e '.[test]' (pulls the [dask] extra)",
     "pyctcdecode": "pip install -e '.[test]' (on Python 3.10, with NumPy < 2)",

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-PEERS = ("numpy", "tokenizers", "tiktoken", "sentencepiece", "kenlm", "nltk", "torch")
+PEERS = ("numpy", "tokenizers", "tiktoken", "sentencepiece", "kenlm", "nltk", "torch", "gensim")
 
 
 def _cpu_model() -> str:

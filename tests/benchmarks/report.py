@@ -330,6 +330,23 @@ def neural_rows(r: Run) -> list[Row]:
     return rows
 
 
+def word2vec_rows(r: Run) -> list[Row]:
+    b = r.get("test_bench_word2vec::test_word2vec_vs_gensim")
+    if b is None:
+        return [("word2vec skip-gram, Shakespeare lowercase words, 5 epochs", NOT_RUN, NOT_RUN)]
+    g = xi(b, "gensim_seconds")
+    one, two = xi(b, "tkit_seconds_1_worker"), xi(b, "tkit_seconds_2_workers")
+    return [
+        (f"word2vec skip-gram, {fnum(xi(b, 'tokens'))} lowercase word tokens, vocabulary {xi(b, 'vocabulary', 0):,}, "
+         "dim 100, window 5, 5 negatives, 5 epochs (token lists to vectors)",
+         f"{fs(one)} with 1 worker{ratio(one, g)}, {fs(two)} with 2 workers{ratio(two, g)}",
+         f"gensim {fs(g)} (2 workers, best of two seeds)"),
+        ("nearest-10 neighbours of the words ranked 51-150, overlap with gensim's (mean of two gensim seeds)",
+         f"{fnum(xi(b, 'overlap_tkit_gensim_1_worker'))} (1 worker), {fnum(xi(b, 'overlap_tkit_gensim_2_workers'))} "
+         "(2 workers)", f"gensim seed 1 vs seed 2: {fnum(xi(b, 'overlap_gensim_gensim'))}"),
+    ]
+
+
 def other_rows(r: Run) -> list[Row]:
     rows = []
     for key in sorted(set(r.benches) - r.used):
@@ -375,7 +392,8 @@ def render(r: Run) -> str:
              table("N-grams (`data/shakespeare.txt` lower-cased, words and punctuation split, one line a sentence)",
                    ngram_rows(r) + kenlm_module_rows(r)), "",
              table("Neural (character level; PyTorch CPU with 2 threads as the peer)", neural_rows(r),
-                   ("what", "tkit", "peer"))]
+                   ("what", "tkit", "peer")), "",
+             table("Word vectors (`data/shakespeare.txt`, gensim 4.4 as the peer)", word2vec_rows(r))]
     others = other_rows(r)
     if others:
         parts += ["", table("Other benchmarks of the run", others, ("benchmark", "time", "figures"))]
