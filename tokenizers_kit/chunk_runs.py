@@ -71,6 +71,7 @@ class SpillingCounts:
         self.temp_dir = temp_dir
         self._dir: tempfile.TemporaryDirectory | None = None
         self.runs: list[str] = []
+        self.written = 0
         self.blocks = 0
         self._reset()
 
@@ -104,7 +105,8 @@ class SpillingCounts:
 
     def _write(self, entries: Iterable[Entry]) -> str:
         assert self._dir is not None
-        path = f"{self._dir.name}/run{len(self.runs):06d}"
+        self.written += 1  # names never reused: a merge pass writes while it reads older runs
+        path = f"{self._dir.name}/run{self.written:06d}"
         pack = _RECORD.pack
         try:
             with open(path, "wb", buffering=self.buffer) as f:
