@@ -137,14 +137,15 @@ class SpillingCounts:
             counts: list[int] = []
             first = array("q")
             for key, count, pos in self.merged():
-                if count >= min_count:
-                    keys.append(key)
+                if count >= min_count:  # transformed now, so the raw chunk is freed at once
+                    keys.append(transform(key) if transform is not None else key)
                     counts.append(count)
                     first.append(pos)
             self._reset()
             order = np.argsort(np.frombuffer(first, dtype=np.int64), kind="stable").tolist()
             del first
-            return finish_counts(((keys[i], counts[i]) for i in order), transform, min_count)
+            # In first-seen order, equal transformed keys sum into the first one's place: as the unbounded path.
+            return finish_counts(((keys[i], counts[i]) for i in order), None, min_count)
         finally:
             self.close()
 
