@@ -29,6 +29,14 @@ Normalization (`normalization=`): "none" keeps every character and every space; 
 trailing " ", runs of " " collapsed to one). Both are HF stages (NFKC, Replace with a regex) so HF loads them;
 they apply to unigram and sentencepiece only (the others keep their own conventions, e.g. BPE's newline tokens).
 
+Memory: counting holds one table of distinct chunks (`memory=` bounds it: partial tables spill to disk as
+sorted runs, `tokenizers_kit.chunk_runs`); the result, the distinct chunks with counts, is what every trainer
+starts from, and each trainer's state grows with it, not with the corpus: BPE and WordPiece hold each distinct
+word as a string of symbols plus the pair index (pair -> words holding it, about one entry per symbol of the
+distinct words); Unigram holds the lattice of every distinct segment (up to max piece length nodes per
+character of the distinct segments), by far the largest. Only `min_frequency` with unigram/sentencepiece
+shrinks that input exactly (rarer words are dropped while counting).
+
 Lines: "bpe" and "char" count each line with its "\\n" (as HF `train_from_files` does), so newlines get
 tokens; the other algorithms drop line endings (a "\\n" glued to the last word would only add junk pieces).
 """

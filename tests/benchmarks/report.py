@@ -200,12 +200,13 @@ def tokenizer_scale_rows(r: Run) -> list[Row]:
     for algo, label in names.items():
         b = r.get(f"{t}test_train_vs_hf[{algo}]")
         size = f"{fnum(xi(b, 'corpus_mb'))} MB (corpus ×{xi(b, 'copies')}, renamed words)" if b else "100 MB+"
-        ours = (f"{fs(xi(b, 'tkit_s'))}, {fnum(xi(b, 'tkit_peak_mb'), 4)} MB"
+        ours = (f"{fs(xi(b, 'tkit_s'))} ({fs(xi(b, 'tkit_cpu_s'))} CPU), {fnum(xi(b, 'tkit_peak_mb'), 4)} MB"
                 + (" — same vocabulary as HF" if xi(b, "same_vocab_as_hf") else "")) if b else NOT_RUN
-        peer = (f"HF `Tokenizer.train` {fs(xi(b, 'hf_s'))}, {fnum(xi(b, 'hf_peak_mb'), 4)} MB"
-                f"{ratio(xi(b, 'tkit_s'), xi(b, 'hf_s'), 'time ours/HF')}") if b else NOT_RUN
+        peer = (f"HF `Tokenizer.train` {fs(xi(b, 'hf_s'))} ({fs(xi(b, 'hf_cpu_s'))} CPU), "
+                f"{fnum(xi(b, 'hf_peak_mb'), 4)} MB{ratio(xi(b, 'tkit_s'), xi(b, 'hf_s'), 'time ours/HF')}"
+                f"{ratio(xi(b, 'tkit_cpu_s'), xi(b, 'hf_cpu_s'), 'CPU ours/HF')}") if b else NOT_RUN
         if xi(b, "sp_s") is not None:
-            peer += (f"; sentencepiece (every sentence, 2 threads) {fs(xi(b, 'sp_s'))}, "
+            peer += (f"; sentencepiece (every sentence, 2 threads) {fs(xi(b, 'sp_s'))} ({fs(xi(b, 'sp_cpu_s'))} CPU), "
                      f"{fnum(xi(b, 'sp_peak_mb'), 4)} MB{ratio(xi(b, 'tkit_s'), xi(b, 'sp_s'), 'time ours/sp')}")
         rows.append((f"train {label} on {size}: process wall time, peak RSS", ours, peer))
     for memory in ("none", "64M"):
@@ -214,7 +215,7 @@ def tokenizer_scale_rows(r: Run) -> list[Row]:
         figures = "; ".join(f"{fnum(xi(c, name + '_mb'))} MB, {fnum(xi(c, name + '_distinct'))} distinct chunks: "
                             f"{fs(xi(c, name + '_s'))}, {fnum(xi(c, name + '_peak_mb'), 4)} MB"
                             for name in ("small", "large")) if c else NOT_RUN
-        rows.append((f"counting BPE chunks alone ({how}), peak RSS at two corpus sizes", figures, "—"))
+        rows.append((f"counting Unigram chunks alone ({how}), peak RSS at two corpus sizes", figures, "—"))
     return rows
 
 

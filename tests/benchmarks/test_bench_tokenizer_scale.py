@@ -11,13 +11,17 @@ bench renames to `word_<copy>`; here that would not work: every tokenizer's pre-
 digits, so those names would fall apart into the same old chunks.
 
 `test_counting_memory` measures counting alone (peak RSS of `count_chunks`, unbounded and under a --memory
-budget) against distinct chunks at two corpus sizes. Figures go to extra_info; report.py prints them.
+budget) against distinct chunks at two corpus sizes. Wall and CPU seconds (user + system, the processes'
+children included) are both recorded: on a shared machine the CPU seconds are the steadier comparison.
+Figures go to extra_info; report.py prints them.
 """
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +29,7 @@ import pytest
 import regex
 
 from tests.benchmarks.common import peer, record
-from tests.benchmarks.test_bench_ngram import CORPUS, ROOT, TKIT, run_measured
+from tests.benchmarks.test_bench_ngram import CORPUS, ROOT, TKIT
 
 COPIES = int(os.environ.get("TKIT_TOKSCALE_COPIES", "20"))
 RENAMED = 0.2  # the share of word types renamed in each copy
@@ -56,6 +60,21 @@ def write_corpus(path: Path, copies: int, seed: int = SEED) -> int:
             rename = {w: w + suffix for w, p in zip(types, picked) if p}
             out.write(WORD.sub(lambda m: rename.get(m.group(), m.group()), text))
     return path.stat().st_size
+
+
+def run_measured(cmd: list[str], stdout: Path | None = None) -> tuple[float, float, float]:
+    """(wall seconds, peak RSS in MB, CPU seconds user + system) of one child process and the processes it
+    waited for, through /usr/bin/time (a child forked from this large pytest process would report its
+    resident size). CPU seconds are the figure to trust on a shared machine: wall time grows with other load."""
+    report = Path(str(stdout or "/tmp/tkit-tokscale") + ".time")
+    start = time.perf_counter()
+    with open(stdout or os.devnull, "wb") as out:
+        proc = subprocess.run(["/usr/bin/time", "-f", "%M %U %S", "-o", str(report), *cmd], stdout=out,
+                              stderr=subprocess.DEVNULL, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    wall = time.perf_counter() - start
+    assert proc.returncode == 0, cmd
+    rss_kb, user, system = report.read_text().split()[-3:]
+    return wall, int(rss_kb) / 1024, float(user) + float(system)
 
 
 # ---- the peers' scripts (each runs in a process of its own) ----------------------------------------------------
@@ -127,9 +146,11 @@ def test_train_vs_hf(benchmark, scale_corpus, tmp_path, algo):
     hf_out = tmp_path / "hf.json"
     script.write_text(hf_script(algo, corpus, hf_out), encoding="utf-8")
     hf = run_measured([sys.executable, str(script)])
-    figures = {"algo": algo, "corpus_mb": size / 1e6, "copies": COPIES, "tkit_s": runs[0][0],
-               "tkit_peak_mb": runs[0][1], "hf_s": hf[0], "hf_peak_mb": hf[1], "time_ratio": runs[0][0] / hf[0],
-               "hf_version": tk.__version__, "vocab_size": len(vocab_of(ours_out))}
+    ours = runs[0]
+    figures = {"algo": algo, "corpus_mb": size / 1e6, "copies": COPIES, "tkit_s": ours[0], "tkit_peak_mb": ours[1],
+               "tkit_cpu_s": ours[2], "hf_s": hf[0], "hf_peak_mb": hf[1], "hf_cpu_s": hf[2],
+               "time_ratio": ours[0] / hf[0], "cpu_ratio": ours[2] / hf[2], "hf_version": tk.__version__,
+               "vocab_size": len(vocab_of(ours_out)), "load_average": os.getloadavg()[0]}
     if algo == "bpe":  # the trainers are exact twins: the same vocabulary (merges are tested in the suite)
         figures["same_vocab_as_hf"] = vocab_of(ours_out) == vocab_of(hf_out)
         assert figures["same_vocab_as_hf"]
@@ -138,7 +159,8 @@ def test_train_vs_hf(benchmark, scale_corpus, tmp_path, algo):
         sp_script = tmp_path / "sp.py"
         sp_script.write_text(sentencepiece_script(corpus, tmp_path / "sp"), encoding="utf-8")
         sp = run_measured([sys.executable, str(sp_script)])
-        figures.update(sp_s=sp[0], sp_peak_mb=sp[1], sp_time_ratio=runs[0][0] / sp[0], sp_version=spm.__version__)
+        figures.update(sp_s=sp[0], sp_peak_mb=sp[1], sp_cpu_s=sp[2], sp_time_ratio=ours[0] / sp[0],
+                       sp_version=spm.__version__)
     record(benchmark, **figures)
 
 
@@ -156,20 +178,23 @@ print(len(c.counts), time.perf_counter() - start)
 @pytest.mark.slow
 @pytest.mark.parametrize("memory", ["none", "64M"])
 def test_counting_memory(benchmark, scale_corpus, tmp_path, memory):
-    """Peak RSS of counting alone (BPE chunks) at a fifth of the corpus and the whole, unbounded and bounded."""
+    """Peak RSS of counting alone (Unigram's Metaspace chunks, the most distinct), a fifth of the corpus and
+    the whole, unbounded and bounded. The benchmark's time is the whole corpus's."""
     corpus, _ = scale_corpus
     small = tmp_path / "small.txt"
     write_corpus(small, max(1, COPIES // 5))
     script = tmp_path / "count.py"
     script.write_text(COUNT_SCRIPT, encoding="utf-8")
     figures: dict = {"memory": memory}
-    for name, path in (("small", small), ("large", corpus)):
+
+    def run(name: str, path: Path) -> None:
         out = tmp_path / f"{name}.out"
-        wall, rss = run_measured([sys.executable, str(script), "bpe", str(path), memory], stdout=out)
-        distinct = int(out.read_text().split()[0])
-        figures.update({f"{name}_mb": path.stat().st_size / 1e6, f"{name}_distinct": distinct,
-                        f"{name}_s": wall, f"{name}_peak_mb": rss})
-    benchmark.pedantic(lambda: None, rounds=1, iterations=1)
+        wall, rss, cpu = run_measured([sys.executable, str(script), "unigram", str(path), memory], stdout=out)
+        figures.update({f"{name}_mb": path.stat().st_size / 1e6, f"{name}_distinct": int(out.read_text().split()[0]),
+                        f"{name}_s": wall, f"{name}_cpu_s": cpu, f"{name}_peak_mb": rss})
+
+    run("small", small)
+    benchmark.pedantic(run, args=("large", corpus), rounds=1, iterations=1)
     record(benchmark, **figures)
 
 
