@@ -19,7 +19,9 @@ from tokenizers_kit.errors import TkitError
 from tokenizers_kit.training import (
     build_pipeline,
     count_chunks,
+    prunable_min_count,
     resolve_specials,
+    train_from_counts,
     train_tokenizer,
 )
 
@@ -213,3 +215,33 @@ def test_a_full_disk_while_spilling_is_a_tkit_error(tiny_table, tmp_path, monkey
 def test_help_lists_the_memory_option():
     result = run_tkit("train", "tokenizer", "--help")
     assert "--memory SIZE" in result.out and "--temp-dir DIR" in result.out
+
+
+def _trained_or_error(counts, pipeline, **kwargs) -> str:
+    try:
+        return train_from_counts(counts, pipeline, **kwargs).to_str()
+    except TkitError as err:
+        return f"error: {err}"
+
+
+@pytest.mark.parametrize(("algo", "sp_model"), [("unigram", "unigram"), ("sentencepiece", "unigram"),
+                                                ("sentencepiece", "bpe")])
+@pytest.mark.parametrize("min_frequency", [2, 7, 10**9])
+def test_pruning_while_counting_gives_the_same_tokenizer(algo, sp_model, min_frequency):
+    """`prunable_min_count` leaves rare chunks out while counting; the trainer drops them anyway, so the
+    tokenizer (or the error, when nothing is left) is the same as from the full count."""
+    from tests.tokenizers_kit.trained import lines
+
+    text = list(lines(0, 3000))
+    pipeline = build_pipeline(algo)
+    specials = resolve_specials(algo, None)
+    kwargs = {"vocab_size": 400, "min_frequency": min_frequency, "special_tokens": specials, "sp_model": sp_model}
+    full = count_chunks(iter(text), pipeline, specials)
+    pruned = count_chunks(iter(text), pipeline, specials, min_count=prunable_min_count(algo, min_frequency))
+    assert len(pruned.counts) < len(full.counts)  # something was left out
+    assert _trained_or_error(pruned, pipeline, **kwargs) == _trained_or_error(full, pipeline, **kwargs)
+
+
+@pytest.mark.parametrize("algo", ["bpe", "wordpiece", "char"])
+def test_no_pruning_where_it_would_change_the_result(algo):
+    assert prunable_min_count(algo, 5) == 0
