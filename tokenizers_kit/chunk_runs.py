@@ -134,7 +134,7 @@ class SpillingCounts:
             if not self.runs:
                 return finish_counts(self.table.items(), transform, min_count)
             keys: list[str] = []
-            counts: list[int] = []
+            counts = array("q")  # machine integers: a Python int per entry would cost four times as much
             first = array("q")
             for key, count, pos in self.merged():
                 if count >= min_count:  # transformed now, so the raw chunk is freed at once
@@ -142,7 +142,7 @@ class SpillingCounts:
                     counts.append(count)
                     first.append(pos)
             self._reset()
-            order = np.argsort(np.frombuffer(first, dtype=np.int64), kind="stable").tolist()
+            order = np.argsort(np.frombuffer(first, dtype=np.int64), kind="stable")
             del first
             # In first-seen order, equal transformed keys sum into the first one's place: as the unbounded path.
             return finish_counts(((keys[i], counts[i]) for i in order), None, min_count)
