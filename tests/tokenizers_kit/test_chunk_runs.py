@@ -245,3 +245,18 @@ def test_pruning_while_counting_gives_the_same_tokenizer(algo, sp_model, min_fre
 @pytest.mark.parametrize("algo", ["bpe", "wordpiece", "char"])
 def test_no_pruning_where_it_would_change_the_result(algo):
     assert prunable_min_count(algo, 5) == 0
+
+
+@pytest.mark.parametrize("algo", ["bpe", "unigram"])
+def test_the_cli_writes_the_same_file_within_a_budget(algo, tiny_table, tmp_path):
+    from tests.tokenizers_kit.trained import train_file
+
+    spill = tmp_path / "spill"
+    spill.mkdir()
+    common = ["train", "tokenizer", str(train_file()), "--algo", algo, "--vocab-size", "400", "--min-frequency", "2"]
+    plain, bounded = tmp_path / "plain.json", tmp_path / "bounded.json"
+    assert run_tkit(*common, "-o", str(plain)).code == 0
+    result = run_tkit(*common, "--memory", "16M", "--temp-dir", str(spill), "-o", str(bounded))
+    assert result.code == 0, result.err
+    assert bounded.read_bytes() == plain.read_bytes()
+    assert list(spill.iterdir()) == []
