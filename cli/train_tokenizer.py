@@ -4,9 +4,16 @@ from __future__ import annotations
 import click
 
 from cli import console
-from cli.cluster_opts import client_of, describe, scheduler_option, stage_bars
+from cli.cluster_opts import (
+    client_of,
+    describe,
+    refuse_memory,
+    scheduler_option,
+    stage_bars,
+)
 from cli.inputs import read_once
 from tokenizers_kit.atomic import check_output_dir
+from tokenizers_kit.chunk_runs import check_temp_dir, parse_memory
 from tokenizers_kit.corpus import corpus_bytes, require_nonempty
 from tokenizers_kit.training import (
     ALGOS,
@@ -16,6 +23,7 @@ from tokenizers_kit.training import (
     SP_MODELS,
     build_pipeline,
     count_chunks,
+    prunable_min_count,
     resolve_specials,
     train_from_counts,
 )
@@ -64,16 +72,24 @@ def register(app: click.Group, train: click.Group) -> None:
                        "characters dropped, tabs and other spaces -> ' '); sentencepiece is sentencepiece's "
                        "default normalizer (nmt_nfkc and remove_extra_whitespaces: no leading or trailing "
                        "space, runs of spaces collapsed to one). All but none and nfc are lossy")
+    @click.option("--memory", metavar="SIZE",
+                  help="count within this memory budget (e.g. 500M, 2G; 16M or more): partial counts spill to "
+                       "--temp-dir as sorted runs and are merged back, the same tokenizer. Bounds the counting, "
+                       "not the trainer, which holds the distinct words. Default: count in memory")
+    @click.option("--temp-dir", metavar="DIR", help="where --memory spills its runs (default: the system temp dir)")
     @click.option("-o", "--output", required=True, metavar="TOKENIZER.json", help="where to write tokenizer.json")
     @scheduler_option
     def train_tokenizer(files: tuple[str, ...], algo: str, vocab_size: int | None, min_frequency: int,
                         special_tokens: tuple[str, ...], lowercase: bool, pattern: str, sp_model: str,
-                        normalization: str, wordpiece_score: str, output: str, scheduler: str | None) -> None:
+                        normalization: str, wordpiece_score: str, memory: str | None, temp_dir: str | None,
+                        output: str, scheduler: str | None) -> None:
         """Train a tokenizer on FILES ('-' for stdin) and write it as Hugging Face tokenizer.json.
 
         The file loads in `tokenizers.Tokenizer.from_file` and encodes exactly as tkit does.
         """
         check_output_dir(output, inputs=files)  # fail before the work, not after
+        budget = None if memory is None else parse_memory(memory)
+        check_temp_dir(temp_dir)
         if "-" not in files:
             require_nonempty(list(files))
         watch = console.Stopwatch()
@@ -82,6 +98,7 @@ def register(app: click.Group, train: click.Group) -> None:
         total = corpus_bytes(files) or None
         where_run = ""
         if scheduler is not None:
+            refuse_memory(memory)
             from tokenizers_kit.distributed_counts import count_chunks_distributed
 
             with client_of(scheduler) as client, stage_bars() as bars:
@@ -90,7 +107,9 @@ def register(app: click.Group, train: click.Group) -> None:
         else:
             with console.progress("counting", total) as bar:
                 counts = count_chunks(list(files), pipeline, specials,
-                                      progress=lambda _stage, done, _total: bar.update(completed=done))
+                                      progress=lambda _stage, done, _total: bar.update(completed=done),
+                                      memory=budget, temp_dir=temp_dir,
+                                      min_count=prunable_min_count(algo, min_frequency))
         counted = watch.seconds
         with console.progress(f"training {algo}", 100) as bar:
             def step(_stage: str, done: float, steps: float | None) -> None:

@@ -29,6 +29,14 @@ Normalization (`normalization=`): "none" keeps every character and every space; 
 trailing " ", runs of " " collapsed to one). Both are HF stages (NFKC, Replace with a regex) so HF loads them;
 they apply to unigram and sentencepiece only (the others keep their own conventions, e.g. BPE's newline tokens).
 
+Memory: counting holds one table of distinct chunks (`memory=` bounds it: partial tables spill to disk as
+sorted runs, `tokenizers_kit.chunk_runs`); the result, the distinct chunks with counts, is what every trainer
+starts from, and each trainer's state grows with it, not with the corpus: BPE and WordPiece hold each distinct
+word as a string of symbols plus the pair index (pair -> words holding it, about one entry per symbol of the
+distinct words); Unigram holds the lattice of every distinct segment (up to max piece length nodes per
+character of the distinct segments), by far the largest. Only `min_frequency` with unigram/sentencepiece
+shrinks that input exactly (rarer words are dropped while counting).
+
 Lines: "bpe" and "char" count each line with its "\\n" (as HF `train_from_files` does), so newlines get
 tokens; the other algorithms drop line endings (a "\\n" glued to the last word would only add junk pieces).
 """
@@ -49,6 +57,7 @@ from tokenizers_kit import pre_tokenizers as pre
 from tokenizers_kit.added_tokens import AddedToken, AddedVocabulary
 from tokenizers_kit.bytes_map import byte_alphabet
 from tokenizers_kit.checks import ArgumentError
+from tokenizers_kit.chunk_runs import SpillingCounts, finish_counts, parse_memory
 from tokenizers_kit.corpus import READ_BLOCK, iter_text_blocks
 from tokenizers_kit.errors import CorpusError, TkitError
 from tokenizers_kit.pool import auto_processes, ordered_map
@@ -155,6 +164,7 @@ class ChunkCounts:
     chars: int = 0
     bytes: int = 0
     blank: bool = True  # only whitespace so far
+    min_count: int = 0  # chunks seen fewer times were left out (count_chunks' min_count)
 
 
 _SP_CHUNK = regex.compile(f"{META}?[^{META}]+|{META}")  # cut before each "▁", as the Unigram model does
@@ -258,11 +268,17 @@ def _approx_bytes(block: str) -> int:
 
 def count_chunks(source: str | os.PathLike[str] | Iterable[str], pipeline: Pipeline,
                  special_tokens: Sequence[str] = (), *, progress: ProgressFn | None = None,
-                 processes: int | None = None) -> ChunkCounts:
+                 processes: int | None = None, memory: str | int | None = None, temp_dir: str | None = None,
+                 min_count: int = 0) -> ChunkCounts:
     """Count the distinct chunks the model will see. Files above PARALLEL_MIN_BYTES are counted by a pool of
-    processes (`pool.auto_processes`, one block each at a time); the result does not depend on the split."""
+    processes (`pool.auto_processes`, one block each at a time); the result does not depend on the split.
+
+    `memory` (bytes, or a size such as "500M"): hold the partial counts within that budget, spilling sorted
+    runs to `temp_dir` (`tokenizers_kit.chunk_runs`); the result is the same dict. `min_count`: leave out
+    chunks seen fewer times (exact only where the trainer drops them too: `prunable_min_count`)."""
+    budget = None if memory is None else parse_memory(memory)
     counter = _BlockCounter(pipeline, special_tokens)
-    total = Counter()
+    table: Counter | SpillingCounts = Counter() if budget is None else SpillingCounts(budget, temp_dir)
     result = ChunkCounts()
     blocks = _iter_blocks(source)
     if processes is None:
@@ -274,24 +290,42 @@ def count_chunks(source: str | os.PathLike[str] | Iterable[str], pipeline: Pipel
             sizes.append(nbytes)
             yield block
 
-    for c, n_lines, n_chars, blank in ordered_map(counter, handed_out(), processes):
-        total.update(c)
-        result.blank = result.blank and blank
-        result.lines += n_lines
-        result.chars += n_chars
-        result.bytes += sizes.popleft()
-        if progress:
-            progress("count", result.bytes, None)
-    if pipeline.pre_tokenizer is not None:  # the model sees transformed chunks (byte-level symbols)
-        transform = pipeline.pre_tokenizer.transform
-        counts: dict[str, int] = {}
-        for chunk, n in total.items():
-            key = transform(chunk)
-            counts[key] = counts.get(key, 0) + n
-        result.counts = counts
-    else:
-        result.counts = dict(total)
+    try:
+        for c, n_lines, n_chars, blank in ordered_map(counter, handed_out(), processes):
+            if isinstance(table, Counter):
+                table.update(c)
+            else:
+                table.add(c)
+            result.blank = result.blank and blank
+            result.lines += n_lines
+            result.chars += n_chars
+            result.bytes += sizes.popleft()
+            if progress:
+                progress("count", result.bytes, None)
+        # The model sees transformed chunks (byte-level symbols).
+        transform = pipeline.pre_tokenizer.transform if pipeline.pre_tokenizer is not None else None
+        if isinstance(table, Counter):
+            result.counts = _finish_counts(table.items(), transform, min_count)
+        else:
+            result.counts = table.result(transform, min_count)
+    finally:
+        if isinstance(table, SpillingCounts):
+            table.close()
+    result.min_count = min_count
     return result
+
+
+def _finish_counts(items: Iterable[tuple[str, int]], transform: Callable[[str], str] | None,
+                   min_count: int) -> dict[str, int]:
+    if transform is None and min_count <= 1:
+        return dict(items)
+    return finish_counts(items, transform, min_count)
+
+
+def prunable_min_count(algo: str, min_frequency: int) -> int:
+    """The count below which chunks can be left out while counting without changing the tokenizer: the
+    Unigram-based trainers ignore rarer words; BPE and WordPiece count every word's pairs and characters."""
+    return min_frequency if algo in ("unigram", "sentencepiece") else 0
 
 
 def _auto_processes(source: Any) -> int:
@@ -337,6 +371,8 @@ def train_from_counts(counts: ChunkCounts, pipeline: Pipeline, *, vocab_size: in
                       sp_model: str = "unigram", wordpiece_score: str = "likelihood",
                       progress: ProgressFn | None = None) -> Tokenizer:
     algo = pipeline.algo
+    if not counts.counts and not counts.blank and counts.min_count > 1:
+        raise TkitError(f"no word occurs {counts.min_count} times: lower --min-frequency")
     if not counts.counts or counts.blank:
         raise CorpusError("the corpus has no text to train on (it is empty or only whitespace): give a file with "
                           "some text in it")
@@ -422,11 +458,14 @@ def train_tokenizer(source: str | os.PathLike[str] | Iterable[str], algo: str = 
                     vocab_size: int | None = None, min_frequency: int = 0,
                     special_tokens: Sequence[str] | None = None, lowercase: bool = False, pattern: str = "gpt2",
                     normalization: str = "none", sp_model: str = "unigram", wordpiece_score: str = "likelihood",
-                    progress: ProgressFn | None = None, processes: int | None = None) -> Tokenizer:
-    """Train a tokenizer on files (paths) or an iterable of texts. See the module docstring for `algo`."""
+                    progress: ProgressFn | None = None, processes: int | None = None,
+                    memory: str | int | None = None, temp_dir: str | None = None) -> Tokenizer:
+    """Train a tokenizer on files (paths) or an iterable of texts. See the module docstring for `algo`;
+    `memory`/`temp_dir`: count within that budget (`count_chunks`), the same tokenizer."""
     pipeline = build_pipeline(algo, lowercase=lowercase, pattern=pattern, normalization=normalization)
     specials = resolve_specials(algo, special_tokens)
-    counts = count_chunks(source, pipeline, specials, progress=progress, processes=processes)
+    counts = count_chunks(source, pipeline, specials, progress=progress, processes=processes, memory=memory,
+                          temp_dir=temp_dir, min_count=prunable_min_count(algo, min_frequency))
     return train_from_counts(counts, pipeline, vocab_size=vocab_size, min_frequency=min_frequency,
                              special_tokens=specials, sp_model=sp_model, wordpiece_score=wordpiece_score,
                              progress=progress)

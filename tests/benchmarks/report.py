@@ -191,6 +191,34 @@ def tokenizer_rows(r: Run) -> list[Row]:
     return rows
 
 
+def tokenizer_scale_rows(r: Run) -> list[Row]:
+    """Issue 12: BPE / WordPiece / Unigram training on 100 MB+ (renamed raw copies), each side a process."""
+    rows: list[Row] = []
+    t = "test_bench_tokenizer_scale::"
+    names = {"bpe": "BPE byte-level, vocab 32000", "wordpiece": "WordPiece, vocab 8000",
+             "unigram": "Unigram (Metaspace), vocab 8000"}
+    for algo, label in names.items():
+        b = r.get(f"{t}test_train_vs_hf[{algo}]")
+        size = f"{fnum(xi(b, 'corpus_mb'))} MB (corpus ×{xi(b, 'copies')}, renamed words)" if b else "100 MB+"
+        ours = (f"{fs(xi(b, 'tkit_s'))} ({fs(xi(b, 'tkit_cpu_s'))} CPU), {fnum(xi(b, 'tkit_peak_mb'), 4)} MB"
+                + (" — same vocabulary as HF" if xi(b, "same_vocab_as_hf") else "")) if b else NOT_RUN
+        peer = (f"HF `Tokenizer.train` {fs(xi(b, 'hf_s'))} ({fs(xi(b, 'hf_cpu_s'))} CPU), "
+                f"{fnum(xi(b, 'hf_peak_mb'), 4)} MB{ratio(xi(b, 'tkit_s'), xi(b, 'hf_s'), 'time ours/HF')}"
+                f"{ratio(xi(b, 'tkit_cpu_s'), xi(b, 'hf_cpu_s'), 'CPU ours/HF')}") if b else NOT_RUN
+        if xi(b, "sp_s") is not None:
+            peer += (f"; sentencepiece (every sentence, 2 threads) {fs(xi(b, 'sp_s'))} ({fs(xi(b, 'sp_cpu_s'))} CPU), "
+                     f"{fnum(xi(b, 'sp_peak_mb'), 4)} MB{ratio(xi(b, 'tkit_s'), xi(b, 'sp_s'), 'time ours/sp')}")
+        rows.append((f"train {label} on {size}: process wall time, peak RSS", ours, peer))
+    for memory in ("none", "64M"):
+        c = r.get(f"{t}test_counting_memory[{memory}]")
+        how = "in memory" if memory == "none" else f"`--memory {memory}`"
+        figures = "; ".join(f"{fnum(xi(c, name + '_mb'))} MB, {fnum(xi(c, name + '_distinct'))} distinct chunks: "
+                            f"{fs(xi(c, name + '_s'))}, {fnum(xi(c, name + '_peak_mb'), 4)} MB"
+                            for name in ("small", "large")) if c else NOT_RUN
+        rows.append((f"counting Unigram chunks alone ({how}), peak RSS at two corpus sizes", figures, "—"))
+    return rows
+
+
 def ngram_rows(r: Run) -> list[Row]:
     rows: list[Row] = []
     n = "test_bench_ngram::"
@@ -389,6 +417,8 @@ def render(r: Run) -> str:
              "otherwise); each peer runs its fastest documented API. Ratios are tkit time / peer time (below 1: "
              "tkit faster). Neural step times are medians of 20–30 steps after warm-up.", "",
              table("Tokenizers (`data/shakespeare.txt`, 5.05 MB)", tokenizer_rows(r)), "",
+             table("Tokenizer training at scale (renamed copies of `data/shakespeare.txt`, raw text)",
+                   tokenizer_scale_rows(r)), "",
              table("N-grams (`data/shakespeare.txt` lower-cased, words and punctuation split, one line a sentence)",
                    ngram_rows(r) + kenlm_module_rows(r)), "",
              table("Neural (character level; PyTorch CPU with 2 threads as the peer)", neural_rows(r),
