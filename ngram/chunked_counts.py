@@ -12,7 +12,6 @@ n-grams and their counts — in memory, for the estimates that work on whole tab
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -33,25 +32,11 @@ from ngram.packing import (
     unpack_rows,
 )
 from tokenizers_kit.checks import ArgumentError
-from tokenizers_kit.errors import TkitError
+from tokenizers_kit.memory import parse_memory  # noqa: F401  (re-exported: the budget parser)
 
 BYTES_PER_WINDOW = 48  # per token, plus 24 per order: stream, window rows, packed keys, sort permutation, sorted copy
 MIN_CHUNK_TOKENS = 1000
 FIXED_OVERHEAD = 64 << 20  # the tokenizer's strings for one 4 MiB text block, the vocabulary, numpy
-_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?\s*$", re.IGNORECASE)
-
-
-def parse_memory(text: str | int) -> int:
-    """Bytes from "500M", "2G", "1.5GB", "64k" or a plain number of bytes."""
-    if isinstance(text, int):
-        return text
-    match = _SIZE.match(str(text))
-    if not match:
-        raise TkitError(f"--memory {text!r} is not a size: write e.g. 500M or 2G")
-    value = float(match.group(1)) * 1024 ** "bkmgt".index((match.group(2) or "b").lower())
-    if value < 1 << 20:
-        raise TkitError(f"--memory {text!r} is below 1M: give a larger budget")
-    return int(value)
 
 
 def pack_ids32(rows: np.ndarray) -> np.ndarray:

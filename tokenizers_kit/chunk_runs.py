@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import heapq
 import os
-import re
 import struct
 import sys
 import tempfile
@@ -24,32 +23,20 @@ import numpy as np
 
 from tokenizers_kit.checks import ArgumentError
 from tokenizers_kit.errors import TkitError
+from tokenizers_kit.memory import parse_memory as parse_budget
 
 MIN_BUDGET = 16 << 20  # below this the runs would be tiny and the merge fan-in huge
 TABLE_SHARE = 0.4  # of the budget for the in-memory table; the rest: its sort on spill, blocks in flight
 ENTRY_BYTES = 96  # per table entry beside its key: dict slot with growth slack, the count, the first-seen slot
 FAN_IN = 32  # runs merged at once; more are merged in passes
 _RECORD = struct.Struct("<IqQ")  # key length in bytes, count, first-seen position
-_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?\s*$", re.IGNORECASE)
 
 Entry = tuple[str, int, int]  # chunk, count, first-seen position
 
 
 def parse_memory(text: str | int) -> int:
     """Bytes from "500M", "2G", "1.5GB", "64k" or a plain number; at least MIN_BUDGET."""
-    if isinstance(text, bool) or not isinstance(text, (int, str)):
-        raise ArgumentError(f"--memory must be a size such as 500M or 2G, got {text!r}")
-    if isinstance(text, int):
-        value = float(text)
-    else:
-        match = _SIZE.match(text)
-        if not match:
-            raise ArgumentError(f"--memory {text!r} is not a size: write e.g. 500M or 2G")
-        value = float(match.group(1)) * 1024 ** "bkmgt".index((match.group(2) or "b").lower())
-    if value < MIN_BUDGET:
-        raise ArgumentError(f"--memory {text!r} is below {MIN_BUDGET >> 20}M: give a budget of "
-                            f"{MIN_BUDGET >> 20}M or more")
-    return int(value)
+    return parse_budget(text, MIN_BUDGET)
 
 
 def check_temp_dir(temp_dir: str | None) -> None:

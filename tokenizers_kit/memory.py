@@ -8,6 +8,7 @@ the room RLIMIT_AS (`ulimit -v`) leaves.
 from __future__ import annotations
 
 import os
+import re
 import resource
 from collections.abc import Callable
 from pathlib import Path
@@ -92,3 +93,25 @@ def largest_fitting(cost: Callable[[int], int], current: int, available: int, st
         else:
             hi = mid - 1
     return lo * step
+
+
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?\s*$", re.IGNORECASE)
+
+
+def parse_memory(text: str | int, minimum: int = 1 << 20) -> int:
+    """Bytes of a --memory budget from "500M", "2G", "1.5GB", "64k" or a plain number; at least `minimum`."""
+    from tokenizers_kit.checks import ArgumentError
+
+    if isinstance(text, bool) or not isinstance(text, (int, str)):
+        raise ArgumentError(f"--memory must be a size such as 500M or 2G, got {text!r}")
+    if isinstance(text, int):
+        value = float(text)
+    else:
+        match = _SIZE.match(text)
+        if not match:
+            raise ArgumentError(f"--memory {text!r} is not a size: write e.g. 500M or 2G")
+        value = float(match.group(1)) * 1024 ** "bkmgt".index((match.group(2) or "b").lower())
+    if value < minimum:
+        raise ArgumentError(f"--memory {text!r} is below {minimum >> 20}M: give a budget of "
+                            f"{minimum >> 20}M or more")
+    return int(value)
