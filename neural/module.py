@@ -24,27 +24,32 @@ backprop): a module that saves its input must not see that same array changed by
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 
-_GRAD = {"enabled": True}
+# How many `no_grad()` blocks are open, in any thread: a depth, not a saved flag, because threads that score
+# in parallel enter and leave their blocks interleaved (a saved "previous" flag would restore a stale value).
+_NO_GRAD = {"depth": 0}
+_NO_GRAD_LOCK = threading.Lock()
 
 
 @contextlib.contextmanager
 def no_grad() -> Iterator[None]:
     """Forward passes inside this block keep no caches (inference only: backward is impossible)."""
-    previous = _GRAD["enabled"]
-    _GRAD["enabled"] = False
+    with _NO_GRAD_LOCK:
+        _NO_GRAD["depth"] += 1
     try:
         yield
     finally:
-        _GRAD["enabled"] = previous
+        with _NO_GRAD_LOCK:
+            _NO_GRAD["depth"] -= 1
 
 
 def grad_enabled() -> bool:
-    return _GRAD["enabled"]
+    return _NO_GRAD["depth"] == 0
 
 
 class Parameter:
@@ -102,7 +107,7 @@ class Module:
 
     def save(self, cache: Any) -> None:
         """Push what backward will need (a no-op under `no_grad()`)."""
-        if _GRAD["enabled"]:
+        if grad_enabled():
             self._cache_stack().append(cache)
 
     def saved(self) -> Any:
