@@ -23,6 +23,8 @@ COMMAND_MODULES = [
     "cli.eval_cmd",
     "cli.sample_cmd",
     "cli.demo_cmd",
+    "cli.seq2seq_cmd",
+    "cli.translate_cmd",
 ]
 
 

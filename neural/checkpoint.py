@@ -35,6 +35,10 @@ def model_class(fmt: str) -> type[TrainableLM]:
         from neural.rnn_lm import RNNLanguageModel
 
         return RNNLanguageModel
+    if fmt in ("tkit-seq2seq-transformer", "tkit-seq2seq-rnn"):
+        from neural.seq2seq import seq2seq_class
+
+        return seq2seq_class(fmt)
     raise ModelFileError(f"unknown neural model format {fmt!r}: the file is from another tool or version")
 
 
