@@ -58,6 +58,8 @@ class Seq2SeqConfig:
     def problems(self) -> list[str]:
         if self.arch == "transformer" and self.n_embd % self.n_head:
             return [f"n_embd ({self.n_embd}) must be divisible by n_head ({self.n_head})"]
+        if self.arch != "transformer" and self.dropout:
+            return ["dropout applies to the transformer arch only"]
         return []
 
 
