@@ -135,11 +135,12 @@ class Seq2SeqModel(TrainableLM):
     def translate_ids(self, src: np.ndarray, beam: int = 1, max_tokens: int | None = None,
                       length_penalty: float = 0.0) -> list[int]:
         """The target ids (without </s>) that beam search finds for source ids."""
-        limit = self.cfg.max_target_len + 1 if max_tokens is None else min(max_tokens + 1, self.cfg.max_target_len + 1)
+        most = self.cfg.max_target_len if max_tokens is None else min(max_tokens, self.cfg.max_target_len)
         with no_grad():
             decoder = SourceDecoder(self, np.asarray(src, dtype=np.int64)[None])
-            ids = beam_search(decoder, [BOS_ID], beam, limit, eos=EOS_ID, length_penalty=length_penalty)
-        return [i for i in ids if i != EOS_ID]
+            # one step more than `most`, for the </s> after a longest output; a step that still has none is cut
+            ids = beam_search(decoder, [BOS_ID], beam, most + 1, eos=EOS_ID, length_penalty=length_penalty)
+        return [i for i in ids if i != EOS_ID][:most]
 
     def translate(self, text: str, beam: int = 1, max_tokens: int | None = None,
                   length_penalty: float = 0.0) -> str:
@@ -175,9 +176,9 @@ class SourceDecoder:
     def advance(self, state: DecodeState, token: int) -> DecodeState:
         logits, cache = self.model.decode_step(self.memory, state.cache, int(token), len(state.ids))
         logp = logits.astype(np.float64)
+        logp[PAD_ID] = logp[BOS_ID] = -np.inf   # never emitted: the distribution is over the other tokens
         logp -= logp.max()
         logp -= np.log(np.exp(logp).sum())
-        logp[PAD_ID] = logp[BOS_ID] = -np.inf   # never emitted
         return DecodeState((*state.ids, int(token)), logp, cache)
 
 
