@@ -10,7 +10,12 @@ import numpy as np
 
 from cli import console
 from cli.options import load_text_tokenizer, require_tokenizer
-from cli.train_neural import _default_checkpoint, _resume_conflicts, _train_options, _write_logs
+from cli.train_neural import (
+    _default_checkpoint,
+    _resume_conflicts,
+    _train_options,
+    _write_logs,
+)
 from neural.alloc import keep_freed_memory
 from neural.checkpoint import load_checkpoint
 from neural.model_file_checks import build_bytes, checked_config

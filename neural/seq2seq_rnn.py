@@ -18,7 +18,13 @@ import numpy as np
 
 from neural import param_shapes as ps
 from neural.additive_attention import AdditiveAttention
-from neural.layers import Embedding, Linear, Tanh, softmax_cross_entropy, softmax_cross_entropy_backward
+from neural.layers import (
+    Embedding,
+    Linear,
+    Tanh,
+    softmax_cross_entropy,
+    softmax_cross_entropy_backward,
+)
 from neural.module import grad_enabled
 from neural.rnn import CELLS, make_cell
 from neural.seq2seq import Seq2SeqConfig, Seq2SeqModel, masked_targets

@@ -20,7 +20,14 @@ import numpy as np
 from neural import param_shapes as ps
 from neural.attention import CausalSelfAttention
 from neural.cross_attention import Attention, key_padding_mask
-from neural.layers import INIT_STD, Dropout, Embedding, LayerNorm, softmax_cross_entropy, softmax_cross_entropy_backward
+from neural.layers import (
+    INIT_STD,
+    Dropout,
+    Embedding,
+    LayerNorm,
+    softmax_cross_entropy,
+    softmax_cross_entropy_backward,
+)
 from neural.module import Module, grad_enabled
 from neural.positional import make_positional
 from neural.seq2seq import Seq2SeqConfig, Seq2SeqModel, masked_targets
