@@ -12,8 +12,8 @@ from torch.nn import functional as F
 PAD = 0
 
 
-def params_from(model) -> dict[str, torch.Tensor]:
-    return {n: torch.tensor(p.data, dtype=torch.float64, requires_grad=True) for n, p in model.named_parameters()}
+def params_from(model, dtype=torch.float64) -> dict[str, torch.Tensor]:
+    return {n: torch.tensor(p.data, dtype=dtype, requires_grad=True) for n, p in model.named_parameters()}
 
 
 def _ln(x, w):
