@@ -10,6 +10,10 @@ from cli import console
 from cli.inputs import read_once
 from cli.options import chosen_tokenizer, tokenizer_options
 from neural import load_model
+from neural.seq2seq import is_seq2seq_file, load_seq2seq
+from neural.seq2seq_data import check_lengths, read_pairs
+from neural.seq2seq_eval import evaluate_pairs, group_references
+from neural.thread_pool import single_blas
 from ngram.evaluate import evaluate_files, report_dict, score_sentences
 from tokenizers_kit.corpus import corpus_bytes, iter_lines, require_nonempty
 from tokenizers_kit.errors import TkitError
@@ -37,6 +41,11 @@ def eval_command(model_path: str, files: tuple[str, ...], tokenizer_file: str | 
     per token; bits_per_byte divides the total bits by the UTF-8 bytes of the text, so models with different
     tokenizers compare on one scale.
     """
+    if is_seq2seq_file(model_path):
+        if adapter is not None:
+            raise TkitError("--adapter applies to a Transformer language model, not to a seq2seq model")
+        _eval_seq2seq(model_path, files, chosen_tokenizer(tokenizer_file, tokenizer_name), as_json, per_line)
+        return
     model = load_model(model_path, chosen_tokenizer(tokenizer_file, tokenizer_name), adapter)
     require_nonempty(files)
     if getattr(model, "masked", False):
@@ -70,6 +79,31 @@ def _eval_masked(model, files: tuple[str, ...], as_json: bool) -> None:
     from tokenizers_kit.corpus import read_text
 
     result = evaluate_masked(model, np.asarray(model.tokenizer.encode_ids(read_text(list(files)))))
+    _print_result(result, as_json)
+
+
+def _eval_seq2seq(model_path: str, files: tuple[str, ...], tokenizer: object, as_json: bool,
+                  per_line: bool) -> None:
+    """Seq2seq models score PAIRS.tsv files: target cross-entropy (teacher forced), and the exact match and
+    token error rate of their greedy outputs."""
+    if tokenizer is not None:
+        raise TkitError(f"{model_path} carries its own tokenizers: drop -t/--tokenizer")
+    if per_line:
+        raise TkitError("--per-line needs a sentence (n-gram) model; a seq2seq model is scored on pairs")
+    model = load_seq2seq(model_path)
+    require_nonempty(files)
+    pairs = read_pairs(list(files), model.tokenizer, model.target_tokenizer)
+    check_lengths(pairs, model.cfg.max_source_len, model.cfg.max_target_len)
+    watch = console.Stopwatch()
+    with console.progress("decoding", total=len(group_references(pairs))) as bar, single_blas():
+        report = evaluate_pairs(model, pairs, on_source=lambda: bar.advance(1))
+    result = {"cross_entropy": report.cross_entropy, "perplexity": math.exp(report.cross_entropy),
+              **{k: v for k, v in report.as_dict().items() if k != "cross_entropy"}}
+    _print_result(result, as_json)
+    console.info(f"scored {report.pairs:,} pairs ({report.sources:,} distinct sources) in {watch.seconds:.2f}s")
+
+
+def _print_result(result: dict, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(result))
     else:

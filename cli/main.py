@@ -46,6 +46,8 @@ COMMAND_MODULES = [
     "cli.finetune_cmd",
     "cli.mlm_cmd",
     "cli.word2vec_cmd",
+    "cli.seq2seq_cmd",
+    "cli.translate_cmd",
 ]
 
 

@@ -47,6 +47,10 @@ def model_class(fmt: str) -> type[TrainableLM]:
         from neural.cnn_lm import CNNLanguageModel
 
         return CNNLanguageModel
+    if fmt in ("tkit-seq2seq-transformer", "tkit-seq2seq-rnn"):
+        from neural.seq2seq import seq2seq_class
+
+        return seq2seq_class(fmt)
     raise ModelFileError(f"unknown neural model format {fmt!r}: the file is from another tool or version")
 
 

@@ -77,17 +77,23 @@ def sample_stream(model: LanguageModel, prompt_ids: Sequence[int], config: Sampl
             state = model.advance(state, token)
 
 
-def beam_search(model: LanguageModel, prompt_ids: Sequence[int], beam: int, max_tokens: int) -> list[int]:
+def beam_search(model: LanguageModel, prompt_ids: Sequence[int], beam: int, max_tokens: int,
+                eos: int | None = None, length_penalty: float = 0.0) -> list[int]:
     """The most probable continuation found by beam search (deterministic).
 
-    Hypotheses that emit `</s>` (sentence models) are finished; the best finished or surviving hypothesis by
-    total log-probability wins, ties broken by the smaller id sequence."""
+    `model` is anything with `start(ids)`, `advance(state, token)` and `vocab` (a LanguageModel, or a
+    sequence-to-sequence model's per-input decoder). Hypotheses that emit the end token (`eos`, by default
+    `</s>` of sentence models; stream models have none) are finished and leave the beam; the best finished
+    or surviving hypothesis wins, by total log-probability divided by GNMT's length penalty
+    ((5 + length) / 6) ** `length_penalty` (0: no normalisation), ties broken by the smaller id sequence."""
     if beam < 1:
         raise ValueError("beam must be at least 1")
-    eos = model.vocab.eos_id if model.sentence_mode else None
+    require_real("length_penalty", length_penalty, low=0.0)
+    if eos is None:
+        eos = model.vocab.eos_id if model.sentence_mode else None
     live: list[tuple[float, list[int], DecodeState]] = [(0.0, [], model.start(prompt_ids))]
     finished: list[tuple[float, list[int]]] = []
-    for _ in range(max_tokens):
+    for step in range(max_tokens):
         candidates: list[tuple[float, list[int], DecodeState, int]] = []
         for score, ids, state in live:
             k = min(beam, state.logprobs.size)
@@ -97,16 +103,24 @@ def beam_search(model: LanguageModel, prompt_ids: Sequence[int], beam: int, max_
                 if np.isfinite(lp):
                     candidates.append((score + lp, ids, state, int(token)))
         candidates.sort(key=lambda c: (-c[0], [*c[1], c[3]]))
+        last = step == max_tokens - 1  # the final states are never read: skip their model calls
         live = []
         for score, ids, state, token in candidates[:beam]:
             if token == eos:
                 finished.append((score, [*ids, token]))
             else:
-                live.append((score, [*ids, token], model.advance(state, token)))
+                live.append((score, [*ids, token], state if last else model.advance(state, token)))
         if not live:
             break
     pool = finished + [(s, ids) for s, ids, _ in live]
-    return min(pool, key=lambda c: (-c[0], c[1]))[1] if pool else []
+    if not pool:
+        return []
+    return min(pool, key=lambda c: (-c[0] / _length_penalty(len(c[1]), length_penalty), c[1]))[1]
+
+
+def _length_penalty(length: int, alpha: float) -> float:
+    """GNMT's lp(Y) = ((5 + |Y|) / 6) ** alpha (Wu et al. 2016); 1 for alpha = 0."""
+    return ((5.0 + length) / 6.0) ** alpha if alpha else 1.0
 
 
 def top_next(model: LanguageModel, prompt_ids: Sequence[int], k: int) -> list[tuple[int, float]]:

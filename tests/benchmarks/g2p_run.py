@@ -1,0 +1,66 @@
+"""Train the Transformer G2P on the shipped CMUdict split within a CPU-time budget and report WER/PER.
+
+    PYTHONPATH=$PWD python tests/benchmarks/g2p_run.py [-o g2p.npz] [--steps N] [--split test]
+
+Too long for `make bench` (about 20 CPU-minutes), so a script: it runs exactly what `tkit train seq2seq
+data/g2p/train.tsv --source-tokenizer char --target-tokenizer whitespace ...` runs (the same Trainer), with
+BLAS single-threaded, counts the process's CPU time (not wall time: the machine is shared), then decodes the
+dev or test words greedily. WER = 1 - exact match per word (any listed pronunciation counts), PER = phoneme
+edit distance to the closest pronunciation over its length.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+from neural.seq2seq import Seq2SeqConfig
+from neural.seq2seq_data import build_vocab, pack, read_pairs
+from neural.seq2seq_eval import evaluate_pairs
+from neural.seq2seq_trainer import Seq2SeqTrainer
+from neural.seq2seq_transformer import TransformerSeq2Seq
+from neural.thread_pool import single_blas
+from neural.trainer import TrainConfig
+from tokenizers_kit.simple import CharTokenizer, WhitespaceTokenizer
+
+MODEL = dict(n_layer=3, n_head=4, n_embd=128, max_source_len=32, max_target_len=32, dropout=0.0, seed=1337)
+TRAIN = dict(steps=3600, batch_size=64, lr=2e-3, min_lr=1e-4, warmup=300, weight_decay=0.01, beta2=0.98,
+             grad_clip=1.0, val_every=900, eval_batches=10, seed=1337)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("-o", "--output", default="g2p.npz")
+    ap.add_argument("--steps", type=int, default=TRAIN["steps"])
+    ap.add_argument("--split", default="test")
+    args = ap.parse_args()
+    src_tok, tgt_tok = CharTokenizer(), WhitespaceTokenizer()
+    train = read_pairs(["data/g2p/train.tsv"], src_tok, tgt_tok)
+    dev = read_pairs(["data/g2p/dev.tsv"], src_tok, tgt_tok)
+    vocab = build_vocab(train)
+    cfg = Seq2SeqConfig(vocab_size=len(vocab), **MODEL)
+    model = TransformerSeq2Seq(cfg, vocab, src_tok, tgt_tok)
+    s, t = cfg.max_source_len, cfg.max_target_len
+    tc = TrainConfig(**{**TRAIN, "steps": args.steps})
+    trainer = Seq2SeqTrainer(model, pack(train, vocab, s, t), pack(dev, vocab, s, t), tc,
+                             on_step=lambda i: print(f"step {i.step} loss {i.loss:.4f} val {i.val_loss}", flush=True)
+                             if i.val_loss is not None or i.step % 200 == 0 else None)
+    cpu0 = time.process_time()
+    with single_blas():
+        result = trainer.run()
+    cpu_train = time.process_time() - cpu0
+    model.eval()
+    model.save(args.output)
+    pairs = read_pairs([f"data/g2p/{args.split}.tsv"], src_tok, tgt_tok)
+    cpu1 = time.process_time()
+    with single_blas():
+        report = evaluate_pairs(model, pairs)
+    out = {"split": args.split, "train_cpu_s": round(cpu_train, 1), "decode_cpu_s": round(time.process_time() - cpu1, 1),
+           "steps": result.steps, "params": model.num_parameters(), "train_loss": result.train_loss,
+           "val_loss": result.val_loss, "wer": 1 - report.exact_match, "per": report.token_error_rate,
+           **report.as_dict()}
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()

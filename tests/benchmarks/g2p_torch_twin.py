@@ -1,0 +1,70 @@
+"""The torch twin of tests/benchmarks/g2p_run.py: the same model (tests/neural/torch_seq2seq.py, float32,
+the tkit model's initial weights), the same batches (the trainer's random rows, same seed), the same AdamW
+(decay on 2-D weights), schedule and clipping; the trained weights are copied back into a tkit model and
+decoded by the same greedy search, so the comparison is of the training only.
+
+    PYTHONPATH=$PWD python tests/benchmarks/g2p_torch_twin.py [--steps N] [--split test]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+import numpy as np
+import torch
+
+from neural.seq2seq import Seq2SeqConfig
+from neural.seq2seq_data import build_vocab, pack, read_pairs, split_rows
+from neural.seq2seq_eval import evaluate_pairs
+from neural.seq2seq_transformer import TransformerSeq2Seq
+from neural.thread_pool import single_blas
+from neural.trainer import TrainConfig
+from tests.benchmarks.g2p_run import MODEL, TRAIN
+from tests.neural.torch_seq2seq import params_from, transformer_loss
+from tokenizers_kit.simple import CharTokenizer, WhitespaceTokenizer
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--steps", type=int, default=TRAIN["steps"])
+    ap.add_argument("--split", default="test")
+    args = ap.parse_args()
+    torch.set_num_threads(1)
+    src_tok, tgt_tok = CharTokenizer(), WhitespaceTokenizer()
+    train = read_pairs(["data/g2p/train.tsv"], src_tok, tgt_tok)
+    vocab = build_vocab(train)
+    cfg = Seq2SeqConfig(vocab_size=len(vocab), **MODEL)
+    model = TransformerSeq2Seq(cfg, vocab, src_tok, tgt_tok)
+    rows = pack(train, vocab, cfg.max_source_len, cfg.max_target_len)
+    tc = TrainConfig(**{**TRAIN, "steps": args.steps})
+    p = params_from(model, torch.float32)
+    decay = [t for n, t in p.items() if dict(model.named_parameters())[n].decay]
+    no_decay = [t for n, t in p.items() if not dict(model.named_parameters())[n].decay]
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": tc.weight_decay},
+                             {"params": no_decay, "weight_decay": 0.0}], lr=tc.lr, betas=(tc.beta1, tc.beta2))
+    schedule, rng = tc.schedule(), np.random.default_rng(tc.seed)
+    cpu0 = time.process_time()
+    for step in range(tc.steps):
+        for group in opt.param_groups:
+            group["lr"] = schedule(step)
+        src, tgt = split_rows(rows[rng.integers(0, len(rows), size=tc.batch_size)], cfg.max_source_len)
+        opt.zero_grad()
+        loss = transformer_loss(p, cfg.n_layer, cfg.n_head, src, tgt)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(list(p.values()), tc.grad_clip)
+        opt.step()
+        if (step + 1) % 200 == 0:  # numbered as the tkit run's log: steps done, this step's batch
+            print(f"step {step + 1} loss {loss.item():.4f}", flush=True)
+    cpu_train = time.process_time() - cpu0
+    model.load_state_arrays({n: t.detach().numpy() for n, t in p.items()})
+    model.eval()
+    pairs = read_pairs([f"data/g2p/{args.split}.tsv"], src_tok, tgt_tok)
+    with single_blas():
+        report = evaluate_pairs(model, pairs)
+    print(json.dumps({"twin": "torch", "split": args.split, "train_cpu_s": round(cpu_train, 1), "steps": tc.steps,
+                      "wer": 1 - report.exact_match, "per": report.token_error_rate, **report.as_dict()}))
+
+
+if __name__ == "__main__":
+    main()
