@@ -84,12 +84,17 @@ def test_ctrl_c_saves_a_loadable_checkpoint(tmp_path):
             os.kill(os.getpid(), signal.SIGINT)
 
     trainer = Trainer(model, train, val, TrainConfig(**CFG), ckpt_path, on_step)
-    with pytest.raises(TrainingInterrupted, match="interrupted at step 3/12.*--resume"):
-        trainer.run()
+    # Python's own Ctrl-C handler before the run, whatever an earlier test in this process left behind
+    outer = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(TrainingInterrupted, match="interrupted at step 3/12.*--resume"):
+            trainer.run()
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the trainer restored it
+    finally:
+        signal.signal(signal.SIGINT, outer)
     ckpt = load_checkpoint(ckpt_path)
     assert ckpt.trainer["step"] == 3 and len(ckpt.trainer["history"]) == 3
     np.testing.assert_array_equal(ckpt.model.wte.weight.data, model.wte.weight.data)
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handler restored
 
 
 def test_resume_refuses_other_data(tmp_path):
