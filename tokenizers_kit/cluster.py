@@ -7,6 +7,7 @@ worker, are bounded by TKIT_DASK_TIMEOUT seconds.
 """
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import os
@@ -20,6 +21,9 @@ from typing import Any
 
 from tokenizers_kit.checks import ArgumentError
 from tokenizers_kit.errors import TkitError
+
+# Before Python 3.11 asyncio's TimeoutError (which Dask's waits raise) is not the builtin one.
+TIMEOUTS = (OSError, TimeoutError, asyncio.TimeoutError)
 
 INSTALL_HINT = "pip install 'tokenizers-kit[dask]'"
 DEFAULT_TIMEOUT = 10.0
@@ -118,12 +122,12 @@ def connect(scheduler: str | SchedulerChoice) -> Iterator[Any]:
 def _remote_client(distributed: Any, address: str, timeout: float) -> Any:
     try:
         client = distributed.Client(address, timeout=timeout)
-    except (OSError, TimeoutError) as err:
+    except TIMEOUTS as err:
         raise TkitError(f"cannot reach a Dask scheduler at {address} within {timeout:g} s ({_short(err)}): start "
                         f"one with `dask scheduler` and pass the address it prints, or check host and port") from None
     try:
         client.wait_for_workers(1, timeout=timeout)
-    except (OSError, TimeoutError):
+    except TIMEOUTS:
         client.close()
         raise TkitError(f"the Dask scheduler at {address} has no workers (none joined within {timeout:g} s): start "
                         f"some with `dask worker {address}` on machines that share the input files") from None
