@@ -10,13 +10,17 @@ import numpy as np
 
 from cli import console
 from cli.options import require_tokenizer
-from cli.train_neural import _default_checkpoint, _summary, _train_options, _write_logs
+from cli.train_neural import (
+    _default_checkpoint,
+    _summary,
+    _train_options,
+    train_and_save,
+)
 from neural import load_model
-from neural.alloc import keep_freed_memory
 from neural.checkpoint import load_checkpoint
 from neural.data import random_batch, split_stream
 from neural.model_file_checks import checked_config
-from neural.trainer import StepInfo, TrainConfig, Trainer, TrainingInterrupted
+from neural.trainer import TrainConfig, Trainer
 from neural.training_budget import require_training_fits
 from tokenizers_kit.atomic import check_output_dir
 from tokenizers_kit.corpus import read_text, require_nonempty
@@ -81,24 +85,13 @@ def _train_mlm(model_opts: dict[str, Any], opts: dict[str, Any]) -> None:
             trainer = Trainer.resume(ckpt, train_ids, val_ids, checkpoint, steps=opts.get("steps"))
         except TkitError as err:
             raise TkitError(f"cannot resume from checkpoint {resume}: {err}") from None
-    keep_freed_memory()
-    watch = console.Stopwatch()
-    trainer.on_checkpoint = lambda history: _write_logs(history, log_path, plot_path, model)
-    with console.progress(f"training {model.name}", trainer.cfg.steps) as bar:
-        def on_step(info: StepInfo) -> None:
-            bar.update(completed=info.step, description=f"loss {info.loss:.4f} · {info.tokens_per_s:,.0f} tok/s")
 
-        trainer.on_step = on_step
-        bar.update(completed=trainer.step)
-        try:
-            result = trainer.run()
-        except TrainingInterrupted:
-            _write_logs(trainer.history, log_path, plot_path, model)
-            raise
-    model.eval()
-    model.save(output, dtype=np.float16 if half else None)
-    _write_logs(result.history, log_path, plot_path, model)
-    console.info(_summary(model, result, output, watch.seconds, len(train_ids), len(val_ids)).replace(
+    def attach(on_step, on_checkpoint):  # noqa: ANN001, ANN202 (the shared loop's callbacks)
+        trainer.on_step, trainer.on_checkpoint = on_step, on_checkpoint
+        return trainer
+
+    _, result, seconds = train_and_save(model, attach, output, half, log_path, plot_path)
+    console.info(_summary(model, result, output, seconds, len(train_ids), len(val_ids)).replace(
         "nats/token", "nats per masked token"))
 
 

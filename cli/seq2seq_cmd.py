@@ -14,15 +14,14 @@ from cli.train_neural import (
     _default_checkpoint,
     _resume_conflicts,
     _train_options,
-    _write_logs,
+    train_and_save,
 )
-from neural.alloc import keep_freed_memory
 from neural.checkpoint import load_checkpoint
 from neural.model_file_checks import build_bytes, checked_config
 from neural.seq2seq import Seq2SeqModel
 from neural.seq2seq_data import Pair, build_vocab, pack, read_pairs, split_pairs
 from neural.seq2seq_trainer import Seq2SeqTrainer
-from neural.trainer import StepInfo, TrainConfig, TrainingInterrupted
+from neural.trainer import TrainConfig
 from neural.training_budget import require_training_fits
 from tokenizers_kit.atomic import check_output_dir
 from tokenizers_kit.corpus import require_nonempty
@@ -172,30 +171,8 @@ def _model_class(arch: str) -> type[Seq2SeqModel]:
 
 
 def _train(model: Seq2SeqModel, factory, output: str, half: bool, log_path, plot_path) -> None:
-    keep_freed_memory()
-    watch = console.Stopwatch()
-    bar: list[console.Tracker] = []
-    last_val: list[float | None] = [None]
-
-    def on_step(info: StepInfo) -> None:
-        if info.val_loss is not None:
-            last_val[0] = info.val_loss
-        val = f" val {last_val[0]:.4f}" if last_val[0] is not None else ""
-        bar[0].update(completed=info.step, description=f"loss {info.loss:.4f}{val}")
-
-    trainer = factory(on_step, lambda history: _write_logs(history, log_path, plot_path, model))
-    with console.progress(f"training {model.name}", trainer.cfg.steps) as tracker:
-        bar.append(tracker)
-        tracker.update(completed=trainer.step)
-        try:
-            result = trainer.run()
-        except TrainingInterrupted:
-            _write_logs(trainer.history, log_path, plot_path, model)
-            raise
-    model.eval()
-    model.save(output, dtype=np.float16 if half else None)
-    _write_logs(result.history, log_path, plot_path, model)
+    trainer, result, seconds = train_and_save(model, factory, output, half, log_path, plot_path, rate=False)
     val = f", val {result.val_loss:.4f}" if result.val_loss is not None else ""
     console.info(f"trained {model.name} ({model.num_parameters():,} params) for {result.steps} steps in "
-                 f"{watch.seconds:.1f}s: train loss {result.train_loss:.4f}{val} nats/token on "
+                 f"{seconds:.1f}s: train loss {result.train_loss:.4f}{val} nats/token on "
                  f"{len(trainer.train_ids):,}/{len(trainer.val_ids):,} train/val pairs -> {output}")

@@ -263,6 +263,15 @@ def _run(model_cls: type[TrainableLM], config_cls: Any, model_opts: dict[str, An
         trainer_factory = lambda on_step, on_ckpt: Trainer(  # noqa: E731
             model, train_ids, val_ids, train_cfg, checkpoint, on_step, on_ckpt)
 
+    trainer, result, seconds = train_and_save(model, trainer_factory, output, half, log_path, plot_path)
+    console.info(_summary(model, result, output, seconds, len(train_ids), len(val_ids)))
+
+
+def train_and_save(model: TrainableLM, trainer_factory: Callable[..., Any], output: str, half: bool,
+                   log_path: str | None, plot_path: str | None, rate: bool = True) -> tuple[Any, Any, float]:
+    """The training loop every `tkit train`-like command shares: a progress bar (loss, last validation loss,
+    tokens/s unless `rate` is off), logs written at each checkpoint and on Ctrl-C, the model saved at the end.
+    `trainer_factory(on_step, on_checkpoint)` builds (or resumes) the trainer. Returns (trainer, result, seconds)."""
     keep_freed_memory()  # a training loop frees and reallocates the same big arrays every step
     watch = console.Stopwatch()
     bar: list[console.Tracker] = []
@@ -272,7 +281,8 @@ def _run(model_cls: type[TrainableLM], config_cls: Any, model_opts: dict[str, An
         if info.val_loss is not None:
             last_val[0] = info.val_loss
         val = f" val {last_val[0]:.4f}" if last_val[0] is not None else ""
-        bar[0].update(completed=info.step, description=f"loss {info.loss:.4f}{val} · {info.tokens_per_s:,.0f} tok/s")
+        speed = f" · {info.tokens_per_s:,.0f} tok/s" if rate else ""
+        bar[0].update(completed=info.step, description=f"loss {info.loss:.4f}{val}{speed}")
 
     trainer = trainer_factory(on_step, lambda history: _write_logs(history, log_path, plot_path, model))
     with console.progress(f"training {model.name}", trainer.cfg.steps) as tracker:
@@ -286,7 +296,7 @@ def _run(model_cls: type[TrainableLM], config_cls: Any, model_opts: dict[str, An
     model.eval()
     model.save(output, dtype=np.float16 if half else None)
     _write_logs(result.history, log_path, plot_path, model)
-    console.info(_summary(model, result, output, watch.seconds, len(train_ids), len(val_ids)))
+    return trainer, result, watch.seconds
 
 
 def _resume_conflicts(ckpt: Any, given: dict[str, Any], tokenizer_file: str | None,
