@@ -206,15 +206,19 @@ class LayerNorm(Module):
         self.weight.grad += np.einsum("ij,ij->j", g2, xhat)
         if self.bias is not None:
             self.bias.grad += g2.sum(axis=0)
-        dxhat = g2 * self.weight.data
-        # dx = rstd * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat))   (llm.c layernorm.md)
+        return self.input_grad(g2 * self.weight.data, xhat, rstd, inv).reshape(g.shape)
+
+    @staticmethod
+    def input_grad(dxhat: np.ndarray, xhat: np.ndarray, rstd: np.ndarray, inv: np.ndarray) -> np.ndarray:
+        """dx from dxhat (N, C), in place: rstd * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat))
+        (llm.c layernorm.md)."""
         m1 = dxhat @ inv
         m2 = np.einsum("ij,ij->i", dxhat, xhat)
         m2 *= inv[0]
         dxhat -= m1[:, None]
         dxhat -= xhat * m2[:, None]
         dxhat *= rstd[:, None]
-        return dxhat.reshape(g.shape)
+        return dxhat
 
 
 # ---- activations ------------------------------------------------------------------------------------------

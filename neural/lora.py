@@ -86,14 +86,7 @@ class FrozenLayerNorm(LayerNorm):
 
     def backward(self, g: np.ndarray) -> np.ndarray:
         xhat, rstd, inv = self.saved()
-        dxhat = g.reshape(xhat.shape) * self.weight.data
-        m1 = dxhat @ inv
-        m2 = np.einsum("ij,ij->i", dxhat, xhat)
-        m2 *= inv[0]
-        dxhat -= m1[:, None]
-        dxhat -= xhat * m2[:, None]
-        dxhat *= rstd[:, None]
-        return dxhat.reshape(g.shape)
+        return self.input_grad(g.reshape(xhat.shape) * self.weight.data, xhat, rstd, inv).reshape(g.shape)
 
 
 class FrozenEmbedding(Embedding):
