@@ -5,6 +5,7 @@ arrays (for whole sentences and whole vocabularies); NumPy array arithmetic wrap
 """
 from __future__ import annotations
 
+import struct
 from collections.abc import Sequence
 
 import numpy as np
@@ -22,7 +23,7 @@ def murmur64(data: bytes) -> int:
     n = len(data)
     h = (n * M) & MASK
     end = n - n % 8
-    for k in np.frombuffer(data[:end], dtype="<u8").tolist() if end else ():
+    for k in struct.unpack_from(f"<{end >> 3}Q", data) if end else ():
         k = (k * M) & MASK
         k ^= k >> R
         k = (k * M) & MASK

@@ -124,7 +124,22 @@ class Model:
         return 10.0 ** (-self.score(sentence) / words)
 
     def full_scores(self, sentence: str | bytes, bos: bool = True, eos: bool = True) -> Iterator[tuple]:
-        """(log10 p, n-gram length, oov) for each word, then for `</s>` if eos."""
+        """(log10 p, n-gram length, oov) for each word, then for `</s>` if eos: the same state loop as `score`
+        (`_full_scores_reference` is its vectorised twin)."""
+        table, miss = self._memo.by_bytes, self._memo.miss_bytes
+        words, backoffs = (self._bos_words, self._bos_backoffs) if bos else ((), ())
+        out = []
+        for w in _as_bytes(sentence).split():
+            hit = table.get((words, w)) or miss(words, backoffs, w)
+            out.append((hit[0], hit[4], hit[5] == 0))
+            words, backoffs = hit[2], hit[3]
+        if eos:
+            hit = table.get((words, b"</s>")) or miss(words, backoffs, b"</s>")
+            out.append((hit[0], hit[4], False))
+        return iter(out)
+
+    def _full_scores_reference(self, sentence: str | bytes, bos: bool = True, eos: bool = True) -> Iterator[tuple]:
+        """`full_scores` through the vectorised whole-sentence lookup, with no memo."""
         probs, lengths, ids = self._scores(sentence, bos, eos)
         oov = np.zeros(probs.size, dtype=bool)
         oov[:ids.size] = ids == 0

@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ngram.kenlm.scoring import full_score
+from ngram.kenlm.step import make_step
 
 LIMIT = 1 << 17  # transitions remembered per table (cleared when full: contexts and OOV strings are unbounded)
 
@@ -20,10 +20,10 @@ Transition = tuple[float, np.float32, tuple[int, ...], tuple[float, ...], int, i
 
 
 class Transitions:
-    """The memo tables of one model; `miss` computes a transition with the plain scalar `full_score`."""
+    """The memo tables of one model; a miss computes the transition with the fused step (`step.make_step`)."""
 
     def __init__(self, search, index: Callable[[bytes], int]) -> None:
-        self.search = search
+        self.step = make_step(search)
         self.index = index
         self.by_str: dict[tuple, Transition] = {}
         self.by_bytes: dict[tuple, Transition] = {}
@@ -39,7 +39,7 @@ class Transitions:
     def _store(self, table: dict, words: tuple[int, ...], backoffs: tuple[float, ...], key: str | bytes,
                raw: bytes) -> Transition:
         wid = self.index(raw)
-        prob, length, out_words, out_backoffs = full_score(self.search, words, backoffs, wid)
+        prob, length, out_words, out_backoffs = self.step(words, backoffs, wid)
         hit = (prob, np.float32(prob), out_words, out_backoffs, length, wid)
         if len(table) >= LIMIT:
             table.clear()

@@ -5,6 +5,7 @@ record indices; the children of a node are a range of the next order's array, so
 from __future__ import annotations
 
 import struct
+from bisect import bisect_left
 from dataclasses import dataclass
 
 import numpy as np
@@ -120,6 +121,7 @@ class SortedVocab:
             raise ModelFileError(f"{name}: the vocabulary holds {stored} words but the header counts "
                                  f"{h.counts[0]}: the file is corrupt")
         self.hashes = np.ndarray((stored,), dtype="<u8", buffer=buf, offset=offset + 8)
+        self._sorted = memoryview(self.hashes).cast("B").cast("Q")
         self.bound = h.counts[0]
 
     def ids(self, hashes: np.ndarray) -> np.ndarray:
@@ -130,7 +132,8 @@ class SortedVocab:
         return np.where(found, at + 1, 0).astype(np.int64)
 
     def id(self, word_hash: int) -> int:
-        return int(self.ids(np.array([word_hash], dtype=np.uint64))[0])
+        at = bisect_left(self._sorted, word_hash)  # plain bisect: no NumPy call for one word
+        return at + 1 if word_hash and at < len(self._sorted) and self._sorted[at] == word_hash else 0
 
 
 class TrieSearch:

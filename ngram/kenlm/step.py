@@ -1,0 +1,177 @@
+"""KenLM's FullScore for one word, fused into one function per search kind: the cold path of `score`,
+`full_scores` and `BaseScore`.
+
+`scoring.full_score` is the plain twin (one method call per n-gram lookup); these closures do the same lookups
+with everything bound to locals, the n-gram keys folded in Python ints (one key at a time is cheaper in plain int
+arithmetic than in NumPy) and the mapped tables read with `struct.unpack_from`. A step returns
+(log10 p, n-gram length, out-state words, out-state backoffs); the backoffs are added in float32, as KenLM does.
+"""
+from __future__ import annotations
+
+import math
+import struct
+from bisect import bisect_right
+from collections.abc import Callable
+
+from ngram.kenlm.hashing import KEY_ADD, KEY_MUL, MASK
+from tokenizers_kit.errors import ModelFileError
+
+Step = Callable[[tuple, tuple, int], tuple]
+F32 = struct.Struct("<f")
+U32 = struct.Struct("<I")
+WINDOW = 8  # probing slots read per struct call: most lookups, found or not, end within a few slots
+
+
+def _f32_add(prob: float, backoff: float) -> float:
+    return F32.unpack(F32.pack(prob + backoff))[0]
+
+
+def make_step(search) -> Step:
+    """The fused step of a ProbingSearch or a TrieSearch."""
+    return _trie_step(search) if hasattr(search, "arrays") else _probing_step(search)
+
+
+def _probing_step(search) -> Step:
+    raw, unpack, copysign = search.raw, struct.unpack_from, math.copysign
+    uni_at, uni_size = search._uni_offset, search._uni_size
+    middles = [(t.offset, t.slots, t.entry) for t in search.middle]
+    long_at, long_slots, name = search.longest.offset, search.longest.slots, search.longest.name
+    order = search.order
+    last = order - 2
+    f32 = F32
+
+    windows = {entry: [struct.Struct("<" + f"Q{entry - 8}x" * n) for n in range(WINDOW + 1)]
+               for entry in {m[2] for m in middles} | {12}}
+
+    def probe(key: int, at: int, slots: int, entry: int) -> int:
+        """Linear probing from the key's home slot, WINDOW slots per read: the slot holding `key`, or -1."""
+        if key == 0 or slots == 0:
+            return -1
+        slot = key % slots
+        structs = windows[entry]
+        for _ in range(slots // WINDOW + 2):
+            n = min(WINDOW, slots - slot)
+            keys = structs[n].unpack_from(raw, at + slot * entry)
+            if key in keys:  # a table built by insertion has no empty slot between a key's home and the key
+                return slot + keys.index(key)
+            if 0 in keys:
+                return -1
+            slot = (slot + n) % slots
+        raise ModelFileError(f"{name}: a probing table has no empty slot: the file is corrupt")
+
+    def step(words: tuple, backoffs: tuple, w: int) -> tuple:
+        prob, backoff = unpack("<ff", raw, uni_at + w * uni_size)
+        prob = -abs(prob)
+        out_backoffs = [backoff]
+        out_len = 1 if backoff != 0.0 or copysign(1.0, backoff) > 0 else 0
+        length = 1
+        key = w
+        for j, older in enumerate(words):
+            key = ((key * KEY_MUL) ^ ((older + 1) * KEY_ADD)) & MASK
+            if j == last:
+                slot = probe(key, long_at, long_slots, 12)
+                if slot >= 0:
+                    prob, length = unpack("<f", raw, long_at + slot * 12 + 8)[0], order
+                break
+            at, slots, entry = middles[j]
+            slot = probe(key, at, slots, entry)
+            if slot < 0:
+                break
+            prob, backoff = unpack("<ff", raw, at + slot * entry + 8)
+            prob = -abs(prob)
+            out_backoffs.append(backoff)
+            length = j + 2
+            if backoff != 0.0 or copysign(1.0, backoff) > 0:
+                out_len = length
+        for b in backoffs[length - 1:]:
+            prob = f32.unpack(f32.pack(prob + b))[0]
+        return prob, length, ((w,) + words)[:out_len], tuple(out_backoffs[:out_len])
+
+    return step
+
+
+def _trie_step(search) -> Step:
+    raw, unpack, copysign = search.raw, struct.unpack_from, math.copysign
+    uni_at, order, name, bound = search._uni_offset, search.order, search.name, search.limit
+    last = order - 2
+    f32, u32 = F32, U32
+    # per order 2..N: (base, record bits, entries, word mask, prob shift, prob mask, prob table, backoff shift,
+    # backoff mask, backoff table, next shift, next bits, next mask, Bhiksha offsets as a memoryview or None)
+    levels = []
+    for a in search.arrays:
+        offsets = memoryview(a.offsets).cast("B").cast("Q") if a.offsets is not None else None
+        levels.append((a.base, a.bits, a.entries, (1 << a.word_bits) - 1, a.prob_shift, (1 << a.prob_bits) - 1,
+                       None if a.prob_table is None else a.prob_table.tolist(), a.backoff_shift,
+                       (1 << a.backoff_bits) - 1,
+                       None if a.backoff_table is None else a.backoff_table.astype(float).tolist(),
+                       a.next_shift, a.next_bits, (1 << a.next_bits) - 1, offsets))
+
+    def field(base: int, bit: int, mask: int) -> int:
+        return (unpack("<Q", raw, base + (bit >> 3))[0] >> (bit & 7)) & mask
+
+    def next_of(level: tuple, record: int) -> int:
+        low = field(level[0], record * level[1] + level[10], level[12])
+        offsets = level[13]
+        if offsets is None:
+            return low
+        return ((bisect_right(offsets, record) - 1) << level[11]) | low
+
+    def find(level: tuple, begin: int, end: int, word: int) -> int:
+        """The record of `word` among the sorted records begin..end of one order, or -1: KenLM's interpolation
+        search (ids in trie files follow hash order, so they spread evenly and the first guess is close)."""
+        if not begin <= end <= level[2]:
+            raise ModelFileError(f"{name}: a trie pointer is out of range: the file is corrupt")
+        base, bits, mask = level[0], level[1], level[3]
+        lo, lo_val, hi, hi_val = begin - 1, 0, end, bound
+        while hi - lo > 1:
+            mid = lo + 1 + (word - lo_val) * (hi - lo - 1) // (hi_val - lo_val + 1)
+            if not lo < mid < hi:  # values outside the ids the header allows: only in a corrupt file
+                mid = (lo + hi) >> 1
+            at = mid * bits
+            got = (unpack("<Q", raw, base + (at >> 3))[0] >> (at & 7)) & mask
+            if got < word:
+                lo, lo_val = mid, got
+            elif got > word:
+                hi, hi_val = mid, got
+            else:
+                return mid
+        return -1
+
+    def prob_of(level: tuple, record: int) -> float:
+        code = field(level[0], record * level[1] + level[4], level[5])
+        table = level[6]
+        if table is not None:
+            return table[code]
+        return f32.unpack(u32.pack(code | 0x80000000))[0]
+
+    def backoff_of(level: tuple, record: int) -> float:
+        code = field(level[0], record * level[1] + level[7], level[8])
+        table = level[9]
+        if table is not None:
+            return table[code]
+        return f32.unpack(u32.pack(code))[0]
+
+    def step(words: tuple, backoffs: tuple, w: int) -> tuple:
+        prob, backoff, begin, end = unpack("<ffQ8xQ", raw, uni_at + 16 * w)
+        out_backoffs = [backoff]
+        out_len = 1 if backoff != 0.0 or copysign(1.0, backoff) > 0 else 0
+        length = 1
+        for j, older in enumerate(words):
+            level = levels[j]
+            record = find(level, begin, end, older)
+            if record < 0:
+                break
+            if j == last:
+                prob, length = prob_of(level, record), order
+                break
+            prob, backoff = prob_of(level, record), backoff_of(level, record)
+            out_backoffs.append(backoff)
+            length = j + 2
+            if backoff != 0.0 or copysign(1.0, backoff) > 0:
+                out_len = length
+            begin, end = next_of(level, record), next_of(level, record + 1)
+        for b in backoffs[length - 1:]:
+            prob = f32.unpack(f32.pack(prob + b))[0]
+        return prob, length, ((w,) + words)[:out_len], tuple(out_backoffs[:out_len])
+
+    return step
