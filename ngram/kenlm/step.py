@@ -60,13 +60,16 @@ def _probing_step(search) -> Step:
         raise ModelFileError(f"{name}: a probing table has no empty slot: the file is corrupt")
 
     def step(words: tuple, backoffs: tuple, w: int) -> tuple:
-        prob, backoff = unpack("<ff", raw, uni_at + w * uni_size)
-        prob = -abs(prob)
+        stored, backoff = unpack("<ff", raw, uni_at + w * uni_size)
+        prob = -abs(stored)
         out_backoffs = [backoff]
         out_len = 1 if backoff != 0.0 or copysign(1.0, backoff) > 0 else 0
         length = 1
         key = w
         for j, older in enumerate(words):
+            # the stored sign bit set means "independent left": no longer n-gram ends here, stop looking
+            if stored < 0.0 or (stored == 0.0 and copysign(1.0, stored) < 0):
+                break
             key = ((key * KEY_MUL) ^ ((older + 1) * KEY_ADD)) & MASK
             if j == last:
                 slot = probe(key, long_at, long_slots, 12)
@@ -77,8 +80,8 @@ def _probing_step(search) -> Step:
             slot = probe(key, at, slots, entry)
             if slot < 0:
                 break
-            prob, backoff = unpack("<ff", raw, at + slot * entry + 8)
-            prob = -abs(prob)
+            stored, backoff = unpack("<ff", raw, at + slot * entry + 8)
+            prob = -abs(stored)
             out_backoffs.append(backoff)
             length = j + 2
             if backoff != 0.0 or copysign(1.0, backoff) > 0:
@@ -94,7 +97,7 @@ def _trie_step(search) -> Step:
     raw, unpack, copysign = search.raw, struct.unpack_from, math.copysign
     uni_at, order, name, bound = search._uni_offset, search.order, search.name, search.limit
     last = order - 2
-    f32, u32 = F32, U32
+    f32, u32, ff, uu = F32, U32, struct.Struct("<ff"), struct.Struct("<II")
     # per order 2..N: (base, record bits, entries, word mask, prob shift, prob mask, prob table, backoff shift,
     # backoff mask, backoff table, next shift, next bits, next mask, Bhiksha offsets as a memoryview or None)
     levels = []
@@ -106,15 +109,10 @@ def _trie_step(search) -> Step:
                        None if a.backoff_table is None else a.backoff_table.astype(float).tolist(),
                        a.next_shift, a.next_bits, (1 << a.next_bits) - 1, offsets))
 
-    def field(base: int, bit: int, mask: int) -> int:
-        return (unpack("<Q", raw, base + (bit >> 3))[0] >> (bit & 7)) & mask
-
-    def next_of(level: tuple, record: int) -> int:
-        low = field(level[0], record * level[1] + level[10], level[12])
-        offsets = level[13]
-        if offsets is None:
-            return low
-        return ((bisect_right(offsets, record) - 1) << level[11]) | low
+    def bits_at(base: int, at: int, width: int) -> int:
+        """The `width` bits from bit `at` of an array, as an int: several fields in one read."""
+        start = base + (at >> 3)
+        return int.from_bytes(raw[start:start + (((at & 7) + width + 7) >> 3)], "little") >> (at & 7)
 
     def find(level: tuple, begin: int, end: int, word: int) -> int:
         """The record of `word` among the sorted records begin..end of one order, or -1: KenLM's interpolation
@@ -137,20 +135,6 @@ def _trie_step(search) -> Step:
                 return mid
         return -1
 
-    def prob_of(level: tuple, record: int) -> float:
-        code = field(level[0], record * level[1] + level[4], level[5])
-        table = level[6]
-        if table is not None:
-            return table[code]
-        return f32.unpack(u32.pack(code | 0x80000000))[0]
-
-    def backoff_of(level: tuple, record: int) -> float:
-        code = field(level[0], record * level[1] + level[7], level[8])
-        table = level[9]
-        if table is not None:
-            return table[code]
-        return f32.unpack(u32.pack(code))[0]
-
     def step(words: tuple, backoffs: tuple, w: int) -> tuple:
         prob, backoff, begin, end = unpack("<ffQ8xQ", raw, uni_at + 16 * w)
         out_backoffs = [backoff]
@@ -158,18 +142,35 @@ def _trie_step(search) -> Step:
         length = 1
         for j, older in enumerate(words):
             level = levels[j]
+            if begin == end:  # no children: "independent left", no longer n-gram ends here
+                if end > level[2]:
+                    raise ModelFileError(f"{name}: a trie pointer is out of range: the file is corrupt")
+                break
             record = find(level, begin, end, older)
             if record < 0:
                 break
+            base, bits, _, _, prob_shift, prob_mask, prob_table, backoff_shift, backoff_mask, backoff_table, \
+                next_shift, next_bits, next_mask, offsets = level
             if j == last:
-                prob, length = prob_of(level, record), order
+                code = bits_at(base, record * bits + prob_shift, prob_mask.bit_length()) & prob_mask
+                prob = prob_table[code] if prob_table else f32.unpack(u32.pack(code | 0x80000000))[0]
+                length = order
                 break
-            prob, backoff = prob_of(level, record), backoff_of(level, record)
+            # this record's prob, backoff and next pointer and the next record's pointer: one read
+            v = bits_at(base, record * bits, bits + next_shift + next_bits)
+            code, back = (v >> prob_shift) & prob_mask, (v >> backoff_shift) & backoff_mask
+            if prob_table:
+                prob, backoff = prob_table[code], backoff_table[back]
+            else:
+                prob, backoff = ff.unpack(uu.pack(code | 0x80000000, back))
             out_backoffs.append(backoff)
             length = j + 2
             if backoff != 0.0 or copysign(1.0, backoff) > 0:
                 out_len = length
-            begin, end = next_of(level, record), next_of(level, record + 1)
+            begin, end = (v >> next_shift) & next_mask, (v >> (bits + next_shift)) & next_mask
+            if offsets is not None:  # Bhiksha: the high bits of a pointer are where it falls in the offsets
+                begin |= (bisect_right(offsets, record) - 1) << next_bits
+                end |= (bisect_right(offsets, record + 1) - 1) << next_bits
         for b in backoffs[length - 1:]:
             prob = f32.unpack(f32.pack(prob + b))[0]
         return prob, length, ((w,) + words)[:out_len], tuple(out_backoffs[:out_len])
