@@ -1,6 +1,9 @@
-"""The memoised fast path (`score`, `BaseScore`, `BaseFullScore`) against its plain twins (the vectorised
-whole-sentence lookup and the scalar step with no memo), on generated sentences over probing, trie, quantised and
-ARPA models, with the memo cold, warm, and cleared mid-sentence by a tiny limit."""
+"""The fast paths against their plain twins, on generated sentences and states over every kind of file (ARPA,
+probing, trie, quantised, pointer-compressed, order 2 to 5, with and without `<unk>`):
+- `score`, `full_scores`, `BaseScore`, `BaseFullScore` (a memo over the fused step) against the vectorised
+  whole-sentence lookup and the plain scalar step with no memo, the memo cold, warm, and cleared mid-sentence;
+- the fused step (`step.make_step`) against the plain per-n-gram loop (`scoring.full_score`) on random contexts,
+  OOV ids, `<s>` and `</s>` among them."""
 from __future__ import annotations
 
 import pytest
@@ -9,9 +12,13 @@ from hypothesis import strategies as st
 
 import ngram.kenlm as kenlm
 from ngram.kenlm import transitions
+from ngram.kenlm.scoring import full_score
+from ngram.kenlm.step import make_step
 from tests.kenlm.cases import FIXTURES
 
 KINDS = ["w3.arpa.gz", "w5.probing", "w5.trie", "w5.q4b3.trie", "w3nounk.trie", "utf8.q8a22.trie"]
+STEP_KINDS = KINDS + ["w2.probing", "w2.q8a22.trie", "w3.q8b8.trie", "w3nounk.probing", "w5.a22.trie",
+                      "w5.a0.trie", "w5.q8a255.trie", "w5.p2.probing", "utf8.probing"]
 WORDS = {"word": "the king of and a my lord , . ' to thou is not <s> </s> <unk> zzq".split(),
          "char": list("thea▁ns.,Wo") + ["<s>", "zz"]}
 _models: dict[str, kenlm.Model] = {}
@@ -45,6 +52,9 @@ def test_memoised_path_equals_its_plain_twins(name, limit, data, monkeypatch):
         for bos in (True, False):
             for eos in (True, False):
                 assert _bits(m.score(sentence, bos, eos)) == _bits(m._score_reference(sentence, bos, eos))
+                got = [(_bits(p), n, o) for p, n, o in m.full_scores(sentence, bos, eos)]
+                want = [(_bits(p), n, o) for p, n, o in m._full_scores_reference(sentence, bos, eos)]
+                assert got == want
         fast, plain = kenlm.State(), kenlm.State()
         m.BeginSentenceWrite(fast)
         m.BeginSentenceWrite(plain)
@@ -67,3 +77,25 @@ def test_memo_keeps_bytes_and_str_apart():
     for bad in (b"the", ["the"], None):
         with pytest.raises(TypeError):
             m.BaseScore(state, bad, kenlm.State())
+
+
+@pytest.mark.parametrize("name", STEP_KINDS)
+@settings(max_examples=40, deadline=None)
+@given(data=st.data())
+def test_fused_step_equals_the_plain_loop(name, data):
+    """Walk a generated id sequence from the null or begin-sentence state with the plain step and check the
+    fused step at every position: ids of common words (so that long n-grams are found), any id (OOV 0, <s>,
+    </s> and rare words among them), and contexts of every length up to order - 1."""
+    m = model(name)
+    search, step = m._search, make_step(m._search)
+    common = [m._index(w.encode("utf-8")) for w in WORDS["char" if name.startswith("utf8") else "word"]]
+    any_id = st.integers(0, m._file.header.counts[0] - 1)
+    ids = data.draw(st.lists(st.one_of(st.sampled_from(common), any_id,
+                                       st.sampled_from([0, m._bos, m._eos])), max_size=25))
+    words, backoffs = (m._bos_words, m._bos_backoffs) if data.draw(st.booleans()) else ((), ())
+    for wid in ids:
+        want = full_score(search, words, backoffs, wid)
+        got = step(words, backoffs, wid)
+        assert (_bits(got[0]), got[1], got[2]) == (_bits(want[0]), want[1], want[2])
+        assert [_bits(b) for b in got[3]] == [_bits(b) for b in want[3]]
+        words, backoffs = want[2], want[3]
