@@ -62,6 +62,13 @@ class Model:
     def __reduce__(self):
         return (Model, (self.path,))
 
+    def _clear_caches(self) -> None:
+        """Forget every memoised transition and word id: the next pass is as cold as on a freshly opened model."""
+        self._memo.clear()
+        self._words.clear()
+        self._bos = self._index(b"<s>")
+        self._eos = self._index(b"</s>")
+
     # ---- vocabulary ---------------------------------------------------------------------------------------------
     def _index(self, word: bytes) -> int:
         got = self._words.get(word)

@@ -19,7 +19,7 @@ from tokenizers_kit.errors import ModelFileError
 Step = Callable[[tuple, tuple, int], tuple]
 F32 = struct.Struct("<f")
 U32 = struct.Struct("<I")
-WINDOW = 8  # probing slots read per struct call: most lookups, found or not, end within a few slots
+WINDOW = 4  # probing slots read per struct call: most lookups, found or not, end within a few slots
 
 
 def _f32_add(prob: float, backoff: float) -> float:

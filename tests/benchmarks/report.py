@@ -264,24 +264,31 @@ def ngram_rows(r: Run) -> list[Row]:
     return rows
 
 
+KENLM_KINDS = {"arpa": "ARPA-loaded", "probing": "probing", "trie": "trie", "q8trie": "trie `-q 8 -b 8`"}
+
+
 def kenlm_module_rows(r: Run) -> list[Row]:
-    """Issue 15: ngram.kenlm vs the real kenlm module on the same binary files and sentences."""
+    """Issue 15: ngram.kenlm vs the real kenlm module on the same files and sentences, per file kind: `score`
+    and the `BaseScore` loop cold (first pass, fresh model) and warm (second pass), interleaved in one run."""
     rows: list[Row] = []
-    for kind in ("probing", "trie"):
+    for kind, label in KENLM_KINDS.items():
         k = r.get(f"test_bench_kenlm_module::test_kenlm_module[{kind}]")
-        rows.append((f"`ngram.kenlm` {kind} ({fnum(xi(k, 'file_mb'))} MB, order 5): `score` over "
-                     f"{fnum(xi(k, 'words'))} words warm / cold; `BaseScore` loop warm / cold; open"
-                     if k else f"`ngram.kenlm` {kind}",
-                     f"{frate(xi(k, 'ours_words_per_s'), 'words/s')} / "
-                     f"{frate(xi(k, 'ours_cold_words_per_s'), 'words/s')}; {fnum(xi(k, 'ours_base_us'))} / "
-                     f"{fnum(xi(k, 'ours_cold_base_us'))} µs/word; {fnum(xi(k, 'ours_open_ms'))} ms"
-                     if k else NOT_RUN,
-                     f"`kenlm` {frate(xi(k, 'kenlm_words_per_s'), 'words/s')} / "
-                     f"{frate(xi(k, 'kenlm_cold_words_per_s'), 'words/s')}; {fnum(xi(k, 'kenlm_base_us'))} / "
-                     f"{fnum(xi(k, 'kenlm_cold_base_us'))} µs/word; {fnum(xi(k, 'kenlm_open_ms'))} ms "
-                     f"(ours/kenlm time: score {xi(k, 'score_ratio', 0):.1f}× / {xi(k, 'cold_score_ratio', 0):.0f}×, "
-                     f"BaseScore {xi(k, 'base_ratio', 0):.1f}× / {xi(k, 'cold_base_ratio', 0):.0f}×)"
-                     if k else NOT_RUN))
+        if k is None:
+            rows.append((f"`ngram.kenlm` {label}", NOT_RUN, NOT_RUN))
+            continue
+        opened = "ours_open_ms" in k.get("extra_info", {})
+        what = (f"`ngram.kenlm` {label} ({fnum(xi(k, 'file_mb'))} MB, order 5): `score` over {xi(k, 'words')} "
+                f"words cold / warm; `BaseScore` loop cold / warm" + ("; open" if opened else ""))
+        mine, peer_ = [], []
+        for who, out in (("ours", mine), ("kenlm", peer_)):
+            out.append(f"{frate(xi(k, f'{who}_cold_words_per_s'), 'words/s')} / "
+                       f"{frate(xi(k, f'{who}_warm_words_per_s'), 'words/s')}; "
+                       f"{fnum(xi(k, f'{who}_cold_base_us'))} / {fnum(xi(k, f'{who}_warm_base_us'))} µs/word"
+                       + (f"; {fnum(xi(k, f'{who}_open_ms'))} ms" if opened else ""))
+        times = (f" (time ours/kenlm: score {xi(k, 'cold_score_ratio', 0):.1f}× cold, "
+                 f"{xi(k, 'warm_score_ratio', 0):.1f}× warm; BaseScore {xi(k, 'cold_base_ratio', 0):.1f}× cold, "
+                 f"{xi(k, 'warm_base_ratio', 0):.1f}× warm)")
+        rows.append((what, mine[0], f"`kenlm` {peer_[0]}{times}"))
     return rows
 
 
