@@ -11,6 +11,7 @@ from ngram.kenlm.hashing import murmur64, murmur64_many
 from ngram.kenlm.scoring import full_score, sentence_scores
 from ngram.kenlm.state import Config, FullScoreReturn, State
 from ngram.kenlm.transitions import Transitions
+from ngram.kenlm.walk import BOS, NULL, Walk
 from tokenizers_kit.errors import ModelFileError
 
 WORD_CACHE = 1 << 20  # words remembered by BaseScore's lookup (cleared when full: OOV strings are unbounded)
@@ -50,6 +51,7 @@ class Model:
         self._memo = Transitions(self._search, self._index)
         self._bos_words = (self._bos,)
         self._bos_backoffs = (self._search.unigram(self._bos)[1],)
+        self._walk = Walk(self._memo.step, self._index, self._bos_words, self._bos_backoffs)
 
     # ---- properties -------------------------------------------------------------------------------------------
     @property
@@ -65,6 +67,7 @@ class Model:
     def _clear_caches(self) -> None:
         """Forget every memoised transition and word id: the next pass is as cold as on a freshly opened model."""
         self._memo.clear()
+        self._walk.clear()
         self._words.clear()
         self._bos = self._index(b"<s>")
         self._eos = self._index(b"</s>")
@@ -105,16 +108,16 @@ class Model:
         text = _as_bytes(sentence)
         if bos and eos:
             text = text.split(b"\0", 1)[0]  # KenLM's C++ path stops at a NUL
-        table, miss = self._memo.by_bytes, self._memo.miss_bytes
-        words, backoffs = (self._bos_words, self._bos_backoffs) if bos else ((), ())
+        rows, miss = self._walk.rows, self._walk.miss
+        state = BOS if bos else NULL
         total = ZERO32  # from +0.0, as KenLM's float total starts
         for w in text.split():
-            hit = table.get((words, w)) or miss(words, backoffs, w)
-            total = total + hit[1]  # np.float32 + np.float32: rounded to float32 each word, as KenLM
-            words, backoffs = hit[2], hit[3]
+            hop = rows[state].get(w) or miss(state, w)
+            total = total + hop[1]  # np.float32 + np.float32: rounded to float32 each word, as KenLM
+            state = hop[2]
         if eos:
-            hit = table.get((words, b"</s>")) or miss(words, backoffs, b"</s>")
-            total = total + hit[1]
+            hop = rows[state].get(b"</s>") or miss(state, b"</s>")
+            total = total + hop[1]
         return float(total)
 
     def _score_reference(self, sentence: str | bytes, bos: bool = True, eos: bool = True) -> float:
@@ -133,16 +136,16 @@ class Model:
     def full_scores(self, sentence: str | bytes, bos: bool = True, eos: bool = True) -> Iterator[tuple]:
         """(log10 p, n-gram length, oov) for each word, then for `</s>` if eos: the same state loop as `score`
         (`_full_scores_reference` is its vectorised twin)."""
-        table, miss = self._memo.by_bytes, self._memo.miss_bytes
-        words, backoffs = (self._bos_words, self._bos_backoffs) if bos else ((), ())
+        rows, miss = self._walk.rows, self._walk.miss
+        state = BOS if bos else NULL
         out = []
         for w in _as_bytes(sentence).split():
-            hit = table.get((words, w)) or miss(words, backoffs, w)
-            out.append((hit[0], hit[4], hit[5] == 0))
-            words, backoffs = hit[2], hit[3]
+            hop = rows[state].get(w) or miss(state, w)
+            out.append((hop[0], hop[3], hop[4] == 0))
+            state = hop[2]
         if eos:
-            hit = table.get((words, b"</s>")) or miss(words, backoffs, b"</s>")
-            out.append((hit[0], hit[4], False))
+            hop = rows[state].get(b"</s>") or miss(state, b"</s>")
+            out.append((hop[0], hop[3], False))
         return iter(out)
 
     def _full_scores_reference(self, sentence: str | bytes, bos: bool = True, eos: bool = True) -> Iterator[tuple]:

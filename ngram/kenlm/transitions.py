@@ -1,9 +1,9 @@
-"""Memoised state transitions: (context words, word) -> what `full_score` gives, kept in a plain dict so that
-`BaseScore` and `score` cost one dict lookup per word once a transition has been seen.
+"""Memoised state transitions for `BaseScore`: (context words, word) -> what `full_score` gives, kept in a plain
+dict so that a transition seen before costs one dict lookup (`walk.py` is the memo of `score`/`full_scores`).
 
 A KenLM state's backoffs are a function of its words (they are the backoffs of the n-grams the words form), so
-the context words alone key a transition. Words are keyed as given (str for BaseScore, bytes for score) in two
-separate tables: a bytes word must still be refused by BaseScore as KenLM refuses it.
+the context words alone key a transition. Words are keyed as given (str): a bytes word must still be refused by
+BaseScore as KenLM refuses it.
 """
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import numpy as np
 
 from ngram.kenlm.step import make_step
 
-LIMIT = 1 << 17  # transitions remembered per table (cleared when full: contexts and OOV strings are unbounded)
+LIMIT = 1 << 17  # transitions remembered per table (this one and walk.py's) (cleared when full: contexts and OOV strings are unbounded)
 
 # A transition: (log10 p as float, the same as np.float32, out words, out backoffs, n-gram length, word id)
 Transition = tuple[float, np.float32, tuple[int, ...], tuple[float, ...], int, int]
@@ -26,15 +26,11 @@ class Transitions:
         self.step = make_step(search)
         self.index = index
         self.by_str: dict[tuple, Transition] = {}
-        self.by_bytes: dict[tuple, Transition] = {}
 
     def miss_str(self, words: tuple[int, ...], backoffs: tuple[float, ...], word: str) -> Transition:
         if not isinstance(word, str):
             raise TypeError(f"Argument 'word' has incorrect type (expected str, got {type(word).__name__})")
         return self._store(self.by_str, words, backoffs, word, word.encode("utf-8"))
-
-    def miss_bytes(self, words: tuple[int, ...], backoffs: tuple[float, ...], word: bytes) -> Transition:
-        return self._store(self.by_bytes, words, backoffs, word, word)
 
     def _store(self, table: dict, words: tuple[int, ...], backoffs: tuple[float, ...], key: str | bytes,
                raw: bytes) -> Transition:
@@ -48,4 +44,3 @@ class Transitions:
 
     def clear(self) -> None:
         self.by_str.clear()
-        self.by_bytes.clear()
