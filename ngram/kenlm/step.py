@@ -34,23 +34,23 @@ def make_step(search) -> Step:
 def _probing_step(search) -> Step:
     raw, unpack, copysign = search.raw, struct.unpack_from, math.copysign
     uni_at, uni_size = search._uni_offset, search._uni_size
-    middles = [(t.offset, t.slots, t.entry) for t in search.middle]
+    window = WINDOW
+    windows = {entry: [struct.Struct("<" + f"Q{entry - 8}x" * n) for n in range(window + 1)]
+               for entry in {t.entry for t in search.middle} | {12}}
+    middles = [(t.offset, t.slots, t.entry, windows[t.entry]) for t in search.middle]
     long_at, long_slots, name = search.longest.offset, search.longest.slots, search.longest.name
+    long_windows = windows[12]
     order = search.order
     last = order - 2
     f32 = F32
 
-    windows = {entry: [struct.Struct("<" + f"Q{entry - 8}x" * n) for n in range(WINDOW + 1)]
-               for entry in {m[2] for m in middles} | {12}}
-
-    def probe(key: int, at: int, slots: int, entry: int) -> int:
-        """Linear probing from the key's home slot, WINDOW slots per read: the slot holding `key`, or -1."""
+    def probe(key: int, at: int, slots: int, entry: int, structs: list) -> int:
+        """Linear probing from the key's home slot, `window` slots per read: the slot holding `key`, or -1."""
         if key == 0 or slots == 0:
             return -1
         slot = key % slots
-        structs = windows[entry]
-        for _ in range(slots // WINDOW + 2):
-            n = min(WINDOW, slots - slot)
+        for _ in range(slots // window + 2):
+            n = window if slot + window <= slots else slots - slot
             keys = structs[n].unpack_from(raw, at + slot * entry)
             if key in keys:  # a table built by insertion has no empty slot between a key's home and the key
                 return slot + keys.index(key)
@@ -72,12 +72,12 @@ def _probing_step(search) -> Step:
                 break
             key = ((key * KEY_MUL) ^ ((older + 1) * KEY_ADD)) & MASK
             if j == last:
-                slot = probe(key, long_at, long_slots, 12)
+                slot = probe(key, long_at, long_slots, 12, long_windows)
                 if slot >= 0:
                     prob, length = unpack("<f", raw, long_at + slot * 12 + 8)[0], order
                 break
-            at, slots, entry = middles[j]
-            slot = probe(key, at, slots, entry)
+            at, slots, entry, structs = middles[j]
+            slot = probe(key, at, slots, entry, structs)
             if slot < 0:
                 break
             stored, backoff = unpack("<ff", raw, at + slot * entry + 8)

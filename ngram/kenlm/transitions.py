@@ -28,18 +28,15 @@ class Transitions:
         self.by_str: dict[tuple, Transition] = {}
 
     def miss_str(self, words: tuple[int, ...], backoffs: tuple[float, ...], word: str) -> Transition:
+        """The transition from a state on `word`, computed with the fused step and remembered."""
         if not isinstance(word, str):
             raise TypeError(f"Argument 'word' has incorrect type (expected str, got {type(word).__name__})")
-        return self._store(self.by_str, words, backoffs, word, word.encode("utf-8"))
-
-    def _store(self, table: dict, words: tuple[int, ...], backoffs: tuple[float, ...], key: str | bytes,
-               raw: bytes) -> Transition:
-        wid = self.index(raw)
+        wid = self.index(word.encode("utf-8"))
         prob, length, out_words, out_backoffs = self.step(words, backoffs, wid)
         hit = (prob, np.float32(prob), out_words, out_backoffs, length, wid)
-        if len(table) >= LIMIT:
-            table.clear()
-        table[(words, key)] = hit
+        if len(self.by_str) >= LIMIT:
+            self.by_str.clear()
+        self.by_str[(words, word)] = hit
         return hit
 
     def clear(self) -> None:
