@@ -11,7 +11,7 @@ from ngram.kenlm.hashing import murmur64, murmur64_many
 from ngram.kenlm.scoring import full_score, sentence_scores
 from ngram.kenlm.state import Config, FullScoreReturn, State
 from ngram.kenlm.transitions import Transitions
-from ngram.kenlm.walk import BOS, NULL, Walk
+from ngram.kenlm.walk import Walk
 from tokenizers_kit.errors import ModelFileError
 
 WORD_CACHE = 1 << 20  # words remembered by BaseScore's lookup (cleared when full: OOV strings are unbounded)
@@ -108,15 +108,16 @@ class Model:
         text = _as_bytes(sentence)
         if bos and eos:
             text = text.split(b"\0", 1)[0]  # KenLM's C++ path stops at a NUL
-        rows, miss = self._walk.rows, self._walk.miss
-        state = BOS if bos else NULL
+        walk = self._walk
+        miss = walk.miss
+        state = walk.bos if bos else walk.null
         total = ZERO32  # from +0.0, as KenLM's float total starts
         for w in text.split():
-            hop = rows[state].get(w) or miss(state, w)
+            hop = state[2].get(w) or miss(state, w)
             total = total + hop[1]  # np.float32 + np.float32: rounded to float32 each word, as KenLM
             state = hop[2]
         if eos:
-            hop = rows[state].get(b"</s>") or miss(state, b"</s>")
+            hop = state[2].get(b"</s>") or miss(state, b"</s>")
             total = total + hop[1]
         return float(total)
 
@@ -136,15 +137,16 @@ class Model:
     def full_scores(self, sentence: str | bytes, bos: bool = True, eos: bool = True) -> Iterator[tuple]:
         """(log10 p, n-gram length, oov) for each word, then for `</s>` if eos: the same state loop as `score`
         (`_full_scores_reference` is its vectorised twin)."""
-        rows, miss = self._walk.rows, self._walk.miss
-        state = BOS if bos else NULL
+        walk = self._walk
+        miss = walk.miss
+        state = walk.bos if bos else walk.null
         out = []
         for w in _as_bytes(sentence).split():
-            hop = rows[state].get(w) or miss(state, w)
+            hop = state[2].get(w) or miss(state, w)
             out.append((hop[0], hop[3], hop[4] == 0))
             state = hop[2]
         if eos:
-            hop = rows[state].get(b"</s>") or miss(state, b"</s>")
+            hop = state[2].get(b"</s>") or miss(state, b"</s>")
             out.append((hop[0], hop[3], False))
         return iter(out)
 

@@ -6,6 +6,9 @@ probing, trie, quantised, pointer-compressed, order 2 to 5, with and without `<u
   OOV ids, `<s>` and `</s>` among them."""
 from __future__ import annotations
 
+import sys
+import threading
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -14,7 +17,7 @@ import ngram.kenlm as kenlm
 from ngram.kenlm import transitions
 from ngram.kenlm.scoring import full_score
 from ngram.kenlm.step import make_step
-from tests.kenlm.cases import FIXTURES
+from tests.kenlm.cases import FIXTURES, sentences_for
 
 KINDS = ["w3.arpa.gz", "w5.probing", "w5.trie", "w5.q4b3.trie", "w3nounk.trie", "utf8.q8a22.trie"]
 STEP_KINDS = KINDS + ["w2.probing", "w2.q8a22.trie", "w3.q8b8.trie", "w3nounk.probing", "w5.a22.trie",
@@ -118,3 +121,28 @@ def test_fused_step_equals_the_plain_loop(name, data):
         assert (_bits(got[0]), got[1], got[2]) == (_bits(want[0]), want[1], want[2])
         assert [_bits(b) for b in got[3]] == [_bits(b) for b in want[3]]
         words, backoffs = want[2], want[3]
+
+
+def test_threads_sharing_a_model_score_as_alone(monkeypatch):
+    """Two threads scoring on one model while its memo is cleared every few transitions (and the interpreter
+    switches threads as often as it can): every score equals the plain twin's."""
+    monkeypatch.setattr(transitions, "LIMIT", 3)
+    m = model("w5.probing")
+    lines = [line for line in sentences_for("w5.probing") if line.strip()][:40]
+    want = [_bits(m._score_reference(line)) for line in lines]
+    got: dict[int, list[str]] = {}
+
+    def run(k: int) -> None:
+        got[k] = [_bits(m.score(line)) for line in (lines if k == 0 else lines[::-1])]
+
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        threads = [threading.Thread(target=run, args=(k,)) for k in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(old)
+    assert got == {0: want, 1: want[::-1]}
