@@ -24,13 +24,16 @@ class Walk:
         self.step = step
         self.index = index
         self.bos_words, self.bos_backoffs = bos, bos_backoffs
+        self.known: dict[tuple, WalkState] = {}  # context words -> its state
         self.clear()
 
     def clear(self) -> None:
         """Forget every transition: new start states and an empty registry of states by context words."""
+        for state in self.known.values():
+            state[2].clear()  # hops point at states and states at hops: break the cycles so memory is freed now
         self.null: WalkState = ((), (), {})
         self.bos: WalkState = (self.bos_words, self.bos_backoffs, {})
-        self.known: dict[tuple, WalkState] = {(): self.null, self.bos_words: self.bos}
+        self.known = {(): self.null, self.bos_words: self.bos}
         self.size = 0
 
     def miss(self, state: WalkState, word: bytes) -> Hop:
