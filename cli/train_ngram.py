@@ -116,7 +116,7 @@ def register(app: click.Group, train: click.Group) -> None:
             info = summary.info
             console.info(f"trained {summary.name} on {info['sentences']:,} lines ({info['tokens']:,} tokens, "
                          f"vocabulary {summary.vocab:,}) on {where_run}, estimated within "
-                         f"{console.human_bytes(budget)}, wrote {output} "
+                         f"{f'--memory {memory}' if memory else console.human_bytes(budget)}, wrote {output} "
                          f"({console.human_bytes(os.path.getsize(output))}) in {watch.seconds:.1f}s; "
                          f"n-grams {ngram_sizes(summary.sizes)}")
             return

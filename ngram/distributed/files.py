@@ -29,7 +29,7 @@ def count_records(keys: np.ndarray, counts: np.ndarray, n: int) -> np.ndarray:
     """Packed keys (M, ceil(n/2)) uint64 and counts -> order-n records of `bounded_counts.count_dtype`: the
     words big-endian hold the ids big end first, so their first 4n bytes are the ids as byte keys."""
     out = np.empty(keys.shape[0], count_dtype(n))
-    raw = np.ascontiguousarray(keys, dtype=">u8").view(np.uint8).reshape(keys.shape[0], -1)
+    raw = np.ascontiguousarray(keys, dtype=">u8").view(np.uint8).reshape(keys.shape[0], 8 * keys.shape[1])
     out["k"] = np.ascontiguousarray(raw[:, :4 * n]).view(key_dtype(n)).reshape(-1)
     out["c"] = counts
     return out
