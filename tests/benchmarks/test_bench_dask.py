@@ -39,12 +39,18 @@ MEASURED = ("import json, resource, sys\n"
 
 
 def run_with_rusage(args: list[str], report: Path) -> dict[str, float]:
-    """Wall seconds and the peaks (MB) of one CLI run in a fresh interpreter."""
+    """Wall seconds and the peaks (MB) of one CLI run in a fresh interpreter.
+
+    Started under /usr/bin/time when it exists: Linux keeps a process's peak across exec, so a child forked
+    straight from this (large) pytest process would report this process's size as its own."""
     import subprocess
 
+    cmd = [sys.executable, "-c", MEASURED, str(report), *args]
+    timer = Path("/usr/bin/time")
+    if timer.exists():
+        cmd = [str(timer), "-f", "%M", "-o", f"{report}.time", *cmd]
     start = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-c", MEASURED, str(report), *args], cwd=ROOT,
-                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.run(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     wall = time.perf_counter() - start
     assert proc.returncode == 0, proc.stderr[-2000:]
     usage = json.loads(report.read_text())
