@@ -73,5 +73,6 @@ def stage_bars() -> Iterator[StageBars]:
 
 def refuse_memory(memory: str | None) -> None:
     if memory is not None:
-        raise click.UsageError("--memory bounds single-machine counting; with --scheduler each worker holds one "
-                               "range of the corpus: drop --memory")
+        raise click.UsageError("with --scheduler, --memory bounds the client's estimate of (modified) "
+                               "Kneser-Ney written as ARPA; here each worker holds one range of the corpus and "
+                               "the client the whole table: drop --memory")

@@ -100,6 +100,26 @@ def register(app: click.Group, train: click.Group) -> None:
                          f"n-grams {ngram_sizes(summary.sizes)}")
             return
         where_run = ""
+        if scheduler is not None and smoothing in BOUNDED_SMOOTHINGS and is_arpa_path(output):
+            from ngram.distributed import client_budget, train_arpa_distributed
+
+            budget = client_budget(memory, order)
+            with cluster(scheduler, temp_dir, files) as (client, workdir), stage_bars() as bars:
+                summary = train_arpa_distributed(client, list(files), workdir, output, order, smoothing, tok,
+                                                 memory=budget, prune=parse_prune(prune), vocab_size=vocab_size,
+                                                 limit_vocab=read_limit_vocab(limit_vocab_file),
+                                                 skip_symbols=skip_symbols, temp_dir=temp_dir, progress=bars,
+                                                 **params)
+                where_run = describe(client)
+            for message in summary.warnings:
+                console.warn(message)
+            info = summary.info
+            console.info(f"trained {summary.name} on {info['sentences']:,} lines ({info['tokens']:,} tokens, "
+                         f"vocabulary {summary.vocab:,}) on {where_run}, estimated within "
+                         f"{f'--memory {memory}' if memory else console.human_bytes(budget)}, wrote {output} "
+                         f"({console.human_bytes(os.path.getsize(output))}) in {watch.seconds:.1f}s; "
+                         f"n-grams {ngram_sizes(summary.sizes)}")
+            return
         if scheduler is not None:
             refuse_memory(memory)
             from ngram.distributed import train_files_distributed

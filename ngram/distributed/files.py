@@ -1,8 +1,11 @@
-"""Arrays the tasks write to the shared folder: raw native-endian files, written whole or not at all."""
+"""Arrays the tasks write to the shared folder: raw native-endian files (or the bounded estimator's records),
+written whole or not at all."""
 from __future__ import annotations
 
 import numpy as np
 
+from ngram.bounded_counts import count_dtype
+from ngram.extsort import key_dtype
 from tokenizers_kit.atomic import atomic_path
 
 
@@ -20,3 +23,18 @@ def read_rows(path: str, dtype: type, width: int, start: int, stop: int) -> np.n
     if out.size != count * width:
         raise OSError(f"{path}: shorter than expected (a task's output was damaged)")
     return out.reshape(count, width)
+
+
+def count_records(keys: np.ndarray, counts: np.ndarray, n: int) -> np.ndarray:
+    """Packed keys (M, ceil(n/2)) uint64 and counts -> order-n records of `bounded_counts.count_dtype`: the
+    words big-endian hold the ids big end first, so their first 4n bytes are the ids as byte keys."""
+    out = np.empty(keys.shape[0], count_dtype(n))
+    raw = np.ascontiguousarray(keys, dtype=">u8").view(np.uint8).reshape(keys.shape[0], 8 * keys.shape[1])
+    out["k"] = np.ascontiguousarray(raw[:, :4 * n]).view(key_dtype(n)).reshape(-1)
+    out["c"] = counts
+    return out
+
+
+def write_records(path: str, keys: np.ndarray, counts: np.ndarray, n: int) -> None:
+    """A share as order-n count records, whole or not at all."""
+    write_array(path, count_records(keys, counts, n))

@@ -1,14 +1,18 @@
 """Stage 3: the shuffle. Splitters cut the key space into shares of about equal size (from the runs' samples,
 weighted by run size); reducer r reads the keys in [splitter r-1, splitter r) of every sorted run (found by
 binary search, read as one slice) and writes them merged: sorted, equal keys summed. The shares, in order,
-are the whole table sorted, and no reducer holds more than its share."""
+are the whole table sorted, and no reducer holds more than its share.
+
+With `records` (an order n), a share is written as the bounded estimator's records (`bounded_counts.count_dtype`:
+the ids as big-endian bytes, then the count) in one file, `stem`.rec: the client streams the shares of an
+order one after another as that order's sorted raw counts, with no rewrite on its side."""
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 import numpy as np
 
-from ngram.distributed.files import read_rows, write_array
+from ngram.distributed.files import read_rows, write_array, write_records
 from ngram.distributed.window_stage import Run
 from ngram.packing import reduce_sorted, sort_order
 
@@ -54,8 +58,10 @@ def _lower_bound(path: str, rows: int, width: int, key: Bound) -> int:
     return lo
 
 
-def reduce_share(runs: Sequence[tuple[str, int]], width: int, lo: Bound, hi: Bound, stem: str) -> tuple[str, int]:
-    """Merge the rows in [lo, hi) of every run (stem, rows) into the share `stem`; returns (stem, rows)."""
+def reduce_share(runs: Sequence[tuple[str, int]], width: int, lo: Bound, hi: Bound, stem: str,
+                 records: int = 0) -> tuple[str, int]:
+    """Merge the rows in [lo, hi) of every run (stem, rows) into the share `stem`; returns (stem, rows).
+    `records`: the keys' order n, to write the share as order-n count records (see the module doc)."""
     keys, counts = [], []
     for run_stem, rows in runs:
         path = f"{run_stem}.keys"
@@ -71,6 +77,9 @@ def reduce_share(runs: Sequence[tuple[str, int]], width: int, lo: Bound, hi: Bou
         merged_keys, merged_counts = reduce_sorted(merged_keys[perm], merged_counts[perm])
     else:
         merged_keys, merged_counts = np.empty((0, width), np.uint64), np.empty(0, np.int64)
-    write_array(f"{stem}.keys", merged_keys)
-    write_array(f"{stem}.counts", merged_counts)
+    if records:
+        write_records(f"{stem}.rec", merged_keys, merged_counts, records)
+    else:
+        write_array(f"{stem}.keys", merged_keys)
+        write_array(f"{stem}.counts", merged_counts)
     return stem, int(merged_keys.shape[0])

@@ -313,16 +313,21 @@ def scale_row(r: Run) -> Row:
 
 
 def dask_row(r: Run) -> Row:
-    """Issue 12, Dask: the scale corpus with --scheduler local:1/2/3 beside the single-process run (one machine)."""
+    """Issue 12, Dask: the scale corpus with --scheduler local:1/2/3 (the client's estimate within --memory)
+    beside the single-process run in memory and within the same --memory (one machine)."""
     s = r.get("test_bench_dask::test_dask_local_workers_vs_single_process")
-    what = (f"same, `--scheduler local:N` on this one machine ({fnum(xi(s, 'tokens'))} tokens; the same ARPA "
-            "bytes as the single-process run)" if s else "same, `--scheduler local:1/2/3` on this one machine")
+    what = (f"same, `--scheduler local:N --memory {xi(s, 'client_memory')}` on this one machine "
+            f"({fnum(xi(s, 'tokens'))} tokens; the same ARPA bytes as the single-process run)" if s
+            else "same, `--scheduler local:1/2/3` on this one machine")
     if s is None:
         return what, NOT_RUN, NOT_RUN
-    ours = "; ".join(f"local:{n} {fs(xi(s, f'local{n}_s'))}, {fnum(xi(s, f'local{n}_peak_mb'), 4)} MB "
-                     f"(×{xi(s, f'local{n}_time_ratio', 0):.2f} the single process)" for n in (1, 2, 3))
-    return what, ours, (f"tkit single process {fs(xi(s, 'single_s'))}, {fnum(xi(s, 'single_peak_mb'), 4)} MB "
-                        "(peak: the largest one process)")
+    ours = "; ".join(f"local:{n} {fs(xi(s, f'local{n}_s'))} (×{xi(s, f'local{n}_time_ratio', 0):.2f} the single "
+                     f"process), client {fnum(xi(s, f'local{n}_client_peak_mb'), 4)} MB, largest worker "
+                     f"{fnum(xi(s, f'local{n}_workers_peak_mb'), 4)} MB" for n in (1, 2, 3))
+    return what, ours, (f"tkit single process {fs(xi(s, 'single_s'))}, {fnum(xi(s, 'single_client_peak_mb'), 4)} MB; "
+                        f"within --memory {xi(s, 'client_memory')} {fs(xi(s, 'bounded_s'))}, "
+                        f"{fnum(xi(s, 'bounded_client_peak_mb'), 4)} MB (peaks from getrusage; load average "
+                        f"{xi(s, 'local2_load', 0):.1f} on this machine)")
 
 
 def _step_pairs(r: Run, stem: str) -> list[tuple[str, Bench | None, Bench | None]]:

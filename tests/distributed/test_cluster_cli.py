@@ -143,3 +143,25 @@ def test_stdin_and_memory_are_refused(tmp_path):
     result = run_tkit("count", *files, "--order", "2", "--tokenizer", "whitespace", "--scheduler", "local:1",
                       "--memory", "100M")
     assert_one_line_error(result, "--memory")
+
+
+def test_memory_bounds_the_clients_estimate(cluster, tmp_path):
+    """`--scheduler` with `--memory`: the Kneser-Ney family to ARPA, estimated by the client from the shares
+    within the budget, writes the single-machine ARPA; where the estimate is in memory (.npz, other
+    smoothings) --memory is refused, as is a budget too small for the order, before any work."""
+    files = corpus_files(tmp_path / "c", 3, 300)
+    for smoothing in ("modified-kneser-ney", "kneser-ney"):
+        args = ["train", "ngram", *files, "--order", "4", "--tokenizer", "whitespace", "--smoothing", smoothing]
+        local = run_tkit(*args, "-o", str(tmp_path / "l.arpa"))
+        dist = run_tkit(*args, "-o", str(tmp_path / "d.arpa"), "--scheduler", cluster.address, "--memory", "20M",
+                        "--temp-dir", str(tmp_path))
+        assert local.code == dist.code == 0, dist.err
+        assert "Dask workers" in dist.err and "estimated within --memory 20M" in dist.err, dist.err
+        assert (tmp_path / "d.arpa").read_bytes() == (tmp_path / "l.arpa").read_bytes(), smoothing
+    base = ["train", "ngram", *files, "--order", "3", "--tokenizer", "whitespace", "--scheduler", cluster.address]
+    for extra in (["-o", str(tmp_path / "m.npz"), "--memory", "20M"],
+                  ["-o", str(tmp_path / "m.arpa"), "--smoothing", "witten-bell", "--memory", "20M"]):
+        assert_one_line_error(run_tkit(*base, *extra), "--memory")
+    for budget in ("1K", "lots"):
+        assert_one_line_error(run_tkit(*base, "-o", str(tmp_path / "m.arpa"), "--memory", budget), "--memory")
+    assert not (tmp_path / "m.npz").exists() and not (tmp_path / "m.arpa").exists()

@@ -13,7 +13,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ngram.distributed import count_ngrams_distributed, train_files_distributed
+from ngram.bounded_train import BOUNDED_SMOOTHINGS
+from ngram.distributed import (
+    count_ngrams_distributed,
+    train_arpa_distributed,
+    train_files_distributed,
+)
 from ngram.ngram_counts import count_ngrams
 from ngram.train import train_files
 from tokenizers_kit import load_text_tokenizer
@@ -92,6 +97,30 @@ def test_model_equals_local(client, tmp_path_factory, seed, order, smoothing, ra
     dist = train_files_distributed(client, paths, str(tmp_path_factory.mktemp("w")), order, smoothing, "whitespace",
                                    range_bytes=range_bytes, **options)
     assert model_entries(dist, out / "dist") == model_entries(local, out / "local")
+
+
+@settings(RUN, max_examples=12)
+@given(seed=st.integers(0, 10**6), order=st.integers(1, 5), smoothing=st.sampled_from(sorted(BOUNDED_SMOOTHINGS)),
+       range_bytes=st.sampled_from([60, 400, 1 << 20]), prune=st.sampled_from([None, [0, 1], [0, 0, 2]]),
+       limit=st.sampled_from([None, "vocab-size", "list"]), memory=st.sampled_from(["2M", "64M"]))
+def test_bounded_estimate_from_shares_equals_local(client, tmp_path_factory, seed, order, smoothing, range_bytes,
+                                                   prune, limit, memory):
+    """The Kneser-Ney family streamed from each order's shares into the bounded estimator (the client's
+    `--memory`): the very ARPA bytes of the single-machine in-memory run."""
+    paths = write_corpus(tmp_path_factory.mktemp("c"), seed)
+    options: dict = {"prune": prune if smoothing == "modified-kneser-ney" else None}
+    if limit == "vocab-size":
+        options["vocab_size"] = 7
+    elif limit == "list":
+        options["limit_vocab"] = ["the", "king", "a", "b", "Ω"]
+    out = tmp_path_factory.mktemp("m")
+    train_files(paths, order, smoothing, "whitespace", **options).save(out / "local.arpa")
+    summary = train_arpa_distributed(client, paths, str(tmp_path_factory.mktemp("w")), out / "dist.arpa", order,
+                                     smoothing, "whitespace", memory=memory, range_bytes=range_bytes,
+                                     temp_dir=str(out), **options)
+    assert (out / "dist.arpa").read_bytes() == (out / "local.arpa").read_bytes()
+    assert sorted(p.name for p in out.iterdir()) == ["dist.arpa", "local.arpa"]  # the estimate's folder is gone
+    assert summary.info["shares"] >= max(0, order - 1)
 
 
 def test_model_with_a_tokenizer_file(client, tmp_path, workdir):
