@@ -69,8 +69,9 @@ def main() -> None:
     with single_blas():
         report = evaluate_pairs(model, pairs)
     out = {"split": args.split, "train_cpu_s": round(cpu_train, 1), "decode_cpu_s": round(time.process_time() - cpu1, 1),
-           "steps": result.steps, "model": {**MODEL, **overrides["model"]}, "train": {**TRAIN, **overrides["train"]}, "params": model.num_parameters(), "train_loss": result.train_loss,
-           "val_loss": result.val_loss, "wer": 1 - report.exact_match, "per": report.token_error_rate,
+           "steps": result.steps, "model": {**MODEL, **overrides["model"]},
+           "train": {**TRAIN, "steps": args.steps, **overrides["train"]}, "params": model.num_parameters(),
+           "train_loss": result.train_loss, "val_loss": result.val_loss, "wer": 1 - report.exact_match, "per": report.token_error_rate,
            **report.as_dict()}
     print(json.dumps(out))
 
