@@ -1,8 +1,10 @@
 """Parallel data for sequence-to-sequence models: `source<TAB>target` lines, a joint vocabulary, packed rows.
 
 A pair becomes one int32 row of a (N, S + T + 2) matrix: the source ids right-padded to S (the model's
-`max_source_len`), then `<s> target </s>` right-padded to T + 2 (T = `max_target_len`). Batches are random
-rows with the all-padding columns cut off; the model splits them again (`split_rows`).
+`max_source_len`), then `<s> target </s>` right-padded to T + 2 (T = `max_target_len`). Batches are B
+neighbouring rows of a length order (`length_order`, `bucket_batch`) with the all-padding columns cut off;
+the model splits them again (`split_rows`). Neighbours in that order have about the same source and target
+lengths, so a batch is mostly real tokens instead of padding up to its longest pair.
 """
 from __future__ import annotations
 
@@ -96,6 +98,21 @@ def split_rows(rows: np.ndarray, max_source: int) -> tuple[np.ndarray, np.ndarra
 def _trim(a: np.ndarray) -> np.ndarray:
     used = np.flatnonzero((a != PAD_ID).any(axis=0))
     return np.ascontiguousarray(a[:, :used[-1] + 1 if used.size else 1], dtype=np.int64)
+
+
+def length_order(rows: np.ndarray, max_source: int, seed: int) -> np.ndarray:
+    """Row indices sorted by source length, then target length, ties in a random order fixed by `seed`."""
+    src_len = np.count_nonzero(rows[:, :max_source] != PAD_ID, axis=1)
+    tgt_len = np.count_nonzero(rows[:, max_source:] != PAD_ID, axis=1)
+    ties = np.random.default_rng([seed, 11]).permutation(len(rows))
+    return np.lexsort((ties, tgt_len, src_len))
+
+
+def bucket_batch(rows: np.ndarray, order: np.ndarray, batch_size: int, rng: np.random.Generator) -> np.ndarray:
+    """B rows that are neighbours in `order`, from a random start; the window wraps around, so every row is
+    drawn with the same probability. One draw from `rng` per batch, so a resumed run draws the same batches."""
+    start = int(rng.integers(0, len(order)))
+    return rows[order[(start + np.arange(batch_size)) % len(order)]]
 
 
 def split_pairs(pairs: list[Pair], val_fraction: float, seed: int) -> tuple[list[Pair], list[Pair]]:

@@ -1,6 +1,6 @@
 """`Trainer` for sequence-to-sequence models: the same loop, schedule, clipping, checkpoints, Ctrl-C and
-exact resume; only the data differs. Batches are B random pair rows (`neural.seq2seq_data.pack`) instead of
-windows of a stream, and validation is a fixed set of held-out pairs.
+exact resume; only the data differs. Batches are B pair rows of about the same lengths (`bucket_batch`:
+little padding) instead of windows of a stream, and validation is a fixed set of held-out pairs.
 """
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import numpy as np
 from neural.module import no_grad
 from neural.optim import make_optimizer
 from neural.seq2seq import Seq2SeqModel
-from neural.seq2seq_data import PAD_ID, split_rows
+from neural.seq2seq_data import PAD_ID, bucket_batch, length_order, split_rows
 from neural.trainer import StepInfo, TrainConfig, Trainer
 from tokenizers_kit.errors import CorpusError
 
@@ -31,6 +31,7 @@ class Seq2SeqTrainer(Trainer):
         self.model, self.cfg = model, config
         self.on_checkpoint, self.on_step = on_checkpoint, on_step
         self.train_ids, self.val_ids = np.asarray(train_rows), np.asarray(val_rows)
+        self.train_order = length_order(self.train_ids, model.cfg.max_source_len, config.seed)
         self.block_size = int(model.block_size)
         self.checkpoint_path = Path(checkpoint_path) if checkpoint_path else None
         self.named_params = list(model.named_parameters())
@@ -48,7 +49,7 @@ class Seq2SeqTrainer(Trainer):
         self._interrupted = False
 
     def _batch(self) -> tuple[np.ndarray, np.ndarray]:
-        rows = self.train_ids[self.rng.integers(0, len(self.train_ids), size=self.cfg.batch_size)]
+        rows = bucket_batch(self.train_ids, self.train_order, self.cfg.batch_size, self.rng)
         return split_rows(rows, self.model.cfg.max_source_len)
 
     def evaluate(self) -> float | None:

@@ -24,8 +24,18 @@ from neural.trainer import TrainConfig
 from tokenizers_kit.simple import CharTokenizer, WhitespaceTokenizer
 
 MODEL = dict(n_layer=3, n_head=4, n_embd=128, max_source_len=32, max_target_len=32, dropout=0.0, seed=1337)
-TRAIN = dict(steps=3600, batch_size=64, lr=2e-3, min_lr=1e-4, warmup=300, weight_decay=0.01, beta2=0.98,
-             grad_clip=1.0, val_every=900, eval_batches=10, seed=1337)
+TRAIN = dict(steps=5000, batch_size=64, lr=2e-3, min_lr=2e-5, warmup=300, weight_decay=0.01, beta2=0.98,
+             grad_clip=1.0, val_every=1000, eval_batches=10, seed=1337)
+
+
+def parse_overrides(items: list[str]) -> dict[str, dict]:
+    """{"model": {...}, "train": {...}} from KEY=VALUE strings, each value cast to the type of its default."""
+    out: dict[str, dict] = {"model": {}, "train": {}}
+    for item in items:
+        key, value = item.split("=", 1)
+        part, table = ("model", MODEL) if key in MODEL else ("train", TRAIN)
+        out[part][key] = type(table.get(key, 0.0))(value)
+    return out
 
 
 def main() -> None:
@@ -33,15 +43,18 @@ def main() -> None:
     ap.add_argument("-o", "--output", default="g2p.npz")
     ap.add_argument("--steps", type=int, default=TRAIN["steps"])
     ap.add_argument("--split", default="test")
+    ap.add_argument("--limit", type=int, default=0, help="score only the first N lines of the split (quick runs)")
+    ap.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="override a MODEL or TRAIN entry")
     args = ap.parse_args()
+    overrides = parse_overrides(args.set)
     src_tok, tgt_tok = CharTokenizer(), WhitespaceTokenizer()
     train = read_pairs(["data/g2p/train.tsv"], src_tok, tgt_tok)
     dev = read_pairs(["data/g2p/dev.tsv"], src_tok, tgt_tok)
     vocab = build_vocab(train)
-    cfg = Seq2SeqConfig(vocab_size=len(vocab), **MODEL)
+    cfg = Seq2SeqConfig(vocab_size=len(vocab), **{**MODEL, **overrides["model"]})
     model = TransformerSeq2Seq(cfg, vocab, src_tok, tgt_tok)
     s, t = cfg.max_source_len, cfg.max_target_len
-    tc = TrainConfig(**{**TRAIN, "steps": args.steps})
+    tc = TrainConfig(**{**TRAIN, "steps": args.steps, **overrides["train"]})
     trainer = Seq2SeqTrainer(model, pack(train, vocab, s, t), pack(dev, vocab, s, t), tc,
                              on_step=lambda i: print(f"step {i.step} loss {i.loss:.4f} val {i.val_loss}", flush=True)
                              if i.val_loss is not None or i.step % 200 == 0 else None)
@@ -51,13 +64,14 @@ def main() -> None:
     cpu_train = time.process_time() - cpu0
     model.eval()
     model.save(args.output)
-    pairs = read_pairs([f"data/g2p/{args.split}.tsv"], src_tok, tgt_tok)
+    pairs = read_pairs([f"data/g2p/{args.split}.tsv"], src_tok, tgt_tok)[:args.limit or None]
     cpu1 = time.process_time()
     with single_blas():
         report = evaluate_pairs(model, pairs)
     out = {"split": args.split, "train_cpu_s": round(cpu_train, 1), "decode_cpu_s": round(time.process_time() - cpu1, 1),
-           "steps": result.steps, "params": model.num_parameters(), "train_loss": result.train_loss,
-           "val_loss": result.val_loss, "wer": 1 - report.exact_match, "per": report.token_error_rate,
+           "steps": result.steps, "model": {**MODEL, **overrides["model"]},
+           "train": {**TRAIN, "steps": args.steps, **overrides["train"]}, "params": model.num_parameters(),
+           "train_loss": result.train_loss, "val_loss": result.val_loss, "wer": 1 - report.exact_match, "per": report.token_error_rate,
            **report.as_dict()}
     print(json.dumps(out))
 

@@ -1,5 +1,5 @@
 """The torch twin of tests/benchmarks/g2p_run.py: the same model (tests/neural/torch_seq2seq.py, float32,
-the tkit model's initial weights), the same batches (the trainer's random rows, same seed), the same AdamW
+the tkit model's initial weights), the same batches (the trainer's length-bucketed windows, same seed), the same AdamW
 (decay on 2-D weights), schedule and clipping; the trained weights are copied back into a tkit model and
 decoded by the same greedy search, so the comparison is of the training only.
 
@@ -15,29 +15,41 @@ import numpy as np
 import torch
 
 from neural.seq2seq import Seq2SeqConfig
-from neural.seq2seq_data import build_vocab, pack, read_pairs, split_rows
+from neural.seq2seq_data import (
+    bucket_batch,
+    build_vocab,
+    length_order,
+    pack,
+    read_pairs,
+    split_rows,
+)
 from neural.seq2seq_eval import evaluate_pairs
 from neural.seq2seq_transformer import TransformerSeq2Seq
 from neural.thread_pool import single_blas
 from neural.trainer import TrainConfig
-from tests.benchmarks.g2p_run import MODEL, TRAIN
+from tests.benchmarks.g2p_run import MODEL, TRAIN, parse_overrides
 from tests.neural.torch_seq2seq import params_from, transformer_loss
 from tokenizers_kit.simple import CharTokenizer, WhitespaceTokenizer
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
+    ap.add_argument("-o", "--output", default="", help="also save the trained model here (for a beam decode)")
     ap.add_argument("--steps", type=int, default=TRAIN["steps"])
     ap.add_argument("--split", default="test")
+    ap.add_argument("--limit", type=int, default=0, help="score only the first N lines of the split (quick runs)")
+    ap.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="override a MODEL or TRAIN entry")
     args = ap.parse_args()
+    overrides = parse_overrides(args.set)
     torch.set_num_threads(1)
     src_tok, tgt_tok = CharTokenizer(), WhitespaceTokenizer()
     train = read_pairs(["data/g2p/train.tsv"], src_tok, tgt_tok)
     vocab = build_vocab(train)
-    cfg = Seq2SeqConfig(vocab_size=len(vocab), **MODEL)
+    cfg = Seq2SeqConfig(vocab_size=len(vocab), **{**MODEL, **overrides["model"]})
     model = TransformerSeq2Seq(cfg, vocab, src_tok, tgt_tok)
     rows = pack(train, vocab, cfg.max_source_len, cfg.max_target_len)
-    tc = TrainConfig(**{**TRAIN, "steps": args.steps})
+    tc = TrainConfig(**{**TRAIN, "steps": args.steps, **overrides["train"]})
+    order = length_order(rows, cfg.max_source_len, tc.seed)
     p = params_from(model, torch.float32)
     decay = [t for n, t in p.items() if dict(model.named_parameters())[n].decay]
     no_decay = [t for n, t in p.items() if not dict(model.named_parameters())[n].decay]
@@ -48,7 +60,7 @@ def main() -> None:
     for step in range(tc.steps):
         for group in opt.param_groups:
             group["lr"] = schedule(step)
-        src, tgt = split_rows(rows[rng.integers(0, len(rows), size=tc.batch_size)], cfg.max_source_len)
+        src, tgt = split_rows(bucket_batch(rows, order, tc.batch_size, rng), cfg.max_source_len)
         opt.zero_grad()
         loss = transformer_loss(p, cfg.n_layer, cfg.n_head, src, tgt)
         loss.backward()
@@ -59,7 +71,9 @@ def main() -> None:
     cpu_train = time.process_time() - cpu0
     model.load_state_arrays({n: t.detach().numpy() for n, t in p.items()})
     model.eval()
-    pairs = read_pairs([f"data/g2p/{args.split}.tsv"], src_tok, tgt_tok)
+    if args.output:
+        model.save(args.output)
+    pairs = read_pairs([f"data/g2p/{args.split}.tsv"], src_tok, tgt_tok)[:args.limit or None]
     with single_blas():
         report = evaluate_pairs(model, pairs)
     print(json.dumps({"twin": "torch", "split": args.split, "train_cpu_s": round(cpu_train, 1), "steps": tc.steps,
