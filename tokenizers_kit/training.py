@@ -369,7 +369,8 @@ def _too_small(vocab_size: int, needed: int, what: str) -> TkitError:
 def train_from_counts(counts: ChunkCounts, pipeline: Pipeline, *, vocab_size: int | None = None,
                       min_frequency: int = 0, special_tokens: Sequence[str] | None = None,
                       sp_model: str = "unigram", wordpiece_score: str = "likelihood",
-                      progress: ProgressFn | None = None) -> Tokenizer:
+                      progress: ProgressFn | None = None, memory: str | int | None = None) -> Tokenizer:
+    """`memory`: the budget also sizes the Unigram trainer's lattice blocks (`UnigramTrainer(memory=)`)."""
     algo = pipeline.algo
     if not counts.counts and not counts.blank and counts.min_count > 1:
         raise TkitError(f"no word occurs {counts.min_count} times: lower --min-frequency")
@@ -400,7 +401,8 @@ def train_from_counts(counts: ChunkCounts, pipeline: Pipeline, *, vocab_size: in
     elif algo == "char":
         model = _train_char(counts.counts, specials, vocab_size, min_frequency)
     else:
-        model = _train_sentencepiece_like(counts, algo, specials, size, min_frequency, sp_model, step)
+        budget = None if memory is None else parse_memory(memory)
+        model = _train_sentencepiece_like(counts, algo, specials, size, min_frequency, sp_model, step, budget)
     added = [AddedToken(s, model.token_to_id(s), special=True) for s in specials if model.token_to_id(s) is not None]
     return Tokenizer(model, added_tokens=added, name=algo, **pipeline.stages())
 
@@ -417,7 +419,7 @@ def _train_char(counts: dict[str, int], specials: list[str], vocab_size: int | N
 
 
 def _train_sentencepiece_like(counts: ChunkCounts, algo: str, specials: list[str], size: int, min_frequency: int,
-                              sp_model: str, step: Any) -> Any:
+                              sp_model: str, step: Any, memory: int | None = None) -> Any:
     chunk_counts = counts.counts
     if min_frequency > 1:
         chunk_counts = {c: n for c, n in chunk_counts.items() if n >= min_frequency}
@@ -450,7 +452,7 @@ def _train_sentencepiece_like(counts: ChunkCounts, algo: str, specials: list[str
         what = f"{len(specials)} special + " + ("256 byte + " if byte_fallback else "") + f"{len(alphabet)} characters"
         raise _too_small(size, needed, what)
     trainer = UnigramTrainer(size, special_tokens=specials, unk_token=UNK_TOKEN[algo], byte_fallback=byte_fallback,
-                             progress=step)
+                             progress=step, memory=memory)
     return trainer.train(chunk_counts)
 
 
@@ -468,4 +470,4 @@ def train_tokenizer(source: str | os.PathLike[str] | Iterable[str], algo: str = 
                           temp_dir=temp_dir, min_count=prunable_min_count(algo, min_frequency))
     return train_from_counts(counts, pipeline, vocab_size=vocab_size, min_frequency=min_frequency,
                              special_tokens=specials, sp_model=sp_model, wordpiece_score=wordpiece_score,
-                             progress=progress)
+                             progress=progress, memory=memory)

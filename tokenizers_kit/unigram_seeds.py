@@ -67,7 +67,7 @@ class PackedSegments:
     """Distinct segments in one array: `text[begin[s] + i]` is char i of segment s (ids from 1); each segment
     is followed by a 0. `joined[p]` is the character at text position p (so pieces are `joined[p:p+L]`)."""
 
-    text: np.ndarray  # (n,) int64 char ids, 0 = end of segment
+    text: np.ndarray  # (n,) int32 char ids, 0 = end of segment
     begin: np.ndarray  # (S,) int64
     length: np.ndarray  # (S,) int64
     count: np.ndarray  # (S,) float64 occurrences of each segment in the corpus
@@ -89,7 +89,7 @@ def pack_segments(segments: list[str], counts: np.ndarray) -> PackedSegments:
     is_char = np.ones(len(cps), dtype=bool)
     is_char[begin + length] = False  # the separators
     alphabet, ids = np.unique(cps[is_char], return_inverse=True)
-    text = np.zeros(len(cps), dtype=np.int64)
+    text = np.zeros(len(cps), dtype=np.int32)
     text[is_char] = ids + 1
     chars = [chr(c) for c in alphabet.tolist()]
     return PackedSegments(text, begin, length, np.asarray(counts, dtype=np.float64), chars, joined)
@@ -103,6 +103,16 @@ class Seeds:
     log_prob: np.ndarray  # (P,) initial scores: log(score / sum of scores)
     table: np.ndarray  # (n, max_len) int32: piece id of text[p:p+L] or -1
     char_count: np.ndarray  # (A,) weighted frequency of each single-character piece (ids 0..A-1)
+
+    def keep_piece_rows(self) -> None:
+        """Shrink `table` to the rows of every piece's own occurrence (rep .. rep + length - 1), renumbering
+        `rep`: all that `second_best` reads once the lattice is built. Each range stays contiguous: the kept
+        rows are sorted and every row of a range is kept."""
+        span = self.length
+        starts = np.repeat(self.rep - (np.cumsum(span) - span), span)
+        rows = np.unique(starts + np.arange(int(span.sum())))
+        self.table = self.table[rows]
+        self.rep = np.searchsorted(rows, self.rep)
 
 
 def _max_valid_length(packed: PackedSegments, max_len: int, split_by_script: bool) -> np.ndarray:
@@ -170,15 +180,20 @@ def find_seeds(packed: PackedSegments, *, max_len: int, seed_size: int, min_seed
     seen at least twice exist (a tiny corpus), the other distinct substrings are used as well."""
     text = packed.text
     n = len(text)
+    # Per-position arrays in narrow dtypes, and each dropped once used: with the table they are this phase's
+    # memory. Lengths fit int16 (pieces are short), positions int32.
+    small = np.int16 if max_len < np.iinfo(np.int16).max else np.int32
+    pos = np.int32 if n < np.iinfo(np.int32).max else np.int64
     weight = np.repeat(packed.count, packed.length + 1)  # count of the segment holding each position
-    limit = _max_valid_length(packed, max_len, split_by_script)
-
-    sa = _suffix_order(text, len(packed.chars) + 1, max_len)
-    lim = limit[sa]
+    n_chars = len(packed.chars)
+    char_count = np.bincount(text, weights=weight, minlength=n_chars + 1)[1:]
+    sa = _suffix_order(text, len(packed.chars) + 1, max_len).astype(pos)
     w = weight[sa]
+    del weight
+    lim = _max_valid_length(packed, max_len, split_by_script).astype(small)[sa]
     # lcp[j]: common prefix length of suffixes sa[j-1] and sa[j], stopping at a separator (every suffix
     # reaches one before the end of the text). Pairs drop out as soon as they differ.
-    lcp = np.zeros(n, dtype=np.int64)
+    lcp = np.zeros(n, dtype=small)
     pair = np.arange(1, n)
     for d in range(max_len):
         ta = text[np.minimum(sa[pair - 1] + d, n - 1)]
@@ -223,8 +238,6 @@ def find_seeds(packed: PackedSegments, *, max_len: int, seed_size: int, min_seed
     pool = np.lexsort((r_sa, -r_len, -r_score, ~r_good))[:max(0, seed_size)]
 
     # Single characters, most frequent first.
-    n_chars = len(packed.chars)
-    char_count = np.bincount(text, weights=weight, minlength=n_chars + 1)[1:]
     char_order = np.lexsort((np.arange(n_chars), -char_count))
     char_piece = np.empty(n_chars, dtype=np.int64)
     char_piece[char_order] = np.arange(n_chars)
@@ -235,7 +248,7 @@ def find_seeds(packed: PackedSegments, *, max_len: int, seed_size: int, min_seed
     is_char = text > 0
     table[is_char, 0] = char_piece[text[is_char] - 1]
     # Write each seed's occurrences into the table: the seed of a run is found by its first sa index.
-    head_piece = np.full(n, -1, dtype=np.int64)
+    head_piece = np.full(n, -1, dtype=np.int32)
     piece_of = np.empty(len(r_sa), dtype=np.int64)
     piece_of[pool] = n_chars + np.arange(n_sub)
     chosen_by_length = {L: pool[r_len[pool] == L] for L in range(2, max_len + 1)}

@@ -15,9 +15,19 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tokenizers_kit.errors import TkitError
-from tokenizers_kit.trainers.unigram import (BLOCK_NODES, MIN_BLOCK_NODES, UnigramTrainer, block_nodes_for,
-                                             split_segments)
-from tokenizers_kit.unigram_lattice import FLOAT32_MAX_LENGTH, BlockedLattice, CorpusLattice, plan_blocks
+from tokenizers_kit.trainers.unigram import (
+    BLOCK_NODES,
+    MIN_BLOCK_NODES,
+    UnigramTrainer,
+    block_nodes_for,
+    split_segments,
+)
+from tokenizers_kit.unigram_lattice import (
+    FLOAT32_MAX_LENGTH,
+    BlockedLattice,
+    CorpusLattice,
+    plan_blocks,
+)
 from tokenizers_kit.unigram_seeds import find_seeds, pack_segments
 
 ONE_BLOCK = 1 << 62

@@ -197,7 +197,9 @@ class UnigramTrainer:
         n_learned = self.vocab_size - len(reserved)
         segments = sorted(seg_counts)  # a canonical order: the result never depends on dict order
         counts = np.fromiter((seg_counts[s] for s in segments), dtype=np.float64, count=len(segments))
+        n_segments = len(segments)
         packed = pack_segments(segments, counts)
+        del seg_counts, segments  # one string per segment: the packed arrays hold them from here on
         spelling = spelling_chars(reserved) if self.byte_fallback else []
         unseen = [c for c in spelling if c not in packed.chars and c not in reserved]  # not in the corpus
         n_required = sum(1 for c in packed.chars if c not in reserved) + len(unseen)
@@ -212,6 +214,8 @@ class UnigramTrainer:
                            min_seeds=2 * n_learned, split_by_script=self.split_by_script)
         clock.lap("seeds")
         lattice = BlockedLattice(packed.begin, packed.length, packed.count, seeds.table, self.block_nodes)
+        n_pos = packed.n_pos
+        seeds.keep_piece_rows()  # pruning reads the table at the pieces' own occurrences only
         clock.lap("lattice")
         P = len(seeds.pieces)
         n_chars = len(packed.chars)
@@ -222,8 +226,8 @@ class UnigramTrainer:
         weak = np.zeros(P, dtype=bool)  # characters kept with a stand-in score (expected count < 0.5)
         removed_at = np.full(P, -1)  # EM round in which a piece was dropped (for filling up a short vocab)
         desired = int(n_learned * DESIRED_SLACK)
-        self.stats = {"segments": float(len(segments)), "seeds": float(P), "nodes": float(lattice.n_nodes),
-                      "positions": float(packed.n_pos), "blocks": float(len(lattice.blocks))}
+        self.stats = {"segments": float(n_segments), "seeds": float(P), "nodes": float(lattice.n_nodes),
+                      "positions": float(n_pos), "blocks": float(len(lattice.blocks))}
         self.seconds = clock.laps
 
         round_no = 0
