@@ -26,6 +26,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from tokenizers_kit.unigram_seeds import PieceTable
+
 FLOAT32_MAX_LENGTH = 256  # longer segments run the E-step in float64
 GROUP_CLASSES = np.array([1, 2, 4, 8])  # groups of sizes 1, 2, 3-4, 5-8, 9+ get separate padded blocks
 
@@ -44,10 +46,12 @@ def estep_dtype(max_length: int) -> type:
 class _Nodes:
     """Lattice nodes in forward order, with step, group and padded-block indexes."""
 
-    def __init__(self, end: np.ndarray, start: np.ndarray, piece: np.ndarray, local: np.ndarray,
+    def __init__(self, start: np.ndarray, ln: np.ndarray, piece: np.ndarray, local: np.ndarray,
                  max_t: int, sentinel_pos: int) -> None:
-        self.end = end  # sorted by (local t of end, end), longest node first within a group
+        # Sorted by (local t of end, end), longest node first within a group. The end is not kept: start and
+        # a one-byte length are a quarter less memory, and a pass computes the ends once.
         self.start = start
+        self.ln = ln
         self.piece = piece
         self.local = local
         self.max_t = max_t
@@ -56,6 +60,10 @@ class _Nodes:
 
     def __len__(self) -> int:
         return len(self.piece)
+
+    @property
+    def end(self) -> np.ndarray:
+        return self.start + self.ln
 
     def _index(self) -> None:
         end = self.end
@@ -96,7 +104,7 @@ class _Nodes:
         m = keep_piece[self.piece]
         if len(m) - np.count_nonzero(m) <= slack * len(m):
             return
-        self.end = self.end[m]
+        self.ln = self.ln[m]
         self.start = self.start[m]
         self.piece = self.piece[m]
         self._index()
@@ -117,8 +125,10 @@ class _Nodes:
 class CorpusLattice:
     """All lattice nodes of a set of segments, for a fixed universe of piece ids (some of them alive)."""
 
-    def __init__(self, begin: np.ndarray, length: np.ndarray, count: np.ndarray, table: np.ndarray) -> None:
-        """`table[p, L-1]`: piece id of the length-L node starting at position p, or -1."""
+    def __init__(self, begin: np.ndarray, length: np.ndarray, count: np.ndarray, table: PieceTable | np.ndarray) -> None:
+        """`table[p, L-1]`: piece id of the length-L node starting at position p, or -1 (a `PieceTable` or
+        a dense matrix)."""
+        table = PieceTable.of(table)
         n_pos, max_len = table.shape
         idx = index_dtype(n_pos + 1)
         self.begin = begin
@@ -133,16 +143,14 @@ class CorpusLattice:
         by_local = np.argsort(small, kind="stable")  # positions sorted by (local t, position): a radix sort
         rank = np.empty(n_pos, dtype=np.int64)
         rank[by_local] = np.arange(n_pos)
-        flat = np.flatnonzero(table.ravel() >= 0)
-        start = flat // max_len
-        ln = flat % max_len + 1
+        start, ln, piece = table.entries()
         end = start + ln
         # Forward order: by (local t of the end, end), and within a group the longest node first, so the first
         # maximum is the node starting earliest (the one HF's Viterbi keeps).
         order = np.argsort(rank[end] * max_len + (max_len - ln))
-        del flat  # the node arrays are kept in the narrowest dtype that holds them
-        self.nodes = _Nodes(end[order].astype(idx), start[order].astype(idx),
-                            table.ravel()[(start * max_len + ln - 1)[order]].astype(np.int32), local, self.max_t, n_pos)
+        del end  # the node arrays are kept in the narrowest dtypes that hold them
+        self.nodes = _Nodes(start[order].astype(idx), ln[order].astype(np.uint8 if max_len < 256 else np.int32),
+                            piece[order], local, self.max_t, n_pos)
 
     @property
     def n_nodes(self) -> int:
@@ -180,13 +188,14 @@ class CorpusLattice:
         dtype = estep_dtype(self.max_t) if dtype is None else dtype
         sc = score[nd.piece].astype(dtype)
         alpha = self._forward(sc, dtype)
-        share = alpha[nd.start] + sc - alpha[nd.end]  # log r(s, e)
+        end = nd.end
+        share = alpha[nd.start] + sc - alpha[end]  # log r(s, e)
         np.exp(share, out=share)
         q = np.zeros(self.n_pos, dtype=dtype)
         q[self.end] = 1.0
         post = np.empty_like(share)
         for a, b in nd.steps(range(self.max_t, 0, -1)):
-            c = share[a:b] * q[nd.end[a:b]]
+            c = share[a:b] * q[end[a:b]]
             q[nd.start[a:b]] += c  # distinct starts within a step
             post[a:b] = c
         return post, alpha[self.end].astype(np.float64)
@@ -236,10 +245,11 @@ class BlockedLattice:
     the E-step's float type chosen from the longest segment of the corpus, not of the block); only the
     order in which the blocks' expected counts are added differs."""
 
-    def __init__(self, begin: np.ndarray, length: np.ndarray, count: np.ndarray, table: np.ndarray,
+    def __init__(self, begin: np.ndarray, length: np.ndarray, count: np.ndarray, table: PieceTable | np.ndarray,
                  block_nodes: int | None = None) -> None:
         self.count = count
         self.dtype = estep_dtype(int(length.max()) if len(length) else 0)
+        table = PieceTable.of(table)
         plan = plan_blocks(begin, length, table, block_nodes)
         if len(plan) == 1:  # the whole corpus: no copy of the table
             self.blocks = [CorpusLattice(begin, length, count, table)]
@@ -272,16 +282,14 @@ class BlockedLattice:
         return total
 
 
-def nodes_per_segment(begin: np.ndarray, table: np.ndarray, rows: int = 1 << 20) -> np.ndarray:
-    """Lattice nodes of every segment (valid table entries of its positions), counted `rows` rows at a time."""
-    per_pos = np.concatenate([np.count_nonzero(table[i:i + rows] >= 0, axis=1)
-                              for i in range(0, len(table), rows)] or [np.zeros(0, dtype=np.int64)])
+def nodes_per_segment(begin: np.ndarray, table: PieceTable) -> np.ndarray:
+    """Lattice nodes of every segment (the pieces among the windows of its positions)."""
     if not len(begin):
         return np.zeros(0, dtype=np.int64)
-    return np.add.reduceat(per_pos, begin)  # segment s owns positions begin[s] .. begin[s + 1] - 1
+    return np.add.reduceat(table.pieces_per_row(), begin)  # segment s owns positions begin[s] .. begin[s + 1] - 1
 
 
-def plan_blocks(begin: np.ndarray, length: np.ndarray, table: np.ndarray, block_nodes: int | None) -> list[np.ndarray]:
+def plan_blocks(begin: np.ndarray, length: np.ndarray, table: PieceTable, block_nodes: int | None) -> list[np.ndarray]:
     """Segment indices of each block: segments by length, cut into runs of about `block_nodes` nodes (a
     larger segment is a block of its own). One block when `block_nodes` is None."""
     if block_nodes is None or len(begin) == 0:
@@ -296,7 +304,7 @@ def plan_blocks(begin: np.ndarray, length: np.ndarray, table: np.ndarray, block_
     return [np.sort(segs) for segs in np.split(order, cuts)]
 
 
-def _block_lattice(begin: np.ndarray, length: np.ndarray, count: np.ndarray, table: np.ndarray,
+def _block_lattice(begin: np.ndarray, length: np.ndarray, count: np.ndarray, table: PieceTable,
                    segs: np.ndarray) -> CorpusLattice:
     """The lattice of segments `segs` alone: their table rows (and each one's end row) copied out."""
     span = length[segs] + 1
@@ -335,7 +343,7 @@ def _backtrack(back: np.ndarray, start_of: np.ndarray, piece_of: np.ndarray, end
     return np.concatenate(out_p), np.concatenate(out_s)
 
 
-def second_best(table: np.ndarray, rep: np.ndarray, length: np.ndarray, score: np.ndarray,
+def second_best(table: PieceTable | np.ndarray, rep: np.ndarray, length: np.ndarray, score: np.ndarray,
                 alive: np.ndarray, cand: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """For each candidate piece: the best segmentation of its own string that does not use the piece itself.
 
