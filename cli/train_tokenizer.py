@@ -12,8 +12,8 @@ from cli.cluster_opts import (
     stage_bars,
 )
 from cli.inputs import read_once
-from tokenizers_kit.atomic import check_output_dir
 from ngram.heap import return_freed_memory
+from tokenizers_kit.atomic import check_output_dir
 from tokenizers_kit.chunk_runs import check_temp_dir, parse_memory
 from tokenizers_kit.corpus import corpus_bytes, require_nonempty
 from tokenizers_kit.training import (
