@@ -34,7 +34,7 @@ sorted runs, `tokenizers_kit.chunk_runs`); the result, the distinct chunks with 
 starts from, and each trainer's state grows with it, not with the corpus: BPE and WordPiece hold each distinct
 word as a string of symbols plus the pair index (pair -> words holding it, about one entry per symbol of the
 distinct words); Unigram holds the lattice nodes of every distinct segment (up to max piece length per
-character of the distinct segments, about 14 bytes each) and runs them in blocks of segments, so only one
+character of the distinct segments, in narrow dtypes) and runs them in blocks of segments, so only one
 block's working arrays come on top (`memory=` sizes the blocks). Only `min_frequency` with
 unigram/sentencepiece shrinks that input exactly (rarer words are dropped while counting).
 
