@@ -76,8 +76,7 @@ def register(app: click.Group, train: click.Group) -> None:
     @click.option("--memory", metavar="SIZE",
                   help="count within this memory budget (e.g. 500M, 2G; 16M or more): partial counts spill to "
                        "--temp-dir as sorted runs and are merged back, the same tokenizer. Bounds the counting, "
-                       "not the trainer, which holds the distinct words (unigram sizes its lattice blocks from "
-                       "it). Default: count in memory")
+                       "not the trainer, which holds the distinct words. Default: count in memory")
     @click.option("--temp-dir", metavar="DIR", help="where --memory spills its runs (default: the system temp dir)")
     @click.option("-o", "--output", required=True, metavar="TOKENIZER.json", help="where to write tokenizer.json")
     @scheduler_option
@@ -122,7 +121,7 @@ def register(app: click.Group, train: click.Group) -> None:
 
             tok = train_from_counts(counts, pipeline, vocab_size=vocab_size, min_frequency=min_frequency,
                                     special_tokens=specials, sp_model=sp_model,
-                                    wordpiece_score=wordpiece_score, progress=step, memory=budget)
+                                    wordpiece_score=wordpiece_score, progress=step)
         tok.save(output)
         seconds = watch.seconds
         console.info(

@@ -35,7 +35,7 @@ starts from, and each trainer's state grows with it, not with the corpus: BPE an
 word as a string of symbols plus the pair index (pair -> words holding it, about one entry per symbol of the
 distinct words); Unigram holds the lattice nodes of every distinct segment (up to max piece length per
 character of the distinct segments, in narrow dtypes) and runs them in blocks of segments, so only one
-block's working arrays come on top (`memory=` sizes the blocks). Only `min_frequency` with
+block's working arrays come on top (fixed-size blocks: `memory=` leaves the result as it is). Only `min_frequency` with
 unigram/sentencepiece shrinks that input exactly (rarer words are dropped while counting).
 
 Lines: "bpe" and "char" count each line with its "\\n" (as HF `train_from_files` does), so newlines get
@@ -370,8 +370,7 @@ def _too_small(vocab_size: int, needed: int, what: str) -> TkitError:
 def train_from_counts(counts: ChunkCounts, pipeline: Pipeline, *, vocab_size: int | None = None,
                       min_frequency: int = 0, special_tokens: Sequence[str] | None = None,
                       sp_model: str = "unigram", wordpiece_score: str = "likelihood",
-                      progress: ProgressFn | None = None, memory: str | int | None = None) -> Tokenizer:
-    """`memory`: the budget also sizes the Unigram trainer's lattice blocks (`UnigramTrainer(memory=)`)."""
+                      progress: ProgressFn | None = None) -> Tokenizer:
     algo = pipeline.algo
     if not counts.counts and not counts.blank and counts.min_count > 1:
         raise TkitError(f"no word occurs {counts.min_count} times: lower --min-frequency")
@@ -402,8 +401,7 @@ def train_from_counts(counts: ChunkCounts, pipeline: Pipeline, *, vocab_size: in
     elif algo == "char":
         model = _train_char(counts.counts, specials, vocab_size, min_frequency)
     else:
-        budget = None if memory is None else parse_memory(memory)
-        model = _train_sentencepiece_like(counts, algo, specials, size, min_frequency, sp_model, step, budget)
+        model = _train_sentencepiece_like(counts, algo, specials, size, min_frequency, sp_model, step)
     added = [AddedToken(s, model.token_to_id(s), special=True) for s in specials if model.token_to_id(s) is not None]
     return Tokenizer(model, added_tokens=added, name=algo, **pipeline.stages())
 
@@ -420,7 +418,7 @@ def _train_char(counts: dict[str, int], specials: list[str], vocab_size: int | N
 
 
 def _train_sentencepiece_like(counts: ChunkCounts, algo: str, specials: list[str], size: int, min_frequency: int,
-                              sp_model: str, step: Any, memory: int | None = None) -> Any:
+                              sp_model: str, step: Any) -> Any:
     chunk_counts = counts.counts
     if min_frequency > 1:
         chunk_counts = {c: n for c, n in chunk_counts.items() if n >= min_frequency}
@@ -453,7 +451,7 @@ def _train_sentencepiece_like(counts: ChunkCounts, algo: str, specials: list[str
         what = f"{len(specials)} special + " + ("256 byte + " if byte_fallback else "") + f"{len(alphabet)} characters"
         raise _too_small(size, needed, what)
     trainer = UnigramTrainer(size, special_tokens=specials, unk_token=UNK_TOKEN[algo], byte_fallback=byte_fallback,
-                             progress=step, memory=memory)
+                             progress=step)
     return trainer.train(chunk_counts)
 
 
@@ -471,4 +469,4 @@ def train_tokenizer(source: str | os.PathLike[str] | Iterable[str], algo: str = 
                           temp_dir=temp_dir, min_count=prunable_min_count(algo, min_frequency))
     return train_from_counts(counts, pipeline, vocab_size=vocab_size, min_frequency=min_frequency,
                              special_tokens=specials, sp_model=sp_model, wordpiece_score=wordpiece_score,
-                             progress=progress, memory=memory)
+                             progress=progress)

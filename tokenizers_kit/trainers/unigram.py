@@ -142,7 +142,9 @@ class UnigramTrainer:
         block_nodes: int | None = None,
     ) -> None:
         """`memory` (bytes): size the lattice blocks from this budget; `block_nodes`: set their size directly
-        (None with no `memory`: the default)."""
+        (None with no `memory`: the default). Other block sizes give the same pieces, but scores can differ in
+        their last bits (the blocks' expected counts are added in another order): `tkit train tokenizer
+        --memory` keeps the default, so a budget never changes the tokenizer."""
         if isinstance(vocab_size, bool) or not isinstance(vocab_size, int) or vocab_size < 1:
             raise TkitError(f"vocab size must be a positive integer, got {vocab_size!r}")
         if not isinstance(max_piece_length, int) or max_piece_length < 1:
