@@ -12,6 +12,7 @@ from cli.cluster_opts import (
     stage_bars,
 )
 from cli.inputs import read_once
+from ngram.heap import return_freed_memory
 from tokenizers_kit.atomic import check_output_dir
 from tokenizers_kit.chunk_runs import check_temp_dir, parse_memory
 from tokenizers_kit.corpus import corpus_bytes, require_nonempty
@@ -111,6 +112,8 @@ def register(app: click.Group, train: click.Group) -> None:
                                       memory=budget, temp_dir=temp_dir,
                                       min_count=prunable_min_count(algo, min_frequency))
         counted = watch.seconds
+        if algo in ("unigram", "sentencepiece"):
+            return_freed_memory()  # the Unigram trainer's blocks come and go: give their memory back (ngram.heap)
         with console.progress(f"training {algo}", 100) as bar:
             def step(_stage: str, done: float, steps: float | None) -> None:
                 if steps:

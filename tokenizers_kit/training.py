@@ -33,9 +33,10 @@ Memory: counting holds one table of distinct chunks (`memory=` bounds it: partia
 sorted runs, `tokenizers_kit.chunk_runs`); the result, the distinct chunks with counts, is what every trainer
 starts from, and each trainer's state grows with it, not with the corpus: BPE and WordPiece hold each distinct
 word as a string of symbols plus the pair index (pair -> words holding it, about one entry per symbol of the
-distinct words); Unigram holds the lattice of every distinct segment (up to max piece length nodes per
-character of the distinct segments), by far the largest. Only `min_frequency` with unigram/sentencepiece
-shrinks that input exactly (rarer words are dropped while counting).
+distinct words); Unigram holds the lattice nodes of every distinct segment (up to max piece length per
+character of the distinct segments, in narrow dtypes) and runs them in blocks of segments, so only one
+block's working arrays come on top (fixed-size blocks: `memory=` leaves the result as it is). Only
+`min_frequency` with unigram/sentencepiece shrinks that input exactly (rarer words are dropped while counting).
 
 Lines: "bpe" and "char" count each line with its "\\n" (as HF `train_from_files` does), so newlines get
 tokens; the other algorithms drop line endings (a "\\n" glued to the last word would only add junk pieces).

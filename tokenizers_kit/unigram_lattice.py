@@ -26,17 +26,32 @@ from __future__ import annotations
 
 import numpy as np
 
+from tokenizers_kit.unigram_seeds import PieceTable
+
 FLOAT32_MAX_LENGTH = 256  # longer segments run the E-step in float64
 GROUP_CLASSES = np.array([1, 2, 4, 8])  # groups of sizes 1, 2, 3-4, 5-8, 9+ get separate padded blocks
+
+
+def index_dtype(n: int) -> type:
+    """The narrowest of int32 / int64 that holds indexes up to `n`: node arrays are most of the memory."""
+    return np.int32 if n < np.iinfo(np.int32).max else np.int64
+
+
+def estep_dtype(max_length: int) -> type:
+    """float32 halves the memory traffic and speeds up exp, but alpha's rounding error grows with its magnitude
+    (~ segment length), and the backward pass compounds it along the segment: long segments stay in float64."""
+    return np.float32 if max_length <= FLOAT32_MAX_LENGTH else np.float64
 
 
 class _Nodes:
     """Lattice nodes in forward order, with step, group and padded-block indexes."""
 
-    def __init__(self, end: np.ndarray, start: np.ndarray, piece: np.ndarray, local: np.ndarray,
+    def __init__(self, start: np.ndarray, ln: np.ndarray, piece: np.ndarray, local: np.ndarray,
                  max_t: int, sentinel_pos: int) -> None:
-        self.end = end  # sorted by (local t of end, end), longest node first within a group
+        # Sorted by (local t of end, end), longest node first within a group. The end is not kept: start and
+        # a one-byte length are a quarter less memory, and a pass computes the ends once.
         self.start = start
+        self.ln = ln
         self.piece = piece
         self.local = local
         self.max_t = max_t
@@ -45,6 +60,10 @@ class _Nodes:
 
     def __len__(self) -> int:
         return len(self.piece)
+
+    @property
+    def end(self) -> np.ndarray:
+        return self.start + self.ln
 
     def _index(self) -> None:
         end = self.end
@@ -71,10 +90,9 @@ class _Nodes:
         first = gstart[order]
         # node first[g] + j goes to col[g] + j * row_len[g]
         rank = np.arange(n) - np.repeat(np.cumsum(size) - size, size)  # j of each node, in sorted-group order
-        pad = np.full(int(pad_off[-1]), n, dtype=np.int64)
+        pad = np.full(int(pad_off[-1]), n, dtype=index_dtype(n))
         pad[np.repeat(col, size) + rank * np.repeat(row_len, size)] = np.repeat(first, size) + rank
         self.pad = pad
-        self.pad_start = np.append(self.start, self.sentinel_pos)[pad]
         self.block_gend = end[first]  # the position each (sorted) group writes
         # blocks as (t, first group, last group + 1, first pad slot, last pad slot + 1, width), in step order
         self.blocks = list(zip(gstep[order[heads]].tolist(), heads.tolist(),
@@ -86,7 +104,7 @@ class _Nodes:
         m = keep_piece[self.piece]
         if len(m) - np.count_nonzero(m) <= slack * len(m):
             return
-        self.end = self.end[m]
+        self.ln = self.ln[m]
         self.start = self.start[m]
         self.piece = self.piece[m]
         self._index()
@@ -99,34 +117,40 @@ class _Nodes:
             if a < b:
                 yield a, b
 
+    def pad_start(self) -> np.ndarray:
+        """The start position of every padded slot (the sentinel's for padding): rebuilt per pass, not kept."""
+        return np.append(self.start, self.start.dtype.type(self.sentinel_pos))[self.pad]
+
 
 class CorpusLattice:
     """All lattice nodes of a set of segments, for a fixed universe of piece ids (some of them alive)."""
 
-    def __init__(self, begin: np.ndarray, length: np.ndarray, count: np.ndarray, table: np.ndarray) -> None:
-        """`table[p, L-1]`: piece id of the length-L node starting at position p, or -1."""
+    def __init__(self, begin: np.ndarray, length: np.ndarray, count: np.ndarray, table: PieceTable | np.ndarray) -> None:
+        """`table[p, L-1]`: piece id of the length-L node starting at position p, or -1 (a `PieceTable` or
+        a dense matrix)."""
+        table = PieceTable.of(table)
         n_pos, max_len = table.shape
+        idx = index_dtype(n_pos + 1)
         self.begin = begin
         self.end = begin + length
         self.count = count
         self.n_pos = n_pos
-        seg_of = np.repeat(np.arange(len(begin)), length + 1)
+        seg_of = np.repeat(np.arange(len(begin), dtype=idx), length + 1)
         self.seg_of = seg_of
-        local = np.append(np.arange(n_pos) - begin[seg_of], -1)  # the sentinel position n_pos is at t = -1
+        local = np.append(np.arange(n_pos, dtype=idx) - begin[seg_of].astype(idx), -1).astype(idx)  # sentinel: t = -1
         self.max_t = int(length.max()) if len(length) else 0
         small = local[:n_pos].astype(np.int32 if self.max_t >= 1 << 15 else np.int16)
         by_local = np.argsort(small, kind="stable")  # positions sorted by (local t, position): a radix sort
         rank = np.empty(n_pos, dtype=np.int64)
         rank[by_local] = np.arange(n_pos)
-        flat = np.flatnonzero(table.ravel() >= 0)
-        start = flat // max_len
-        ln = flat % max_len + 1
+        start, ln, piece = table.entries()
         end = start + ln
         # Forward order: by (local t of the end, end), and within a group the longest node first, so the first
         # maximum is the node starting earliest (the one HF's Viterbi keeps).
         order = np.argsort(rank[end] * max_len + (max_len - ln))
-        self.nodes = _Nodes(end[order], start[order], table.ravel()[flat[order]].astype(np.int64), local,
-                            self.max_t, n_pos)
+        del end  # the node arrays are kept in the narrowest dtypes that hold them
+        self.nodes = _Nodes(start[order].astype(idx), ln[order].astype(np.uint8 if max_len < 256 else np.int32),
+                            piece[order], local, self.max_t, n_pos)
 
     @property
     def n_nodes(self) -> int:
@@ -144,7 +168,7 @@ class CorpusLattice:
         alpha = np.full(self.n_pos + 1, -np.inf, dtype=dtype)
         alpha[self.begin] = 0.0
         pad_sc = np.append(sc, -np.inf).astype(dtype)[nd.pad]
-        gend, pad_start = nd.block_gend, nd.pad_start
+        gend, pad_start = nd.block_gend, nd.pad_start()
         for _, g0, g1, p0, p1, w in nd.blocks:
             v = alpha[pad_start[p0:p1]] + pad_sc[p0:p1]
             if w == 1:  # one node per group: nothing to sum
@@ -154,37 +178,41 @@ class CorpusLattice:
             m = v.max(axis=0)
             v -= m
             np.exp(v, out=v)
-            alpha[gend[g0:g1]] = m + np.log(v.sum(axis=0))
+            alpha[gend[g0:g1]] = m + np.log(_column_sums(v))
         return alpha
 
-    def posteriors(self, score: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Posterior probability of every node (in `self.nodes` order) and log Z of every segment."""
+    def posteriors(self, score: np.ndarray, dtype: type | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Posterior probability of every node (in `self.nodes` order) and log Z of every segment. `dtype`:
+        the E-step's float type (default: `estep_dtype` of the longest segment here)."""
         nd = self.nodes
-        # float32 halves the memory traffic and speeds up exp, but alpha's rounding error grows with its
-        # magnitude (~ segment length), and the backward pass compounds it along the segment: long segments
-        # stay in float64.
-        dtype = np.float32 if self.max_t <= FLOAT32_MAX_LENGTH else np.float64
+        dtype = estep_dtype(self.max_t) if dtype is None else dtype
         sc = score[nd.piece].astype(dtype)
         alpha = self._forward(sc, dtype)
-        share = alpha[nd.start] + sc - alpha[nd.end]  # log r(s, e)
+        end = nd.end
+        share = alpha[nd.start] + sc - alpha[end]  # log r(s, e)
         np.exp(share, out=share)
         q = np.zeros(self.n_pos, dtype=dtype)
         q[self.end] = 1.0
         post = np.empty_like(share)
         for a, b in nd.steps(range(self.max_t, 0, -1)):
-            c = share[a:b] * q[nd.end[a:b]]
+            c = share[a:b] * q[end[a:b]]
             q[nd.start[a:b]] += c  # distinct starts within a step
             post[a:b] = c
         return post, alpha[self.end].astype(np.float64)
 
-    def expected_counts(self, score: np.ndarray) -> tuple[np.ndarray, float]:
+    def expected_counts(self, score: np.ndarray, dtype: type | None = None) -> tuple[np.ndarray, float]:
         """E-step: expected count of every piece (weighted by segment counts), and the mean -log likelihood
         per segment occurrence. Dead pieces must score -inf."""
-        post, log_z = self.posteriors(score)
+        expected, log_lik = self.expected_sums(score, dtype)
+        return expected, -log_lik / float(self.count.sum())
+
+    def expected_sums(self, score: np.ndarray, dtype: type | None = None) -> tuple[np.ndarray, float]:
+        """Expected count of every piece and the total log likelihood (both weighted by segment counts)."""
+        post, log_z = self.posteriors(score, dtype)
         weights = post * self.count[self.seg_of[self.nodes.end]]
+        del post
         expected = np.bincount(self.nodes.piece, weights=weights, minlength=len(score))
-        objective = -float(np.dot(log_z, self.count)) / float(self.count.sum())
-        return expected, objective
+        return expected, float(np.dot(log_z, self.count))
 
     def viterbi_counts(self, score: np.ndarray) -> np.ndarray:
         """How often each piece is used in the Viterbi segmentations of all segments (weighted by count)."""
@@ -192,8 +220,8 @@ class CorpusLattice:
         pad_sc = np.append(score[nd.piece], -np.inf)[nd.pad]
         best = np.full(self.n_pos + 1, -np.inf)
         best[self.begin] = 0.0
-        back = np.zeros(self.n_pos, dtype=np.int64)  # the best node ending at each position
-        gend, pad_start, pad = nd.block_gend, nd.pad_start, nd.pad
+        back = np.zeros(self.n_pos, dtype=nd.pad.dtype)  # the best node ending at each position
+        gend, pad_start, pad = nd.block_gend, nd.pad_start(), nd.pad
         for _, g0, g1, p0, p1, w in nd.blocks:
             v = (best[pad_start[p0:p1]] + pad_sc[p0:p1]).reshape(w, -1)
             k = v.argmax(axis=0)  # the first maximum: the longest best node
@@ -203,6 +231,96 @@ class CorpusLattice:
             back[pos] = pad[p0 + k * v.shape[1] + cols]
         pieces, segs = _backtrack(back, nd.start, nd.piece, self.end, self.begin)
         return np.bincount(pieces, weights=self.count[segs], minlength=len(score))
+
+
+class BlockedLattice:
+    """The lattice of every segment, built and run in blocks of segments of about `block_nodes` nodes each.
+
+    A segment's lattice never touches another's, so the E-step and the Viterbi pass run block by block and
+    add up; only one block's working arrays (scores, alpha, posteriors, weights, and while building, the sort
+    keys) are alive at a time. The blocks' node arrays stay (narrow dtypes), so nothing is rebuilt per
+    iteration. Segments go to blocks by length: a block of short segments runs few steps.
+
+    Every node's posterior is the one the whole-corpus lattice gives (same operations on the same values,
+    the E-step's float type chosen from the longest segment of the corpus, not of the block); only the
+    order in which the blocks' expected counts are added differs."""
+
+    def __init__(self, begin: np.ndarray, length: np.ndarray, count: np.ndarray, table: PieceTable | np.ndarray,
+                 block_nodes: int | None = None) -> None:
+        self.count = count
+        self.dtype = estep_dtype(int(length.max()) if len(length) else 0)
+        table = PieceTable.of(table)
+        plan = plan_blocks(begin, length, table, block_nodes)
+        if len(plan) == 1:  # the whole corpus: no copy of the table
+            self.blocks = [CorpusLattice(begin, length, count, table)]
+        else:
+            self.blocks = [_block_lattice(begin, length, count, table, segs) for segs in plan]
+
+    @property
+    def n_nodes(self) -> int:
+        return sum(b.n_nodes for b in self.blocks)
+
+    def keep(self, alive: np.ndarray, slack: float = 0.0) -> None:
+        for b in self.blocks:
+            b.keep(alive, slack)
+
+    def expected_counts(self, score: np.ndarray) -> tuple[np.ndarray, float]:
+        """As `CorpusLattice.expected_counts`, summed block by block."""
+        expected = np.zeros(len(score))
+        log_lik = 0.0
+        for b in self.blocks:
+            e, ll = b.expected_sums(score, self.dtype)
+            expected += e
+            log_lik += ll
+        return expected, -log_lik / float(self.count.sum())
+
+    def viterbi_counts(self, score: np.ndarray) -> np.ndarray:
+        """As `CorpusLattice.viterbi_counts` (integer sums: the same in any order)."""
+        total = np.zeros(len(score))
+        for b in self.blocks:
+            total += b.viterbi_counts(score)
+        return total
+
+
+def nodes_per_segment(begin: np.ndarray, table: PieceTable) -> np.ndarray:
+    """Lattice nodes of every segment (the pieces among the windows of its positions)."""
+    if not len(begin):
+        return np.zeros(0, dtype=np.int64)
+    return np.add.reduceat(table.pieces_per_row(), begin)  # segment s owns positions begin[s] .. begin[s + 1] - 1
+
+
+def plan_blocks(begin: np.ndarray, length: np.ndarray, table: PieceTable, block_nodes: int | None) -> list[np.ndarray]:
+    """Segment indices of each block: segments by length, cut into runs of about `block_nodes` nodes (a
+    larger segment is a block of its own). One block when `block_nodes` is None."""
+    if block_nodes is None or len(begin) == 0:
+        return [np.arange(len(begin))]
+    nodes = nodes_per_segment(begin, table)
+    if int(nodes.sum()) <= block_nodes:
+        return [np.arange(len(begin))]
+    order = np.argsort(length, kind="stable")
+    before = np.cumsum(nodes[order]) - nodes[order]  # nodes of the segments ahead of each one
+    which = before // max(1, block_nodes)
+    cuts = np.flatnonzero(which[1:] != which[:-1]) + 1
+    return [np.sort(segs) for segs in np.split(order, cuts)]
+
+
+def _block_lattice(begin: np.ndarray, length: np.ndarray, count: np.ndarray, table: PieceTable,
+                   segs: np.ndarray) -> CorpusLattice:
+    """The lattice of segments `segs` alone: their table rows (and each one's end row) copied out."""
+    span = length[segs] + 1
+    new_begin = np.zeros(len(segs), dtype=np.int64)
+    np.cumsum(span[:-1], out=new_begin[1:])
+    rows = np.repeat(begin[segs] - new_begin, span) + np.arange(int(span.sum()))
+    return CorpusLattice(new_begin, length[segs], count[segs], table[rows])
+
+
+def _column_sums(v: np.ndarray) -> np.ndarray:
+    """Sums over axis 0, adding row after row in every column. NumPy sums a single column pairwise (it is
+    contiguous then), which rounds differently: a node's posterior would depend on how many groups share its
+    step, so on how the segments are cut into blocks."""
+    if v.shape[1] == 1:
+        return np.add.accumulate(v, axis=0)[-1]
+    return v.sum(axis=0)
 
 
 def _backtrack(back: np.ndarray, start_of: np.ndarray, piece_of: np.ndarray, end: np.ndarray,
@@ -225,7 +343,7 @@ def _backtrack(back: np.ndarray, start_of: np.ndarray, piece_of: np.ndarray, end
     return np.concatenate(out_p), np.concatenate(out_s)
 
 
-def second_best(table: np.ndarray, rep: np.ndarray, length: np.ndarray, score: np.ndarray,
+def second_best(table: PieceTable | np.ndarray, rep: np.ndarray, length: np.ndarray, score: np.ndarray,
                 alive: np.ndarray, cand: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """For each candidate piece: the best segmentation of its own string that does not use the piece itself.
 

@@ -17,7 +17,8 @@ segment counts as that one character, which keeps this behaviour. It costs a few
 text and generalises better (fewer held-out tokens, closer to sentencepiece's).
 
 The same pass gives the lattice: `table[p, L-1]` is the seed piece id of the substring of length L at text
-position p, or -1. The trainer's lattices are read off this table, so no string is ever hashed or looked up.
+position p, or -1 (a `PieceTable`: only a position's valid windows have slots). The trainer's lattices are read
+off this table, so no string is ever hashed or looked up.
 
 A window is a valid piece when it lies inside one segment, has no `▁` after its first character (▁ only as a
 prefix, as sentencepiece requires with split_by_whitespace) and is at most `max_len` characters long; with
@@ -67,7 +68,7 @@ class PackedSegments:
     """Distinct segments in one array: `text[begin[s] + i]` is char i of segment s (ids from 1); each segment
     is followed by a 0. `joined[p]` is the character at text position p (so pieces are `joined[p:p+L]`)."""
 
-    text: np.ndarray  # (n,) int64 char ids, 0 = end of segment
+    text: np.ndarray  # (n,) int32 char ids, 0 = end of segment
     begin: np.ndarray  # (S,) int64
     length: np.ndarray  # (S,) int64
     count: np.ndarray  # (S,) float64 occurrences of each segment in the corpus
@@ -89,10 +90,74 @@ def pack_segments(segments: list[str], counts: np.ndarray) -> PackedSegments:
     is_char = np.ones(len(cps), dtype=bool)
     is_char[begin + length] = False  # the separators
     alphabet, ids = np.unique(cps[is_char], return_inverse=True)
-    text = np.zeros(len(cps), dtype=np.int64)
+    text = np.zeros(len(cps), dtype=np.int32)
     text[is_char] = ids + 1
     chars = [chr(c) for c in alphabet.tolist()]
     return PackedSegments(text, begin, length, np.asarray(counts, dtype=np.float64), chars, joined)
+
+
+class PieceTable:
+    """`table[p, L-1]`: the seed piece id of the length-L window at text position p, or -1. Ragged: position
+    p has `width[p]` slots, its longest valid window (no longer window is ever a piece), which is a fraction
+    of a (positions x max_len) matrix since most positions sit near the end of a short segment.
+
+    Indexing: `table[rows, cols]` reads (-1 past a row's width); `table[rows]` gathers rows into a new table;
+    `table[rows, cols] = ids` writes slots that must exist."""
+
+    def __init__(self, width: np.ndarray, max_len: int, ids: np.ndarray | None = None) -> None:
+        self.width = np.asarray(width, dtype=np.int16 if max_len < np.iinfo(np.int16).max else np.int32)
+        self.off = np.zeros(len(width) + 1, dtype=np.int64)
+        np.cumsum(self.width, out=self.off[1:])
+        self.ids = np.full(int(self.off[-1]), -1, dtype=np.int32) if ids is None else ids
+        self.max_len = max_len
+
+    @classmethod
+    def of(cls, table: PieceTable | np.ndarray) -> PieceTable:
+        """`table` itself, or a dense (positions x max_len) matrix as a table (every slot present)."""
+        if isinstance(table, PieceTable):
+            return table
+        n, max_len = table.shape
+        return cls(np.full(n, max_len), max_len, np.ascontiguousarray(table, dtype=np.int32).ravel())
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return len(self.width), self.max_len
+
+    def __len__(self) -> int:
+        return len(self.width)
+
+    def __getitem__(self, key):  # type: ignore[no-untyped-def]
+        if not isinstance(key, tuple):
+            return self._rows(np.asarray(key))
+        rows, cols = np.asarray(key[0]), np.broadcast_to(np.asarray(key[1]), np.shape(key[0]))
+        ok = cols < self.width[rows]
+        out = np.full(rows.shape, -1, dtype=np.int32)
+        out[ok] = self.ids[self.off[rows[ok]] + cols[ok]]
+        return out
+
+    def __setitem__(self, key: tuple, ids: np.ndarray) -> None:
+        rows, cols = np.asarray(key[0]), np.broadcast_to(np.asarray(key[1]), np.shape(key[0]))
+        if np.any(cols >= self.width[rows]):
+            raise ValueError("piece table: a window longer than its position's width")
+        self.ids[self.off[rows] + cols] = ids
+
+    def _rows(self, rows: np.ndarray) -> PieceTable:
+        w = self.width[rows]
+        first = np.cumsum(w, dtype=np.int64) - w
+        src = np.repeat(self.off[rows] - first, w) + np.arange(int(first[-1] + w[-1]) if len(w) else 0)
+        return PieceTable(w, self.max_len, self.ids[src])
+
+    def entries(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(position, length, piece) of every window that is a piece, in (position, length) order."""
+        flat = np.flatnonzero(self.ids >= 0)
+        start = np.searchsorted(self.off, flat, side="right") - 1
+        return start, flat - self.off[start] + 1, self.ids[flat]
+
+    def pieces_per_row(self) -> np.ndarray:
+        """How many windows at each position are pieces."""
+        seen = np.zeros(len(self.ids) + 1, dtype=np.int64)
+        np.cumsum(self.ids >= 0, out=seen[1:])
+        return seen[self.off[1:]] - seen[self.off[:-1]]
 
 
 @dataclass
@@ -101,8 +166,18 @@ class Seeds:
     length: np.ndarray  # (P,) characters per piece
     rep: np.ndarray  # (P,) a text position where the piece occurs
     log_prob: np.ndarray  # (P,) initial scores: log(score / sum of scores)
-    table: np.ndarray  # (n, max_len) int32: piece id of text[p:p+L] or -1
+    table: PieceTable  # piece id of text[p:p+L] or -1
     char_count: np.ndarray  # (A,) weighted frequency of each single-character piece (ids 0..A-1)
+
+    def keep_piece_rows(self) -> None:
+        """Shrink `table` to the rows of every piece's own occurrence (rep .. rep + length - 1), renumbering
+        `rep`: all that `second_best` reads once the lattice is built. Each range stays contiguous: the kept
+        rows are sorted and every row of a range is kept."""
+        span = self.length
+        starts = np.repeat(self.rep - (np.cumsum(span) - span), span)
+        rows = np.unique(starts + np.arange(int(span.sum())))
+        self.table = self.table[rows]
+        self.rep = np.searchsorted(rows, self.rep)
 
 
 def _max_valid_length(packed: PackedSegments, max_len: int, split_by_script: bool) -> np.ndarray:
@@ -170,15 +245,21 @@ def find_seeds(packed: PackedSegments, *, max_len: int, seed_size: int, min_seed
     seen at least twice exist (a tiny corpus), the other distinct substrings are used as well."""
     text = packed.text
     n = len(text)
+    # Per-position arrays in narrow dtypes, and each dropped once used: with the table they are this phase's
+    # memory. Lengths fit int16 (pieces are short), positions int32.
+    small = np.int16 if max_len < np.iinfo(np.int16).max else np.int32
+    pos = np.int32 if n < np.iinfo(np.int32).max else np.int64
     weight = np.repeat(packed.count, packed.length + 1)  # count of the segment holding each position
-    limit = _max_valid_length(packed, max_len, split_by_script)
-
-    sa = _suffix_order(text, len(packed.chars) + 1, max_len)
-    lim = limit[sa]
+    n_chars = len(packed.chars)
+    char_count = np.bincount(text, weights=weight, minlength=n_chars + 1)[1:]
+    sa = _suffix_order(text, len(packed.chars) + 1, max_len).astype(pos)
     w = weight[sa]
+    del weight
+    limit = _max_valid_length(packed, max_len, split_by_script).astype(small)
+    lim = limit[sa]
     # lcp[j]: common prefix length of suffixes sa[j-1] and sa[j], stopping at a separator (every suffix
     # reaches one before the end of the text). Pairs drop out as soon as they differ.
-    lcp = np.zeros(n, dtype=np.int64)
+    lcp = np.zeros(n, dtype=small)
     pair = np.arange(1, n)
     for d in range(max_len):
         ta = text[np.minimum(sa[pair - 1] + d, n - 1)]
@@ -223,19 +304,18 @@ def find_seeds(packed: PackedSegments, *, max_len: int, seed_size: int, min_seed
     pool = np.lexsort((r_sa, -r_len, -r_score, ~r_good))[:max(0, seed_size)]
 
     # Single characters, most frequent first.
-    n_chars = len(packed.chars)
-    char_count = np.bincount(text, weights=weight, minlength=n_chars + 1)[1:]
     char_order = np.lexsort((np.arange(n_chars), -char_count))
     char_piece = np.empty(n_chars, dtype=np.int64)
     char_piece[char_order] = np.arange(n_chars)
     n_sub = len(pool)
     P = n_chars + n_sub
 
-    table = np.full((n, max_len), -1, dtype=np.int32)
-    is_char = text > 0
+    table = PieceTable(limit, max_len)
+    del limit
+    is_char = np.flatnonzero(text > 0)
     table[is_char, 0] = char_piece[text[is_char] - 1]
     # Write each seed's occurrences into the table: the seed of a run is found by its first sa index.
-    head_piece = np.full(n, -1, dtype=np.int64)
+    head_piece = np.full(n, -1, dtype=np.int32)
     piece_of = np.empty(len(r_sa), dtype=np.int64)
     piece_of[pool] = n_chars + np.arange(n_sub)
     chosen_by_length = {L: pool[r_len[pool] == L] for L in range(2, max_len + 1)}

@@ -216,6 +216,12 @@ def tokenizer_scale_rows(r: Run) -> list[Row]:
                             f"{fs(xi(c, name + '_s'))}, {fnum(xi(c, name + '_peak_mb'), 4)} MB"
                             for name in ("small", "large")) if c else NOT_RUN
         rows.append((f"counting Unigram chunks alone ({how}), peak RSS at two corpus sizes", figures, "—"))
+    g = r.get(f"{t}test_unigram_memory_growth")
+    growth = "; ".join(f"{fnum(xi(g, n + '_mb'))} MB, {fnum(xi(g, n + '_distinct'))} distinct chunks, "
+                       f"{fnum(xi(g, n + '_nodes'))} lattice nodes in {xi(g, n + '_blocks')} blocks: "
+                       f"{fs(xi(g, n + '_cpu_s'))} CPU, {fnum(xi(g, n + '_peak_mb'), 4)} MB"
+                       for n in ("quarter", "half", "whole")) if g else NOT_RUN
+    rows.append(("counting + Unigram trainer, peak RSS as distinct chunks grow", growth, "—"))
     return rows
 
 

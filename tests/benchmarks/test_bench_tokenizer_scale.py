@@ -13,7 +13,9 @@ digits, so those names would fall apart into the same old chunks.
 `test_counting_memory` measures counting alone (peak RSS of `count_chunks`, unbounded and under a --memory
 budget) against distinct chunks at two corpus sizes. Wall and CPU seconds (user + system, the processes'
 children included) are both recorded: on a shared machine the CPU seconds are the steadier comparison.
-Figures go to extra_info; report.py prints them.
+`test_unigram_memory_growth` measures counting + the Unigram trainer at a quarter, a half and all of the corpus,
+with the sizes its memory follows (distinct chunks, segments, lattice nodes). Figures go to extra_info;
+report.py prints them.
 """
 from __future__ import annotations
 
@@ -195,6 +197,46 @@ def test_counting_memory(benchmark, scale_corpus, tmp_path, memory):
 
     run("small", small)
     benchmark.pedantic(run, args=("large", corpus), rounds=1, iterations=1)
+    record(benchmark, **figures)
+
+
+UNIGRAM_SCRIPT = """
+import sys
+from tokenizers_kit.training import build_pipeline, count_chunks, resolve_specials
+from tokenizers_kit.trainers.unigram import UnigramTrainer
+path, vocab = sys.argv[1], int(sys.argv[2])
+p = build_pipeline("unigram")
+c = count_chunks([path], p, resolve_specials("unigram", None))
+t = UnigramTrainer(vocab, special_tokens=["<unk>"])
+t.train(c.counts)
+print(len(c.counts), int(t.stats["segments"]), int(t.stats["positions"]), int(t.stats["nodes"]),
+      int(t.stats["blocks"]))
+"""
+
+
+@pytest.mark.slow
+def test_unigram_memory_growth(benchmark, scale_corpus, tmp_path):
+    """Peak RSS and CPU of counting + Unigram training (the trainer alone, no tokenizer.json) at a quarter, a
+    half and all of the corpus, beside its distinct chunks, segments, packed positions and lattice nodes: how
+    the trainer's memory grows with distinct chunks. The benchmark's time is the whole corpus's."""
+    corpus, _ = scale_corpus
+    script = tmp_path / "unigram.py"
+    script.write_text(UNIGRAM_SCRIPT, encoding="utf-8")
+    figures: dict = {}
+
+    def run(name: str, path: Path) -> None:
+        out = tmp_path / f"{name}.out"
+        wall, rss, cpu = run_measured([sys.executable, str(script), str(path), str(VOCAB)], stdout=out)
+        distinct, segments, positions, nodes, blocks = map(int, out.read_text().split())
+        figures.update({f"{name}_mb": path.stat().st_size / 1e6, f"{name}_distinct": distinct,
+                        f"{name}_segments": segments, f"{name}_positions": positions, f"{name}_nodes": nodes,
+                        f"{name}_blocks": blocks, f"{name}_s": wall, f"{name}_cpu_s": cpu, f"{name}_peak_mb": rss})
+
+    for name, copies in (("quarter", max(1, COPIES // 4)), ("half", max(1, COPIES // 2))):
+        part = tmp_path / f"{name}.txt"
+        write_corpus(part, copies)
+        run(name, part)
+    benchmark.pedantic(run, args=("whole", corpus), rounds=1, iterations=1)
     record(benchmark, **figures)
 
 

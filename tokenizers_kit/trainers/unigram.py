@@ -36,7 +36,7 @@ import numpy as np
 
 from tokenizers_kit.errors import TkitError
 from tokenizers_kit.models.unigram import UNK_PENALTY, UnigramModel, byte_piece
-from tokenizers_kit.unigram_lattice import CorpusLattice, second_best
+from tokenizers_kit.unigram_lattice import BlockedLattice, second_best
 from tokenizers_kit.unigram_seeds import SPACE, find_seeds, pack_segments
 
 Progress = Callable[[int, int], None]  # (EM rounds done, rounds expected)
@@ -44,6 +44,17 @@ EXPECTED_FREQUENCY_THRESHOLD = 0.5  # sentencepiece kExpectedFrequencyThreshold
 MIN_SCORE_PENALTY_DELTA = 1e-4  # sentencepiece kMinScorePenaltyDelta
 DESIRED_SLACK = 1.1  # EM stops once at most 1.1 x vocab_size pieces remain
 LAZY_FILTER = 0.05  # dead pieces' nodes stay in the lattice (scored -inf) until they are 5% of all nodes
+BLOCK_NODES = 1 << 18  # lattice nodes per block of segments (`unigram_lattice.BlockedLattice`) by default
+MIN_BLOCK_NODES = 1 << 14  # below this the per-block Python steps cost more than the memory saved
+BLOCK_BYTES_PER_NODE = 160  # working bytes per node of the block being built or run (sort keys, floats)
+BLOCK_SHARE = 4  # with a memory budget, one block's working arrays get this fraction of it
+
+
+def block_nodes_for(memory: int | None) -> int:
+    """Nodes per lattice block: the default, or under a memory budget a quarter of it in working arrays."""
+    if memory is None:
+        return BLOCK_NODES
+    return max(MIN_BLOCK_NODES, min(BLOCK_NODES, memory // (BLOCK_SHARE * BLOCK_BYTES_PER_NODE)))
 
 
 def digamma(x: np.ndarray) -> np.ndarray:
@@ -127,7 +138,13 @@ class UnigramTrainer:
         max_segment_length: int = 2048,
         split_by_script: bool = True,
         progress: Progress | None = None,
+        memory: int | None = None,
+        block_nodes: int | None = None,
     ) -> None:
+        """`memory` (bytes): size the lattice blocks from this budget; `block_nodes`: set their size directly
+        (None with no `memory`: the default). Other block sizes give the same pieces, but scores can differ in
+        their last bits (the blocks' expected counts are added in another order): `tkit train tokenizer
+        --memory` keeps the default, so a budget never changes the tokenizer."""
         if isinstance(vocab_size, bool) or not isinstance(vocab_size, int) or vocab_size < 1:
             raise TkitError(f"vocab size must be a positive integer, got {vocab_size!r}")
         if not isinstance(max_piece_length, int) or max_piece_length < 1:
@@ -159,7 +176,11 @@ class UnigramTrainer:
         self.n_sub_iterations = n_sub_iterations
         self.seed_size = seed_size
         self.byte_fallback = byte_fallback
+        if block_nodes is not None and (isinstance(block_nodes, bool) or not isinstance(block_nodes, int)
+                                        or block_nodes < 1):
+            raise TkitError(f"block_nodes must be a positive integer, got {block_nodes!r}")
         self.max_segment_length = max_segment_length
+        self.block_nodes = block_nodes if block_nodes is not None else block_nodes_for(memory)
         self.split_by_script = split_by_script
         self.progress = progress
         self.stats: dict[str, float] = {}  # what the last train() did: sizes per round, objective
@@ -178,7 +199,9 @@ class UnigramTrainer:
         n_learned = self.vocab_size - len(reserved)
         segments = sorted(seg_counts)  # a canonical order: the result never depends on dict order
         counts = np.fromiter((seg_counts[s] for s in segments), dtype=np.float64, count=len(segments))
+        n_segments = len(segments)
         packed = pack_segments(segments, counts)
+        del seg_counts, segments  # one string per segment: the packed arrays hold them from here on
         spelling = spelling_chars(reserved) if self.byte_fallback else []
         unseen = [c for c in spelling if c not in packed.chars and c not in reserved]  # not in the corpus
         n_required = sum(1 for c in packed.chars if c not in reserved) + len(unseen)
@@ -192,7 +215,9 @@ class UnigramTrainer:
         seeds = find_seeds(packed, max_len=self.max_piece_length, seed_size=self.seed_size,
                            min_seeds=2 * n_learned, split_by_script=self.split_by_script)
         clock.lap("seeds")
-        lattice = CorpusLattice(packed.begin, packed.length, packed.count, seeds.table)
+        lattice = BlockedLattice(packed.begin, packed.length, packed.count, seeds.table, self.block_nodes)
+        n_pos = packed.n_pos
+        seeds.keep_piece_rows()  # pruning reads the table at the pieces' own occurrences only
         clock.lap("lattice")
         P = len(seeds.pieces)
         n_chars = len(packed.chars)
@@ -203,7 +228,8 @@ class UnigramTrainer:
         weak = np.zeros(P, dtype=bool)  # characters kept with a stand-in score (expected count < 0.5)
         removed_at = np.full(P, -1)  # EM round in which a piece was dropped (for filling up a short vocab)
         desired = int(n_learned * DESIRED_SLACK)
-        self.stats = {"segments": float(len(segments)), "seeds": float(P), "nodes": float(lattice.n_nodes)}
+        self.stats = {"segments": float(n_segments), "seeds": float(P), "nodes": float(lattice.n_nodes),
+                      "positions": float(n_pos), "blocks": float(len(lattice.blocks))}
         self.seconds = clock.laps
 
         round_no = 0
@@ -233,7 +259,7 @@ class UnigramTrainer:
         clock.lap("finalize")
         return model
 
-    def _prune(self, lattice: CorpusLattice, seeds, score: np.ndarray, alive: np.ndarray, is_char: np.ndarray,
+    def _prune(self, lattice: BlockedLattice, seeds, score: np.ndarray, alive: np.ndarray, is_char: np.ndarray,
                desired: int) -> np.ndarray:
         freq = lattice.viterbi_counts(np.where(alive, score, -np.inf))
         total = freq.sum()
