@@ -45,6 +45,18 @@ class VocabBytes:
         self.stride = int(self.length.sum())  # offset between the three copies
         self.blob = np.frombuffer(b"".join(bytes([sep]).join(encoded) + bytes([sep]) for sep in SEPARATORS),
                                   dtype=np.uint8)
+        self._work = self.blob  # the blob and writable bytes behind it (see workspace)
+
+    def workspace(self, extra: int) -> np.ndarray:
+        """The blob followed by at least `extra` writable bytes, reused across calls: a chunk's number records
+        go behind the vocabulary without copying the vocabulary for every chunk."""
+        size = self.blob.size
+        spare = self._work.size - size
+        if spare < extra or self._work is self.blob:
+            self._work = np.empty(size + max(extra, 2 * spare), np.uint8)
+            self._work[:size] = self.blob
+            self.blob = self._work[:size]  # one copy of the vocabulary, not two
+        return self._work
 
 
 def number_records(values: np.ndarray, sep: int) -> tuple[np.ndarray, np.ndarray]:
@@ -80,15 +92,13 @@ def format_lines(ids: np.ndarray, prob: np.ndarray, backoff: np.ndarray | None, 
     m, n = ids.shape
     if m == 0:
         return b""
-    rows = np.arange(m, dtype=np.int64) * RECORD
     p_rec, p_start = number_records(prob, TAB)
-    parts = [p_rec.reshape(-1)]
-    if backoff is not None:
-        b_rec, b_start = number_records(backoff, NEWLINE)
-        parts.append(b_rec.reshape(-1))
-    words = sum(x.size for x in parts)
-    parts.append(vocab.blob)
-    blob = np.concatenate(parts)
+    b_rec, b_start = number_records(backoff, NEWLINE) if backoff is not None else (p_rec[:0], p_start[:0])
+    base = vocab.blob.size  # the records sit behind the vocabulary in its workspace
+    blob = vocab.workspace(p_rec.size + b_rec.size)
+    blob[base:base + p_rec.size] = p_rec.reshape(-1)
+    blob[base + p_rec.size:base + p_rec.size + b_rec.size] = b_rec.reshape(-1)
+    rows = np.arange(m, dtype=np.int64) * RECORD + base
 
     segs = n + (2 if backoff is not None else 1)
     start = np.empty((m, segs), dtype=np.int64)
@@ -99,7 +109,7 @@ def format_lines(ids: np.ndarray, prob: np.ndarray, backoff: np.ndarray | None, 
     for j in range(n):
         w = ids[:, j]
         copy = SPACE if j < n - 1 else last_sep
-        start[:, 1 + j] = np.take(vocab.start, w) + (words + copy * vocab.stride)
+        start[:, 1 + j] = np.take(vocab.start, w) + copy * vocab.stride
         length[:, 1 + j] = np.take(vocab.length, w)
     if backoff is not None:
         start[:, -1] = rows + (p_rec.size + b_start)

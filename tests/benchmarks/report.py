@@ -306,14 +306,17 @@ def scale_row(r: Run) -> Row:
             "order-5 modified KN, ~20M tokens, ~27M distinct n-grams (renamed copies)")
     if s is None:
         return what, NOT_RUN, NOT_RUN
-    lm = xi(s, "lmplz_s")
-    whole = (f"{fs(xi(s, 'in_memory_s'))}, {fnum(xi(s, 'in_memory_peak_mb'), 4)} MB in memory"
-             f"{ratio(xi(s, 'in_memory_s'), lm, 'time ours/lmplz')}" if xi(s, "in_memory_s") is not None
-             else "in memory not run")
-    ours = (f"{whole}; {fs(xi(s, 'budget_1G_s'))}, "
-            f"{fnum(xi(s, 'budget_1G_peak_mb'), 4)} MB with `--memory 1G`"
-            f"{ratio(xi(s, 'budget_1G_s'), lm, 'time ours/lmplz')}")
-    peer = (f"`lmplz -o 5 -S 1G --discount_fallback` {fs(lm)}, {fnum(xi(s, 'lmplz_peak_mb'), 4)} MB; same n-gram counts"
+    lm, lm_cpu = xi(s, "lmplz_s"), xi(s, "lmplz_cpu_s")
+
+    def side(key: str, how: str) -> str:
+        return (f"{fs(xi(s, key + '_s'))} ({fs(xi(s, key + '_cpu_s'))} CPU), {fnum(xi(s, key + '_peak_mb'), 4)} MB "
+                f"{how}{ratio(xi(s, key + '_s'), lm, 'time ours/lmplz')}"
+                f"{ratio(xi(s, key + '_cpu_s'), lm_cpu, 'CPU ours/lmplz')}")
+
+    whole = side("in_memory", "in memory") if xi(s, "in_memory_s") is not None else "in memory not run"
+    ours = f"{whole}; {side('budget_1G', 'with `--memory 1G`')}"
+    peer = (f"`lmplz -o 5 -S 1G --discount_fallback` {fs(lm)} ({fs(lm_cpu)} CPU), "
+            f"{fnum(xi(s, 'lmplz_peak_mb'), 4)} MB; same n-gram counts (load {fnum(xi(s, 'load_avg'), 2)})"
             if lm is not None else "`lmplz` not on PATH in this run")
     return what, ours, peer
 

@@ -2,7 +2,7 @@
 same ARPA file byte for byte on generated corpora (orders 1-6, pruning, discount fallback, --vocab-size,
 --limit-vocab-file, both Kneser-Ney variants), with the buffers shrunk so that chunks, spilled runs, k-way
 merges and blocks cut inside a context all happen. The external sort and the sorted lookup against plain
-Python. Peak memory in a child process, for two corpus sizes, against the budget."""
+Python. Peak memory in a child process, for two corpus sizes, against the budget (above the interpreter)."""
 from __future__ import annotations
 
 import json
@@ -115,13 +115,14 @@ import sys
 from ngram.bounded_train import train_arpa_bounded
 from ngram.heap import return_freed_memory
 return_freed_memory()  # as the CLI does
-train_arpa_bounded([sys.argv[1]], sys.argv[2], 4, memory=sys.argv[3], temp_dir=sys.argv[4])
-status = open("/proc/self/status").read()  # VmHWM: this process's own peak, not the forked parent's image
-print(int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM"))) // 1024)
+def status(key):  # VmHWM: this process's own peak, not the forked parent's image
+    return int(next(l.split()[1] for l in open("/proc/self/status").read().splitlines() if l.startswith(key)))
+base = status("VmRSS")  # the interpreter, NumPy and tkit's modules: the overhead the budget leaves aside
+train_arpa_bounded([sys.argv[1]], sys.argv[2], 5, memory=sys.argv[3], temp_dir=sys.argv[4])
+print(base // 1024, status("VmHWM") // 1024)
 """
-BUDGET_MB = 40
-SIZES = (100_000, 800_000)
-OVERHEAD_MB = 100  # the interpreter, NumPy and tkit's modules
+BUDGET_MB = 100  # large enough that the budget's fixed overhead (a text block's tokens) is inside it
+SIZES = (200_000, 1_600_000)
 
 
 def _corpus(path, tokens: int, seed: int) -> None:
@@ -137,17 +138,17 @@ def _corpus(path, tokens: int, seed: int) -> None:
 
 @pytest.mark.skipif(not __import__("os").path.exists("/proc/self/status"), reason="needs /proc (Linux)")
 def test_peak_memory_follows_the_budget_not_the_corpus(tmp_path):
-    peaks = {}
+    peaks, bases = {}, {}
     for tokens in SIZES:
         corpus = tmp_path / f"c{tokens}.txt"
         _corpus(corpus, tokens, tokens)
         result = run_limited(PEAK, str(corpus), str(tmp_path / "m.arpa"), f"{BUDGET_MB}M", str(tmp_path),
-                             memory=3 << 30, timeout=120)
+                             memory=3 << 30, timeout=240)
         assert result.code == 0, result.err
-        peaks[tokens] = int(result.out.split()[-1])
-    print(json.dumps({"budget_mb": BUDGET_MB, "peak_mb": peaks}))
-    for peak in peaks.values():
-        assert peak <= BUDGET_MB + OVERHEAD_MB, peaks
+        bases[tokens], peaks[tokens] = map(int, result.out.split()[-2:])
+    print(json.dumps({"budget_mb": BUDGET_MB, "peak_mb": peaks, "interpreter_mb": bases}))
+    for tokens, peak in peaks.items():
+        assert peak - bases[tokens] <= BUDGET_MB, (peaks, bases)  # the promise, the interpreter aside
     # eight times the corpus: the small run is below the budget, the large one fills it, no more (the
-    # in-memory tables grow by more than the budget here)
-    assert peaks[SIZES[1]] - peaks[SIZES[0]] <= BUDGET_MB, peaks
+    # in-memory tables grow by several times the budget here)
+    assert peaks[SIZES[1]] - peaks[SIZES[0]] <= BUDGET_MB // 2, peaks
