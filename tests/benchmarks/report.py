@@ -32,12 +32,15 @@ class Run:
         self.benches: dict[str, Bench] = {}
         self.machine: dict[str, Any] = {}
         self.datetime: str | None = None
+        self.latest: str | None = None  # differs from `datetime` when the files come from more than one run
         for path in paths:
             data = json.loads(Path(path).read_text(encoding="utf-8"))
             self.machine = self.machine or data.get("machine_info", {})
             stamp = data.get("datetime")
             if stamp and (self.datetime is None or stamp < self.datetime):
                 self.datetime = stamp
+            if stamp and (self.latest is None or stamp > self.latest):
+                self.latest = stamp
             for b in data.get("benchmarks", []):
                 stem = Path(b.get("fullname", "").split("::")[0]).stem
                 self.benches[f"{stem}::{b['name']}"] = b
@@ -414,6 +417,10 @@ def table(title: str, rows: list[Row], head: tuple[str, str, str] = ("what", "tk
     return "\n".join(lines)
 
 
+def _stamp(iso: str) -> str:
+    return datetime.fromisoformat(iso.replace("Z", "+00:00")).strftime("%Y-%m-%d %H:%M UTC")
+
+
 def header(r: Run) -> str:
     m = r.machine.get("tkit", {})
     versions = m.get("versions", {})
@@ -421,7 +428,9 @@ def header(r: Run) -> str:
     missing = [k for k, v in versions.items() if v is None]
     when = "unknown date"
     if r.datetime:
-        when = datetime.fromisoformat(r.datetime.replace("Z", "+00:00")).strftime("%Y-%m-%d %H:%M UTC")
+        when = _stamp(r.datetime)
+        if r.latest and _stamp(r.latest) != when:
+            when = f"between {when} and {_stamp(r.latest)} (files of more than one benchmark run)"
     cpu = m.get("cpu_model") or r.machine.get("cpu", {}).get("brand_raw", "unknown CPU")
     load = m.get("load_average")
     return (f"Measured {when}: {m.get('cpus_usable', '?')} cores ({cpu}), {m.get('memory_gb', '?')} GB, "
