@@ -23,7 +23,7 @@ from cli.inputs import read_once
 from cli.options import FiniteFloat, require_tokenizer, tokenizer_options
 from ngram import SMOOTHING_NAMES, train_ngram
 from ngram.arpa import is_arpa_path
-from ngram.bounded_train import BOUNDED_SMOOTHINGS, train_arpa_bounded
+from ngram.bounded_train import BOUNDED_SMOOTHINGS, BoundedSummary, train_arpa_bounded
 from ngram.heap import return_freed_memory
 from ngram.storage import check_model_path
 from tokenizers_kit.atomic import check_output_dir
@@ -91,13 +91,7 @@ def register(app: click.Group, train: click.Group) -> None:
                                              limit_vocab=read_limit_vocab(limit_vocab_file),
                                              skip_symbols=skip_symbols, temp_dir=temp_dir, on_bytes=bar.advance,
                                              **params)
-            for message in summary.warnings:
-                console.warn(message)
-            info = summary.info
-            console.info(f"trained {summary.name} on {info['sentences']:,} lines ({info['tokens']:,} tokens, "
-                         f"vocabulary {summary.vocab:,}) within --memory {memory}, wrote {output} "
-                         f"({console.human_bytes(os.path.getsize(output))}) in {watch.seconds:.1f}s; "
-                         f"n-grams {ngram_sizes(summary.sizes)}")
+            report_bounded(summary, f"within --memory {memory}", output, watch.seconds)
             return
         where_run = ""
         if scheduler is not None and smoothing in BOUNDED_SMOOTHINGS and is_arpa_path(output):
@@ -111,14 +105,8 @@ def register(app: click.Group, train: click.Group) -> None:
                                                  skip_symbols=skip_symbols, temp_dir=temp_dir, progress=bars,
                                                  **params)
                 where_run = describe(client)
-            for message in summary.warnings:
-                console.warn(message)
-            info = summary.info
-            console.info(f"trained {summary.name} on {info['sentences']:,} lines ({info['tokens']:,} tokens, "
-                         f"vocabulary {summary.vocab:,}) on {where_run}, estimated within "
-                         f"{f'--memory {memory}' if memory else console.human_bytes(budget)}, wrote {output} "
-                         f"({console.human_bytes(os.path.getsize(output))}) in {watch.seconds:.1f}s; "
-                         f"n-grams {ngram_sizes(summary.sizes)}")
+            within = f"--memory {memory}" if memory else console.human_bytes(budget)
+            report_bounded(summary, f"on {where_run}, estimated within {within}", output, watch.seconds)
             return
         if scheduler is not None:
             refuse_memory(memory)
@@ -156,3 +144,14 @@ def ngram_sizes(counts: list[int]) -> str:
         empty = f"order {len(counts)} empty" if last + 1 == len(counts) else f"orders {last + 1}-{len(counts)} empty"
         return f"{shown} ({empty})" if shown else empty
     return shown
+
+
+def report_bounded(summary: BoundedSummary, how: str, output: str, seconds: float) -> None:
+    """The warnings and the one-line summary of a bounded (streaming) estimate; `how` says where and within what."""
+    for message in summary.warnings:
+        console.warn(message)
+    info = summary.info
+    console.info(f"trained {summary.name} on {info['sentences']:,} lines ({info['tokens']:,} tokens, "
+                 f"vocabulary {summary.vocab:,}) {how}, wrote {output} "
+                 f"({console.human_bytes(os.path.getsize(output))}) in {seconds:.1f}s; "
+                 f"n-grams {ngram_sizes(summary.sizes)}")

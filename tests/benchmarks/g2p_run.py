@@ -38,14 +38,19 @@ def parse_overrides(items: list[str]) -> dict[str, dict]:
     return out
 
 
-def main() -> None:
+def g2p_arguments(default_output: str, output_help: str | None = None) -> argparse.ArgumentParser:
+    """The options this script and its torch twin share, so both train and score alike."""
     ap = argparse.ArgumentParser()
-    ap.add_argument("-o", "--output", default="g2p.npz")
+    ap.add_argument("-o", "--output", default=default_output, help=output_help)
     ap.add_argument("--steps", type=int, default=TRAIN["steps"])
     ap.add_argument("--split", default="test")
     ap.add_argument("--limit", type=int, default=0, help="score only the first N lines of the split (quick runs)")
     ap.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="override a MODEL or TRAIN entry")
-    args = ap.parse_args()
+    return ap
+
+
+def main() -> None:
+    args = g2p_arguments("g2p.npz").parse_args()
     overrides = parse_overrides(args.set)
     src_tok, tgt_tok = CharTokenizer(), WhitespaceTokenizer()
     train = read_pairs(["data/g2p/train.tsv"], src_tok, tgt_tok)

@@ -7,7 +7,6 @@ decoded by the same greedy search, so the comparison is of the training only.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import time
 
@@ -27,19 +26,13 @@ from neural.seq2seq_eval import evaluate_pairs
 from neural.seq2seq_transformer import TransformerSeq2Seq
 from neural.thread_pool import single_blas
 from neural.trainer import TrainConfig
-from tests.benchmarks.g2p_run import MODEL, TRAIN, parse_overrides
+from tests.benchmarks.g2p_run import MODEL, TRAIN, g2p_arguments, parse_overrides
 from tests.neural.torch_seq2seq import params_from, transformer_loss
 from tokenizers_kit.simple import CharTokenizer, WhitespaceTokenizer
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("-o", "--output", default="", help="also save the trained model here (for a beam decode)")
-    ap.add_argument("--steps", type=int, default=TRAIN["steps"])
-    ap.add_argument("--split", default="test")
-    ap.add_argument("--limit", type=int, default=0, help="score only the first N lines of the split (quick runs)")
-    ap.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="override a MODEL or TRAIN entry")
-    args = ap.parse_args()
+    args = g2p_arguments("", "also save the trained model here (for a beam decode)").parse_args()
     overrides = parse_overrides(args.set)
     torch.set_num_threads(1)
     src_tok, tgt_tok = CharTokenizer(), WhitespaceTokenizer()
