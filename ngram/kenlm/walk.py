@@ -29,12 +29,15 @@ class Walk:
 
     def clear(self) -> None:
         """Forget every transition: new start states and an empty registry of states by context words."""
-        for state in self.known.values():
-            state[2].clear()  # hops point at states and states at hops: break the cycles so memory is freed now
         self.null: WalkState = ((), (), {})
         self.bos: WalkState = (self.bos_words, self.bos_backoffs, {})
-        self.known = {(): self.null, self.bos_words: self.bos}
+        # Swap in the new registry first, then break the old one's cycles (hops point at states and states at hops)
+        # so memory is freed now. Another thread may still be adding to the old registry: iterate over a copy
+        # (`list` of a dict view runs without a thread switch), never over the live dict.
+        old, self.known = self.known, {(): self.null, self.bos_words: self.bos}
         self.size = 0
+        for state in list(old.values()):
+            state[2].clear()
 
     def miss(self, state: WalkState, word: bytes) -> Hop:
         """The transition from `state` on `word`, computed with the fused step and remembered in its row."""
