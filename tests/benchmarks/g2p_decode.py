@@ -12,9 +12,9 @@ import json
 import time
 
 from neural.seq2seq import load_seq2seq
-from neural.seq2seq_data import read_pairs
 from neural.seq2seq_eval import evaluate_pairs
 from neural.thread_pool import single_blas
+from tests.benchmarks.g2p_run import load_split
 
 
 def main() -> None:
@@ -23,10 +23,11 @@ def main() -> None:
     ap.add_argument("--beam", type=int, default=1)
     ap.add_argument("--split", default="test")
     ap.add_argument("--limit", type=int, default=0, help="score only the first N lines of the split")
+    ap.add_argument("--no-stress", action="store_true", help="score without stress digits (the model's too)")
     args = ap.parse_args()
     model = load_seq2seq(args.model)
     model.eval()
-    pairs = read_pairs([f"data/g2p/{args.split}.tsv"], model.tokenizer, model.target_tokenizer)[:args.limit or None]
+    pairs = load_split(args.split, model.tokenizer, model.target_tokenizer, args.no_stress)[:args.limit or None]
     cpu0 = time.process_time()
     with single_blas():
         report = evaluate_pairs(model, pairs, beam=args.beam)

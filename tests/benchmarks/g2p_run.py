@@ -1,6 +1,6 @@
 """Train the Transformer G2P on the shipped CMUdict split within a CPU-time budget and report WER/PER.
 
-    PYTHONPATH=$PWD python tests/benchmarks/g2p_run.py [-o g2p.npz] [--steps N] [--split test]
+    PYTHONPATH=$PWD python tests/benchmarks/g2p_run.py [-o g2p.npz] [--steps N] [--split test] [--no-stress]
 
 Too long for `make bench` (about 20 CPU-minutes), so a script: it runs exactly what `tkit train seq2seq
 data/g2p/train.tsv --source-tokenizer char --target-tokenizer whitespace ...` runs (the same Trainer), with
@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import time
 
 from neural.seq2seq import Seq2SeqConfig
-from neural.seq2seq_data import build_vocab, pack, read_pairs
+from neural.seq2seq_data import Pair, build_vocab, pack, read_pairs
 from neural.seq2seq_eval import evaluate_pairs
 from neural.seq2seq_trainer import Seq2SeqTrainer
 from neural.seq2seq_transformer import TransformerSeq2Seq
@@ -38,6 +39,23 @@ def parse_overrides(items: list[str]) -> dict[str, dict]:
     return out
 
 
+def load_split(name: str, source_tok, target_tok, no_stress: bool = False) -> list[Pair]:
+    """data/g2p/NAME.tsv as pairs; with `no_stress`, the phonemes lose their stress digits (AH0 -> AH: the 39
+    phonemes the published CMUdict results are scored on) and pronunciations that become equal are kept once."""
+    pairs = read_pairs([f"data/g2p/{name}.tsv"], source_tok, target_tok)
+    if not no_stress:
+        return pairs
+    seen: set[tuple[tuple[str, ...], tuple[str, ...]]] = set()
+    out = []
+    for p in pairs:
+        target = [re.sub(r"[0-9]", "", t) for t in p.target]
+        key = (tuple(p.source), tuple(target))
+        if key not in seen:
+            seen.add(key)
+            out.append(Pair(p.source, target, p.where))
+    return out
+
+
 def g2p_arguments(default_output: str, output_help: str | None = None) -> argparse.ArgumentParser:
     """The options this script and its torch twin share, so both train and score alike."""
     ap = argparse.ArgumentParser()
@@ -45,6 +63,7 @@ def g2p_arguments(default_output: str, output_help: str | None = None) -> argpar
     ap.add_argument("--steps", type=int, default=TRAIN["steps"])
     ap.add_argument("--split", default="test")
     ap.add_argument("--limit", type=int, default=0, help="score only the first N lines of the split (quick runs)")
+    ap.add_argument("--no-stress", action="store_true", help="train and score without stress digits (AH0 -> AH)")
     ap.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="override a MODEL or TRAIN entry")
     return ap
 
@@ -53,8 +72,8 @@ def main() -> None:
     args = g2p_arguments("g2p.npz").parse_args()
     overrides = parse_overrides(args.set)
     src_tok, tgt_tok = CharTokenizer(), WhitespaceTokenizer()
-    train = read_pairs(["data/g2p/train.tsv"], src_tok, tgt_tok)
-    dev = read_pairs(["data/g2p/dev.tsv"], src_tok, tgt_tok)
+    train = load_split("train", src_tok, tgt_tok, args.no_stress)
+    dev = load_split("dev", src_tok, tgt_tok, args.no_stress)
     vocab = build_vocab(train)
     cfg = Seq2SeqConfig(vocab_size=len(vocab), **{**MODEL, **overrides["model"]})
     model = TransformerSeq2Seq(cfg, vocab, src_tok, tgt_tok)
@@ -69,11 +88,11 @@ def main() -> None:
     cpu_train = time.process_time() - cpu0
     model.eval()
     model.save(args.output)
-    pairs = read_pairs([f"data/g2p/{args.split}.tsv"], src_tok, tgt_tok)[:args.limit or None]
+    pairs = load_split(args.split, src_tok, tgt_tok, args.no_stress)[:args.limit or None]
     cpu1 = time.process_time()
     with single_blas():
         report = evaluate_pairs(model, pairs)
-    out = {"split": args.split, "train_cpu_s": round(cpu_train, 1), "decode_cpu_s": round(time.process_time() - cpu1, 1),
+    out = {"split": args.split, "no_stress": args.no_stress, "train_cpu_s": round(cpu_train, 1), "decode_cpu_s": round(time.process_time() - cpu1, 1),
            "steps": result.steps, "model": {**MODEL, **overrides["model"]},
            "train": {**TRAIN, "steps": args.steps, **overrides["train"]}, "params": model.num_parameters(),
            "train_loss": result.train_loss, "val_loss": result.val_loss, "wer": 1 - report.exact_match, "per": report.token_error_rate,

@@ -19,14 +19,19 @@ from neural.seq2seq_data import (
     build_vocab,
     length_order,
     pack,
-    read_pairs,
     split_rows,
 )
 from neural.seq2seq_eval import evaluate_pairs
 from neural.seq2seq_transformer import TransformerSeq2Seq
 from neural.thread_pool import single_blas
 from neural.trainer import TrainConfig
-from tests.benchmarks.g2p_run import MODEL, TRAIN, g2p_arguments, parse_overrides
+from tests.benchmarks.g2p_run import (
+    MODEL,
+    TRAIN,
+    g2p_arguments,
+    load_split,
+    parse_overrides,
+)
 from tests.neural.torch_seq2seq import params_from, transformer_loss
 from tokenizers_kit.simple import CharTokenizer, WhitespaceTokenizer
 
@@ -36,7 +41,7 @@ def main() -> None:
     overrides = parse_overrides(args.set)
     torch.set_num_threads(1)
     src_tok, tgt_tok = CharTokenizer(), WhitespaceTokenizer()
-    train = read_pairs(["data/g2p/train.tsv"], src_tok, tgt_tok)
+    train = load_split("train", src_tok, tgt_tok, args.no_stress)
     vocab = build_vocab(train)
     cfg = Seq2SeqConfig(vocab_size=len(vocab), **{**MODEL, **overrides["model"]})
     model = TransformerSeq2Seq(cfg, vocab, src_tok, tgt_tok)
@@ -66,10 +71,10 @@ def main() -> None:
     model.eval()
     if args.output:
         model.save(args.output)
-    pairs = read_pairs([f"data/g2p/{args.split}.tsv"], src_tok, tgt_tok)[:args.limit or None]
+    pairs = load_split(args.split, src_tok, tgt_tok, args.no_stress)[:args.limit or None]
     with single_blas():
         report = evaluate_pairs(model, pairs)
-    print(json.dumps({"twin": "torch", "split": args.split, "train_cpu_s": round(cpu_train, 1), "steps": tc.steps,
+    print(json.dumps({"twin": "torch", "split": args.split, "no_stress": args.no_stress, "train_cpu_s": round(cpu_train, 1), "steps": tc.steps,
                       "wer": 1 - report.exact_match, "per": report.token_error_rate, **report.as_dict()}))
 
 
