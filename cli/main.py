@@ -26,11 +26,14 @@ if _is_entry_point():  # the CLI's own process-wide setting, until main() instal
 import importlib
 import threading
 import warnings
+from collections.abc import Callable
 
 import click
 
 from cli import console
+from tokenizers_kit import stop_request
 from tokenizers_kit.errors import TkitError
+from tokenizers_kit.stop_request import Terminated
 
 # Each module adds its commands to `app` (or `train`) with a `register(app, train)` function.
 COMMAND_MODULES = [
@@ -96,13 +99,21 @@ def _fail(message: str, code: int) -> "NoReturn":  # noqa: F821
     sys.exit(code)
 
 
-class Terminated(BaseException):
-    """SIGTERM, raised like Ctrl-C's KeyboardInterrupt so that every `finally` and context manager runs
-    (temporary files and spill folders are removed) before tkit exits."""
+def _on_signal(signum: int, frame: object) -> None:
+    """SIGINT and SIGTERM while a command runs: unwind with KeyboardInterrupt or Terminated, and remember the
+    signal in case the exception is swallowed where it lands (tokenizers_kit.stop_request)."""
+    stop_request.request(signum)
+    raise stop_request.exception_for(signum)
 
 
-def _on_sigterm(signum: int, frame: object) -> None:
-    raise Terminated
+def _quiet_lost_stop(previous: Callable) -> Callable:
+    """An unraisable-exception hook that keeps quiet about a stop's exception swallowed where it landed (an
+    at-fork hook, a `__del__`): the stop is pending and the run ends as asked; anything else goes to `previous`."""
+    def hook(unraisable) -> None:
+        if isinstance(unraisable.exc_value, (KeyboardInterrupt, Terminated)) and stop_request.pending():
+            return
+        previous(unraisable)
+    return hook
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -111,13 +122,21 @@ def main(argv: list[str] | None = None) -> None:
     if threading.current_thread() is not threading.main_thread():  # signals can only be set there
         _run(argv)
         return
-    if signal.getsignal(signal.SIGINT) is _exit_at_startup:
-        signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl-C now unwinds and cleans up
-    previous = signal.signal(signal.SIGTERM, _on_sigterm)  # the CLI's own process-wide setting
+    # the CLI's own process-wide settings, undone on the way out (tests run main() in-process)
+    stop_request.clear()
+    previous_int = signal.getsignal(signal.SIGINT)
+    if previous_int in (_exit_at_startup, signal.default_int_handler):  # not if SIGINT is ignored (`cmd &`)
+        signal.signal(signal.SIGINT, _on_signal)  # Ctrl-C now unwinds and cleans up
+    previous_term = signal.signal(signal.SIGTERM, _on_signal)
+    previous_hook, sys.unraisablehook = sys.unraisablehook, _quiet_lost_stop(sys.unraisablehook)
     try:
         _run(argv)
     finally:
-        signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is _exit_at_startup else previous)
+        sys.unraisablehook = previous_hook
+        if signal.getsignal(signal.SIGINT) is _on_signal:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL if previous_term is _exit_at_startup else previous_term)
+        stop_request.clear()
 
 
 def _run(argv: list[str] | None) -> None:
@@ -130,6 +149,7 @@ def _run(argv: list[str] | None) -> None:
 def _run_app(argv: list[str] | None) -> None:
     try:
         code = app.main(args=argv, prog_name="tkit", standalone_mode=False)
+        stop_request.raise_if_pending()  # a stop whose exception was swallowed still ends the run as asked
         if isinstance(code, int) and code:
             sys.exit(code)
     except click.UsageError as err:

@@ -19,6 +19,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO
 
+from tokenizers_kit import stop_request
 from tokenizers_kit.errors import TkitError
 
 
@@ -91,6 +92,7 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
             with contextlib.suppress(OSError):  # only root may give a file away
                 os.chown(tmp, before.st_uid, before.st_gid)
         yield tmp
+        stop_request.raise_if_pending()  # a Ctrl-C or SIGTERM whose exception was swallowed: no output
         if before is not None and before.st_nlink > 1:
             shutil.copyfile(tmp, target)  # keep the inode its other names share
             tmp.unlink()
