@@ -22,6 +22,7 @@ from ngram.ngram_counts import count_ngrams
 from tokenizers_kit.atomic import check_output_dir
 from tokenizers_kit.corpus import corpus_bytes, require_nonempty
 from tokenizers_kit.errors import TkitError
+from tokenizers_kit.memory import parse_memory
 
 DEFAULT_TOP = 20
 
@@ -105,7 +106,7 @@ def register(app: click.Group, train: click.Group) -> None:
         watch = console.Stopwatch()
         k = top if top is not None else (None if output else DEFAULT_TOP)
         if scheduler is None and memory is not None and not (output and output.lower().endswith(".npz")):
-            return_freed_memory()  # a process-wide heap setting: the CLI's to make
+            return_freed_memory(parse_memory(memory))  # a process-wide heap setting: the CLI's to make
             with console.progress(f"counting {order}-grams", corpus_bytes(files) or None) as bar:
                 summary = count_bounded(list(files), order, tok, memory=memory, output=output, top=k,
                                         temp_dir=temp_dir, vocab_size=vocab_size,

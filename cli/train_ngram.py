@@ -29,6 +29,7 @@ from ngram.storage import check_model_path
 from tokenizers_kit.atomic import check_output_dir
 from tokenizers_kit.corpus import corpus_bytes
 from tokenizers_kit.errors import TkitError
+from tokenizers_kit.memory import parse_memory
 
 
 def parse_prune(text: str | None) -> list[int] | None:
@@ -84,7 +85,7 @@ def register(app: click.Group, train: click.Group) -> None:
                   "strict": True if strict_discounts else None}
         watch = console.Stopwatch()
         if scheduler is None and memory is not None and smoothing in BOUNDED_SMOOTHINGS and is_arpa_path(output):
-            return_freed_memory()  # a process-wide heap setting: the CLI's to make
+            return_freed_memory(parse_memory(memory))  # a process-wide heap setting: the CLI's to make
             with console.progress("reading and counting", corpus_bytes(files) or None) as bar:
                 summary = train_arpa_bounded(list(files), output, order, smoothing, tok, memory=memory,
                                              prune=parse_prune(prune), vocab_size=vocab_size,
