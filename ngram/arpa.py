@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ngram.arpa_format import VocabBytes, format_lines
+from ngram.arpa_format import ThreadVocab, VocabBytes, format_lines
 from ngram.arpa_lines import ArpaLines
 from ngram.arpa_read import (
     HEADER_MAX_LINE,
@@ -42,6 +42,7 @@ from ngram.escape import ESCAPE_HEADER, escape_token, needs_escaping, unescape_t
 from ngram.npzfile import check_model_file
 from ngram.packing import bits_per_id, pack_rows, sort_order
 from ngram.tables import NgramIndex, sentence_positions
+from ngram.threaded import ordered_thread_map
 from ngram.vocab import BOS, EOS, UNK, Vocabulary
 from tokenizers_kit.atomic import atomic_path
 from tokenizers_kit.errors import ModelFileError
@@ -105,7 +106,14 @@ def write_arpa(path: str | os.PathLike[str], vocab: Vocabulary, scorer: BackoffS
     of each order in vectorised chunks of CHUNK_LINES."""
     index, order = scorer.index, scorer.order
     head, tokens = arpa_head(vocab.tokens, tokenizer_spec, index.sizes())
-    vb = VocabBytes(tokens)
+    per_thread = ThreadVocab(VocabBytes(tokens))
+
+    def chunk(part: tuple[int, int, int]) -> bytes:  # run by the formatting threads
+        n, lo, hi = part
+        backoff = scorer.backoff[n] if n < order else None
+        return format_lines(_ngram_ids(index, n, lo, hi), scorer.logp[n][lo:hi],
+                            None if backoff is None else backoff[lo:hi], per_thread.get())
+
     gz = str(path).lower().endswith(".gz")
     with atomic_path(path) as tmp:
         out = gzip.open(tmp, "wb", compresslevel=GZIP_LEVEL) if gz else open(tmp, "wb")
@@ -113,11 +121,9 @@ def write_arpa(path: str | os.PathLike[str], vocab: Vocabulary, scorer: BackoffS
             out.write(head.encode("utf-8"))
             for n in range(1, order + 1):
                 out.write(f"\n\\{n}-grams:\n".encode())
-                backoff = scorer.backoff[n] if n < order else None
-                for lo in range(0, index.size(n), CHUNK_LINES):
-                    hi = min(index.size(n), lo + CHUNK_LINES)
-                    out.write(format_lines(_ngram_ids(index, n, lo, hi), scorer.logp[n][lo:hi],
-                                           None if backoff is None else backoff[lo:hi], vb))
+                parts = [(n, lo, min(index.size(n), lo + CHUNK_LINES)) for lo in range(0, index.size(n), CHUNK_LINES)]
+                for (_, lo, hi), lines in zip(parts, ordered_thread_map(chunk, parts)):
+                    out.write(lines)
                     if on_progress:
                         on_progress(hi - lo)
             out.write(b"\n\\end\\\n")

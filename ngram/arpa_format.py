@@ -11,6 +11,7 @@ They are built as 12-byte right-aligned records from tables of two-character pai
 """
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 
 import numpy as np
@@ -47,6 +48,13 @@ class VocabBytes:
                                   dtype=np.uint8)
         self._work = self.blob  # the blob and writable bytes behind it (see workspace)
 
+    def for_thread(self) -> "VocabBytes":
+        """A copy sharing the vocabulary's arrays with its own workspace (one per formatting thread)."""
+        twin = object.__new__(VocabBytes)
+        twin.length, twin.start, twin.stride = self.length, self.start, self.stride
+        twin.blob = twin._work = self.blob.copy()
+        return twin
+
     def workspace(self, extra: int) -> np.ndarray:
         """The blob followed by at least `extra` writable bytes, reused across calls: a chunk's number records
         go behind the vocabulary without copying the vocabulary for every chunk."""
@@ -57,6 +65,20 @@ class VocabBytes:
             self._work[:size] = self.blob
             self.blob = self._work[:size]  # one copy of the vocabulary, not two
         return self._work
+
+
+class ThreadVocab:
+    """One VocabBytes per thread that formats lines (each writes its number records into its own workspace)."""
+
+    def __init__(self, vocab: VocabBytes) -> None:
+        self.vocab = vocab
+        self._local = threading.local()
+
+    def get(self) -> VocabBytes:
+        mine = getattr(self._local, "vocab", None)
+        if mine is None:
+            mine = self._local.vocab = self.vocab.for_thread()
+        return mine
 
 
 def number_records(values: np.ndarray, sep: int) -> tuple[np.ndarray, np.ndarray]:

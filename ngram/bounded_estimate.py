@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from ngram.arpa import CHUNK_LINES, GZIP_LEVEL, arpa_head
-from ngram.arpa_format import VocabBytes, format_lines
+from ngram.arpa_format import ThreadVocab, VocabBytes, format_lines
 from ngram.bounded_counts import Adjusted, keep_rows
 from ngram.counting import BOS_ID
 from ngram.extsort import (
@@ -38,6 +38,7 @@ from ngram.extsort import (
     write_records,
 )
 from ngram.smoothing.base import predictable_vocab
+from ngram.threaded import ordered_thread_map
 from tokenizers_kit.atomic import atomic_path
 
 
@@ -193,31 +194,42 @@ def write_bounded_arpa(path: str | os.PathLike[str], tokens: list[str], tokenize
         new_id = np.where(clean, np.cumsum(clean) - 1, -1).astype(np.int32)
         tokens = [t for t, c in zip(tokens, clean.tolist()) if c]
     head, shown = arpa_head(tokens, tokenizer_spec, sizes)
-    vb = VocabBytes(shown)
+    per_thread = ThreadVocab(VocabBytes(shown))
+
+    def lines(part: tuple[np.ndarray, np.ndarray, np.ndarray | None]) -> bytes:  # run by the formatting threads
+        return format_lines(*part, per_thread.get())
+
+    def unigrams() -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray | None]]:
+        keep1 = np.ones(probs.unigram_logp.size, bool) if clean is None else clean
+        ids = np.flatnonzero(keep1)
+        for lo in range(0, ids.size, CHUNK_LINES):
+            part = ids[lo:lo + CHUNK_LINES]
+            words = (part if new_id is None else new_id[part]).astype(np.int32)[:, None]
+            yield words, probs.unigram_logp[part], probs.unigram_backoff[part] if order > 1 else None
+
+    def ngrams(n: int) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray | None]]:
+        gammas = SortedLookup(read_blocks(probs.gamma_files[n], gamma_dtype(n))) if n < order else None
+        for block in read_blocks(probs.logp_files[n], prob_dtype(n), CHUNK_LINES):
+            words = key_ids(block["k"], n)
+            if new_id is not None:
+                words = new_id[words]
+            backoff = None
+            if gammas is not None:
+                found, gamma = gammas.find(block["k"], "g", 1.0)
+                with np.errstate(divide="ignore"):
+                    backoff = np.where(found, np.log10(gamma), 0.0)
+            yield words, block["p"], backoff
+
     gz = str(path).lower().endswith(".gz")
     with atomic_path(path) as tmp:
         out = gzip.open(tmp, "wb", compresslevel=GZIP_LEVEL) if gz else open(tmp, "wb")
         with out:
             out.write(head.encode("utf-8"))
             out.write(b"\n\\1-grams:\n")
-            keep1 = np.ones(probs.unigram_logp.size, bool) if clean is None else clean
-            ids = np.flatnonzero(keep1)
-            for lo in range(0, ids.size, CHUNK_LINES):
-                part = ids[lo:lo + CHUNK_LINES]
-                words = (part if new_id is None else new_id[part]).astype(np.int32)[:, None]
-                out.write(format_lines(words, probs.unigram_logp[part],
-                                       probs.unigram_backoff[part] if order > 1 else None, vb))
+            for text in ordered_thread_map(lines, unigrams()):
+                out.write(text)
             for n in range(2, order + 1):
                 out.write(f"\n\\{n}-grams:\n".encode())
-                gammas = SortedLookup(read_blocks(probs.gamma_files[n], gamma_dtype(n))) if n < order else None
-                for block in read_blocks(probs.logp_files[n], prob_dtype(n), CHUNK_LINES):
-                    words = key_ids(block["k"], n)
-                    if new_id is not None:
-                        words = new_id[words]
-                    backoff = None
-                    if gammas is not None:
-                        found, gamma = gammas.find(block["k"], "g", 1.0)
-                        with np.errstate(divide="ignore"):
-                            backoff = np.where(found, np.log10(gamma), 0.0)
-                    out.write(format_lines(words, block["p"], backoff, vb))
+                for text in ordered_thread_map(lines, ngrams(n)):
+                    out.write(text)
             out.write(b"\n\\end\\\n")

@@ -24,8 +24,8 @@ from neural.thread_pool import single_blas
 from neural.trainer import TrainConfig
 from tokenizers_kit.simple import CharTokenizer, WhitespaceTokenizer
 
-MODEL = dict(n_layer=3, n_head=4, n_embd=128, max_source_len=32, max_target_len=32, dropout=0.0, seed=1337)
-TRAIN = dict(steps=9000, batch_size=64, lr=2e-3, min_lr=2e-5, warmup=300, weight_decay=0.01, beta2=0.98,
+MODEL = dict(n_layer=2, n_head=4, n_embd=128, max_source_len=32, max_target_len=32, dropout=0.0, seed=1337)
+TRAIN = dict(steps=15000, batch_size=64, lr=2e-3, min_lr=2e-5, warmup=300, weight_decay=0.01, beta2=0.98,
              grad_clip=1.0, val_every=1000, eval_batches=10, seed=1337)
 
 
