@@ -308,14 +308,7 @@ def unique_ngrams(keys: np.ndarray, where: np.ndarray, rank: np.ndarray | None =
         return keys, np.zeros(0, np.int64), np.zeros(0, np.int64)
     pos_bits = max(1, int(where.size - 1).bit_length())
     if int(keys.max()).bit_length() + pos_bits > 64:
-        positions = np.flatnonzero(where)
-        uniq, first, inv, counts = np.unique(keys, return_index=True, return_inverse=True, return_counts=True)
-        if rank is not None:
-            rank[positions] = inv
-        if weights is not None:
-            counts = np.bincount(inv, weights=weights[positions], minlength=uniq.size)
-        first = positions[first]
-        return uniq, counts.astype(np.int64), first if at is None else at[first]
+        return unique_ngrams_wide(keys, where, rank, weights, at)
     packed = keys
     packed <<= np.uint64(pos_bits)
     done = 0
@@ -357,6 +350,47 @@ def unique_ngrams(keys: np.ndarray, where: np.ndarray, rank: np.ndarray | None =
     else:
         counts = np.add.reduceat(summed, firsts)
     return np.concatenate(uniq_parts), counts.astype(np.int64, copy=False), np.concatenate(pos_parts)
+
+
+def unique_ngrams_wide(keys: np.ndarray, where: np.ndarray, rank: np.ndarray | None = None,
+                       weights: np.ndarray | None = None, at: np.ndarray | None = None
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`unique_ngrams` for keys too wide to share 64 bits with a position: one unstable argsort (the vectorised
+    quicksort, several times faster than the stable sort `np.unique` needs for first occurrences), the first
+    occurrence of a key then being the least position in its group."""
+    size = keys.size
+    positions = np.flatnonzero(where)
+    perm = np.argsort(keys, kind="quicksort")
+    sorted_keys = np.take(keys, perm)
+    new = np.empty(size, dtype=bool)  # a key differs from the one before it
+    new[0] = True
+    np.not_equal(sorted_keys[1:], sorted_keys[:-1], out=new[1:])
+    starts = np.flatnonzero(new)
+    uniq = np.take(sorted_keys, starts)
+    del sorted_keys
+    pos = np.take(positions, perm)  # the stream position of each sorted key
+    del perm, positions
+    first = np.minimum.reduceat(pos, starts)
+    if rank is not None:
+        group = np.cumsum(new, dtype=rank.dtype)
+        group -= 1
+        rank[pos] = group
+    counts = np.diff(starts, append=size) if weights is None else np.add.reduceat(np.take(weights, pos), starts)
+    return uniq, counts.astype(np.int64, copy=False), first if at is None else np.take(at, first)
+
+
+def unique_ngrams_reference(keys: np.ndarray, where: np.ndarray, rank: np.ndarray | None = None,
+                            weights: np.ndarray | None = None, at: np.ndarray | None = None
+                            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The plain twin of `unique_ngrams`: `np.unique` with first occurrences, inverse and counts."""
+    positions = np.flatnonzero(where)
+    uniq, first, inv, counts = np.unique(keys, return_index=True, return_inverse=True, return_counts=True)
+    if rank is not None:
+        rank[positions] = inv.reshape(-1)
+    if weights is not None:
+        counts = np.bincount(inv.reshape(-1), weights=weights[positions], minlength=uniq.size)
+    first = positions[first]
+    return uniq, counts.astype(np.int64), first if at is None else at[first]
 
 
 JOINT_MIN = 3  # one sort for several orders pays when it replaces at least two sorts
