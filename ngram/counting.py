@@ -307,7 +307,10 @@ def unique_ngrams(keys: np.ndarray, where: np.ndarray, rank: np.ndarray | None =
     if size == 0:
         return keys, np.zeros(0, np.int64), np.zeros(0, np.int64)
     pos_bits = max(1, int(where.size - 1).bit_length())
-    if int(keys.max()).bit_length() + pos_bits > 64:
+    extra = int(keys.max()).bit_length() + pos_bits - 64
+    if 0 < extra <= SPLIT_BITS:
+        return _unique_by_top_bits(keys, where, rank, weights, block, at, extra)
+    if extra > 0:
         return unique_ngrams_wide(keys, where, rank, weights, at)
     packed = keys
     packed <<= np.uint64(pos_bits)
@@ -350,6 +353,38 @@ def unique_ngrams(keys: np.ndarray, where: np.ndarray, rank: np.ndarray | None =
     else:
         counts = np.add.reduceat(summed, firsts)
     return np.concatenate(uniq_parts), counts.astype(np.int64, copy=False), np.concatenate(pos_parts)
+
+
+SPLIT_BITS = 3  # keys up to this many bits too wide to pack are split by their top bits, one packed sort each
+
+
+def _unique_by_top_bits(keys: np.ndarray, where: np.ndarray, rank: np.ndarray | None, weights: np.ndarray | None,
+                        block: int, at: np.ndarray | None, extra: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`unique_ngrams` for keys `extra` bits too wide to pack with a position: the keys are split by their top
+    `extra` bits into 2**extra groups taken in increasing order, so each group's keys fit beside a position
+    (one fast packed sort each) and the groups' results, concatenated, are sorted; ranks are offset by the
+    distinct keys of the groups before."""
+    shift = np.uint64(int(keys.max()).bit_length() - extra)
+    top = keys >> shift
+    low_mask = np.uint64((1 << int(shift)) - 1)
+    positions = np.flatnonzero(where)
+    parts = []
+    offset = 0
+    for value in range(1 << extra):
+        chosen = np.flatnonzero(top == value)
+        if not chosen.size:
+            continue
+        mine = np.zeros(where.size, dtype=bool)
+        mine[positions[chosen]] = True
+        sub_keys = np.take(keys, chosen)
+        sub_keys &= low_mask
+        uniq, counts, first = unique_ngrams(sub_keys, mine, rank, weights, block, at)
+        if rank is not None and offset:
+            rank[mine] += offset  # the group's positions, in stream order
+        uniq |= np.uint64(value) << shift
+        parts.append((uniq, counts, first))
+        offset += uniq.size
+    return tuple(np.concatenate([part[i] for part in parts]) for i in range(3))  # type: ignore[return-value]
 
 
 def unique_ngrams_wide(keys: np.ndarray, where: np.ndarray, rank: np.ndarray | None = None,
