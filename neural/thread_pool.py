@@ -19,7 +19,6 @@ they are deterministic.
 from __future__ import annotations
 
 import contextlib
-import os
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -28,6 +27,7 @@ import numpy as np
 
 from neural.blas_control import control, init_worker_thread, one_blas_thread
 from tokenizers_kit.parallel import usable_cores
+from tokenizers_kit.pool import threads_setting
 
 MIN_ROWS = 8              # fewer rows per thread than this is not worth a thread
 MAX_WORKERS = 4
@@ -37,8 +37,8 @@ PAR_MIN_FLOPS = 1 << 22   # smaller products stay in the calling thread
 def workers() -> int:
     """Threads a parallel region may use: TKIT_THREADS, else the cores this process may run on (at most
     MAX_WORKERS); 1 when the BLAS's thread count can't be controlled (threads would oversubscribe)."""
-    env = os.environ.get("TKIT_THREADS", "")
-    n = int(env) if env.isdigit() else min(usable_cores(), MAX_WORKERS)
+    setting = threads_setting()
+    n = setting if setting is not None else min(usable_cores(), MAX_WORKERS)
     return n if n >= 2 and control().known else 1
 
 

@@ -309,7 +309,7 @@ def unique_ngrams(keys: np.ndarray, where: np.ndarray, rank: np.ndarray | None =
     pos_bits = max(1, int(where.size - 1).bit_length())
     extra = int(keys.max()).bit_length() + pos_bits - 64
     if 0 < extra <= SPLIT_BITS:
-        return _unique_by_top_bits(keys, where, rank, weights, block, at, extra)
+        return _unique_by_top_bits(keys, where, rank, weights, block, at, extra, 64 - pos_bits)
     if extra > 0:
         return unique_ngrams_wide(keys, where, rank, weights, at)
     packed = keys
@@ -359,14 +359,15 @@ SPLIT_BITS = 3  # keys up to this many bits too wide to pack are split by their 
 
 
 def _unique_by_top_bits(keys: np.ndarray, where: np.ndarray, rank: np.ndarray | None, weights: np.ndarray | None,
-                        block: int, at: np.ndarray | None, extra: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                        block: int, at: np.ndarray | None, extra: int, low_bits: int
+                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """`unique_ngrams` for keys `extra` bits too wide to pack with a position: the keys are split by their top
-    `extra` bits into 2**extra groups taken in increasing order, so each group's keys fit beside a position
-    (one fast packed sort each) and the groups' results, concatenated, are sorted; ranks are offset by the
-    distinct keys of the groups before."""
-    shift = np.uint64(int(keys.max()).bit_length() - extra)
+    `extra` bits (those above the `low_bits` that fit beside a position) into 2**extra groups taken in
+    increasing order, so each group's keys fit beside a position (one fast packed sort each) and the groups'
+    results, concatenated, are sorted; ranks are offset by the distinct keys of the groups before."""
+    shift = np.uint64(low_bits)
     top = keys >> shift
-    low_mask = np.uint64((1 << int(shift)) - 1)
+    low_mask = np.uint64((1 << low_bits) - 1)
     positions = np.flatnonzero(where)
     parts = []
     offset = 0

@@ -6,13 +6,12 @@ calling thread (the plain loop it must equal).
 """
 from __future__ import annotations
 
-import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TypeVar
 
-from tokenizers_kit.parallel import usable_cores
+from tokenizers_kit.pool import threads_setting, usable_cores
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -21,8 +20,7 @@ MAX_WORKERS = 4
 
 def thread_workers() -> int:
     """TKIT_THREADS if set (1: serial), else the usable cores, at most MAX_WORKERS."""
-    env = os.environ.get("TKIT_THREADS", "")
-    wanted = int(env) if env.isdigit() and int(env) > 0 else usable_cores()
+    wanted = threads_setting() or usable_cores()  # TKIT_THREADS=0 counts as unset
     return max(1, min(wanted, MAX_WORKERS))
 
 

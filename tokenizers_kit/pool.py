@@ -30,6 +30,12 @@ def usable_cores() -> int:
     return os.cpu_count() or 1
 
 
+def threads_setting() -> int | None:
+    """The TKIT_THREADS environment variable as a number of threads, None when it is unset or not a number."""
+    env = os.environ.get("TKIT_THREADS", "")
+    return int(env) if env.isdigit() else None
+
+
 def can_fork() -> bool:
     return "fork" in mp.get_all_start_methods()
 
