@@ -17,7 +17,7 @@ from cli.cluster_opts import (
 from cli.inputs import read_once
 from cli.options import require_tokenizer, tokenizer_options
 from ngram.bounded_count import count_bounded
-from ngram.heap import return_freed_memory
+from ngram.heap import keep_freed_memory
 from ngram.ngram_counts import count_ngrams
 from tokenizers_kit.atomic import check_output_dir
 from tokenizers_kit.corpus import corpus_bytes, require_nonempty
@@ -106,7 +106,7 @@ def register(app: click.Group, train: click.Group) -> None:
         watch = console.Stopwatch()
         k = top if top is not None else (None if output else DEFAULT_TOP)
         if scheduler is None and memory is not None and not (output and output.lower().endswith(".npz")):
-            return_freed_memory(parse_memory(memory))  # a process-wide heap setting: the CLI's to make
+            keep_freed_memory(parse_memory(memory))  # a process-wide heap setting: the CLI's to make (ngram.heap)
             with console.progress(f"counting {order}-grams", corpus_bytes(files) or None) as bar:
                 summary = count_bounded(list(files), order, tok, memory=memory, output=output, top=k,
                                         temp_dir=temp_dir, vocab_size=vocab_size,

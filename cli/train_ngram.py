@@ -24,7 +24,7 @@ from cli.options import FiniteFloat, require_tokenizer, tokenizer_options
 from ngram import SMOOTHING_NAMES, train_ngram
 from ngram.arpa import is_arpa_path
 from ngram.bounded_train import BOUNDED_SMOOTHINGS, BoundedSummary, train_arpa_bounded
-from ngram.heap import return_freed_memory
+from ngram.heap import keep_freed_memory
 from ngram.storage import check_model_path
 from tokenizers_kit.atomic import check_output_dir
 from tokenizers_kit.corpus import corpus_bytes
@@ -85,7 +85,7 @@ def register(app: click.Group, train: click.Group) -> None:
                   "strict": True if strict_discounts else None}
         watch = console.Stopwatch()
         if scheduler is None and memory is not None and smoothing in BOUNDED_SMOOTHINGS and is_arpa_path(output):
-            return_freed_memory(parse_memory(memory))  # a process-wide heap setting: the CLI's to make
+            keep_freed_memory(parse_memory(memory))  # a process-wide heap setting: the CLI's to make (ngram.heap)
             with console.progress("reading and counting", corpus_bytes(files) or None) as bar:
                 summary = train_arpa_bounded(list(files), output, order, smoothing, tok, memory=memory,
                                              prune=parse_prune(prune), vocab_size=vocab_size,

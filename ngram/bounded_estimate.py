@@ -8,7 +8,8 @@ Order by order (n >= 2):
    its reversed words (suffix order).
 2. In suffix order the suffix w2..wn of the n-grams only grows, so p(w2..wn) is read from order n-1's
    suffix-ordered file alongside: p = u + gamma(h) * p(suffix). p goes to order n's suffix-ordered file (for
-   order n+1) and, as log10, into an external sort back to lexicographic order (for the ARPA file).
+   order n+1) and, as log10, into an external sort back to lexicographic order, whose sorted runs the ARPA
+   writer merges as it writes (no merged copy of them is written first).
 Pruned n-grams never reach step 2: a kept n-gram's suffix is kept, so their probabilities are never needed.
 Unigrams (vocabulary-sized) are computed in memory.
 """
@@ -57,11 +58,12 @@ def prob_dtype(n: int) -> np.dtype:
 @dataclass
 class Probabilities:
     """What the ARPA writer reads: unigram log10 p and backoff (in memory), order n's log10 p of the kept
-    n-grams (`logp_files[n]`, lexicographic) and the gamma of every context (`gamma_files[n]` for order n)."""
+    n-grams (`logp[n]`, sorted runs on disk merged in lexicographic order) and the gamma of every context
+    (`gamma_files[n]` for order n)."""
 
     unigram_logp: np.ndarray
     unigram_backoff: np.ndarray
-    logp_files: dict[int, Path]
+    logp: dict[int, ExternalSorter]
     gamma_files: dict[int, Path]
 
 
@@ -141,7 +143,7 @@ def estimate_probabilities(adjusted: Adjusted, order: int, discounts: Sequence[n
                            directory: Path) -> Probabilities:
     """Steps 1 and 2 for every order; returns the files the ARPA writer reads."""
     p1 = _unigram_probs(adjusted, discounts[1], clean)
-    logp_files: dict[int, Path] = {}
+    logp: dict[int, ExternalSorter] = {}
     gamma_files: dict[int, Path] = {}
     lower: Path | None = None  # order n-1's p in suffix order
     for n in range(2, order + 1):
@@ -172,8 +174,8 @@ def estimate_probabilities(adjusted: Adjusted, order: int, discounts: Sequence[n
         if lower is not None:
             lower.unlink(missing_ok=True)
         lower = here if n < order else None
-        logp_files[n] = directory / f"logp{n}"
-        back.to_file(logp_files[n])
+        back.spill()  # to disk: its memory is the next order's
+        logp[n] = back
         os.remove(adjusted.files[n])
     logp1 = _log_prob(p1)
     logp1[BOS_ID] = 0.0
@@ -182,7 +184,14 @@ def estimate_probabilities(adjusted: Adjusted, order: int, discounts: Sequence[n
         ctx = np.fromfile(gamma_files[1], dtype=gamma_dtype(1))
         with np.errstate(divide="ignore"):
             backoff1[key_ids(ctx["k"], 1)[:, 0]] = np.log10(ctx["g"])
-    return Probabilities(logp1, backoff1, logp_files, gamma_files)
+    return Probabilities(logp1, backoff1, logp, gamma_files)
+
+
+def _pieces(blocks: Iterator[np.ndarray], rows: int) -> Iterator[np.ndarray]:
+    """The blocks cut into views of at most `rows` rows (a merge round's block can be far larger)."""
+    for block in blocks:
+        for lo in range(0, block.size, rows):
+            yield block[lo:lo + rows]
 
 
 def write_bounded_arpa(path: str | os.PathLike[str], tokens: list[str], tokenizer_spec: str | None,
@@ -209,7 +218,7 @@ def write_bounded_arpa(path: str | os.PathLike[str], tokens: list[str], tokenize
 
     def ngrams(n: int) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray | None]]:
         gammas = SortedLookup(read_blocks(probs.gamma_files[n], gamma_dtype(n))) if n < order else None
-        for block in read_blocks(probs.logp_files[n], prob_dtype(n), CHUNK_LINES):
+        for block in _pieces(probs.logp[n].sorted_blocks(), CHUNK_LINES):
             words = key_ids(block["k"], n)
             if new_id is not None:
                 words = new_id[words]

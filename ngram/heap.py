@@ -1,43 +1,61 @@
-"""Keep freed memory from lingering in the C heap while a bounded (`--memory`) run works.
+"""Process-wide settings of glibc's allocator for tkit's long NumPy runs (set by the CLI only).
 
-glibc serves allocations below its mmap threshold from the heap, and raises that threshold (up to 32 MB, the
-trim threshold with it) each time a large block is freed: the many mid-sized blocks a streaming pass allocates
-and frees then stay resident as free heap, and the resident peak drifts past the budget. Fixed thresholds
-(which also switch the dynamic adjustment off) give blocks of a MiB and more their own mappings, returned to
-the system when freed.
+Two policies, for two kinds of run:
+- `keep_freed_memory` (n-gram counting and estimation within a budget): a streaming pass allocates and frees
+  blocks of up to a few hundred MB thousands of times. glibc gives a block of 32 MiB or more (less by default)
+  its own mapping, returned to the system when freed, and trims the heap's free top; the next such block is
+  faulted in again page by page, zero-filled by the kernel. On a virtual machine whose host takes freed pages
+  back, that refaulting cost more system time than the sorting itself. Every block is served from the heap
+  instead, and the heap keeps a free top of up to a sixteenth of the budget (never trimming at all let small
+  budgets' peaks pass the budget).
+- `return_freed_memory` (the Unigram trainer, and the thresholds' former use): glibc raises its mmap threshold
+  (up to 32 MB, the trim threshold with it) each time a large block is freed, so mid-sized blocks stay resident
+  as free heap. Fixed thresholds (which also switch the dynamic adjustment off) give blocks of a MiB and more
+  their own mappings, returned to the system when freed.
 """
 from __future__ import annotations
 
 import ctypes
 import ctypes.util
+from collections.abc import Callable
 
 M_TRIM_THRESHOLD = -1
 M_MMAP_THRESHOLD = -3
-MMAP_FROM = 1 << 20
-MMAP_FROM_MAX = 32 << 20
-BUDGET_SHARE = 32  # a budget's blocks below 1/32 of it come from the heap
+M_MMAP_MAX = -4
+KEEP_SHARE = 16  # keep_freed_memory: the heap's free top kept, as a share of the budget
+KEEP_MAX = 1 << 30  # mallopt takes a C int
+MMAP_FROM = 1 << 20  # return_freed_memory: blocks from a MiB get their own mapping
 TRIM_FROM = 4 << 20
 
 
-def mmap_threshold(budget: int | None) -> int:
-    """The size from which blocks get their own mapping: 1 MiB, or 1/32 of a budget up to 32 MiB. Every mapped
-    block is zero-filled by the kernel page by page when first touched; a large budget's streaming blocks (a few
-    MiB each) then cost more system time than the sorting itself, and reusing them from the heap costs at most a
-    few of them in resident memory."""
-    if budget is None:
-        return MMAP_FROM
-    return min(MMAP_FROM_MAX, max(MMAP_FROM, budget // BUDGET_SHARE))
-
-
-def return_freed_memory(budget: int | None = None) -> bool:
-    """Set glibc's thresholds for this process (for a run within `budget` bytes, if given); False where there
-    is no glibc (nothing to do there)."""
+def _mallopt() -> Callable[[int, int], int] | None:
     name = ctypes.util.find_library("c")
     if not name:
-        return False
+        return None
     try:
-        libc = ctypes.CDLL(name)
-        mallopt = libc.mallopt
+        return ctypes.CDLL(name).mallopt
     except (OSError, AttributeError):
+        return None
+
+
+def return_freed_memory() -> bool:
+    """Fixed thresholds for this process: blocks from MMAP_FROM mapped, the heap trimmed from TRIM_FROM; False
+    where there is no glibc (nothing to do there)."""
+    mallopt = _mallopt()
+    if mallopt is None:
         return False
-    return bool(mallopt(M_MMAP_THRESHOLD, mmap_threshold(budget))) and bool(mallopt(M_TRIM_THRESHOLD, TRIM_FROM))
+    return bool(mallopt(M_MMAP_THRESHOLD, MMAP_FROM)) and bool(mallopt(M_TRIM_THRESHOLD, TRIM_FROM))
+
+
+def keep_threshold(budget: int) -> int:
+    """The free heap top kept by a run within `budget` bytes: a sixteenth of it, from 1 MiB to 1 GiB."""
+    return min(KEEP_MAX, max(MMAP_FROM, budget // KEEP_SHARE))
+
+
+def keep_freed_memory(budget: int) -> bool:
+    """Serve every block from the heap and trim its free top only past `keep_threshold(budget)`, for this
+    process; False where there is no glibc (nothing to do there)."""
+    mallopt = _mallopt()
+    if mallopt is None:
+        return False
+    return bool(mallopt(M_MMAP_MAX, 0)) and bool(mallopt(M_TRIM_THRESHOLD, keep_threshold(budget)))

@@ -113,9 +113,9 @@ def test_sorted_lookup_against_a_dict(table, queries, block):
 PEAK = """
 import sys
 from ngram.bounded_train import train_arpa_bounded
-from ngram.heap import return_freed_memory
+from ngram.heap import keep_freed_memory
 from tokenizers_kit.memory import parse_memory
-return_freed_memory(parse_memory(sys.argv[3]))  # as the CLI does
+keep_freed_memory(parse_memory(sys.argv[3]))  # as the CLI does
 def status(key):  # VmHWM: this process's own peak, not the forked parent's image
     return int(next(l.split()[1] for l in open("/proc/self/status").read().splitlines() if l.startswith(key)))
 base = status("VmRSS")  # the interpreter, NumPy and tkit's modules: the overhead the budget leaves aside
