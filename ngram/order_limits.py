@@ -57,8 +57,12 @@ def largest_order(need: Callable[[int], int], have: int, below: int) -> int:
     return lo
 
 
-def check_order_fits(order: int, need: Callable[[int], int], what: str = "this corpus") -> None:
-    """ArgumentError saying what fits when the order's need exceeds the memory available."""
+ON_DISK = "lower --order, or give --memory SIZE to count (and estimate) on disk within SIZE"
+
+
+def check_order_fits(order: int, need: Callable[[int], int], what: str = "this corpus",
+                     remedy: str = ON_DISK) -> None:
+    """ArgumentError saying what fits, and what to do, when the order's need exceeds the memory available."""
     have = available_memory()
     required = need(order)
     if required <= have:
@@ -66,7 +70,7 @@ def check_order_fits(order: int, need: Callable[[int], int], what: str = "this c
     fits = largest_order(need, have, order)
     advice = f"at most order {fits} fits" if fits else "no order fits"
     raise ArgumentError(f"--order {order} needs about {human(required)} for {what}; {advice} in the "
-                        f"{human(have)} available: lower --order")
+                        f"{human(have)} available: {remedy}")
 
 
 def check_model_order(order: int) -> None:

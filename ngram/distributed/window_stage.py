@@ -61,7 +61,8 @@ def count_range_windows(ids_path: str, id_map: np.ndarray, order: int, stem: str
     if stream.size == 0:
         keys, counts = np.empty((0, key_width(order)), np.uint64), np.empty(0, np.int64)
     else:
-        check_order_fits(order, lambda k: window_bytes(sentence_lengths(stream), k), "a range of the corpus")
+        check_order_fits(order, lambda k: window_bytes(sentence_lengths(stream), k), "a range of the corpus",
+                         "lower --order")
         keys, counts = count_run(padded_windows(stream, order))
     if not per_order:
         return [write_run(stem, keys, counts)]

@@ -248,7 +248,7 @@ def ngram_rows(r: Run) -> list[Row]:
                  if s else NOT_RUN,
                  f"`lmplz` {fs(xi(s, 'lmplz_s'))}, {fnum(xi(s, 'lmplz_peak_mb'))} MB" if xi(s, "lmplz_s") else
                  ("`lmplz` not on PATH in this run" if s else NOT_RUN)))
-    rows.append(scale_row(r))
+    rows.extend(scale_rows(r))
     rows.append(dask_row(r))
     f = r.get(n + "test_fit_vs_nltk")
     rows.append((f"fit, order-3 Kneser-Ney, {fnum(xi(f, 'tokens'))} tokens (best of 3 after a warm-up, both sides)"
@@ -301,9 +301,17 @@ def kenlm_module_rows(r: Run) -> list[Row]:
     return rows
 
 
-def scale_row(r: Run) -> Row:
-    """Issue 12: ~20M tokens, ~27M distinct n-grams (renamed copies), lmplz -S 1G vs tkit in memory and --memory 1G."""
-    s = r.get("test_bench_scale::test_scale_order5_vs_lmplz")
+def scale_rows(r: Run) -> list[Row]:
+    """Issue 12: one row per corpus size run (TKIT_SCALE_COPIES: 17 by default, about 20M tokens; 85 for 100M)."""
+    keys = r.matching(r"^test_bench_scale::test_scale_order5_vs_lmplz\[\d+\]$")
+    if not keys:
+        return [scale_row(r, None)]
+    return [scale_row(r, key) for key in sorted(keys, key=lambda k: int(k.rsplit("[", 1)[1].rstrip("]")))]
+
+
+def scale_row(r: Run, key: str | None) -> Row:
+    """~20M tokens, ~27M distinct n-grams (renamed copies), lmplz -S 1G vs tkit in memory and --memory 1G."""
+    s = r.get(key) if key else None
     what = (f"order-5 modified KN, {fnum(xi(s, 'tokens'))} tokens, {fnum(xi(s, 'ngrams'))} distinct n-grams "
             f"(corpus ×{xi(s, 'copies')}, a fifth of the word types renamed per copy)" if s else
             "order-5 modified KN, ~20M tokens, ~27M distinct n-grams (renamed copies)")

@@ -94,7 +94,8 @@ def scale_corpus(tmp_path_factory) -> tuple[Path, int]:
 
 
 @pytest.mark.slow
-def test_scale_order5_vs_lmplz(benchmark, scale_corpus, tmp_path):
+@pytest.mark.parametrize("copies", [COPIES])  # in the test's name, so the 20M and 100M runs are rows of their own
+def test_scale_order5_vs_lmplz(benchmark, copies, scale_corpus, tmp_path):
     corpus, tokens = scale_corpus
     base = [*TKIT, "-q", "train", "ngram", str(corpus), "-n", "5", "--tokenizer", "whitespace"]
     budget = tmp_path / "budget.arpa"
@@ -102,7 +103,7 @@ def test_scale_order5_vs_lmplz(benchmark, scale_corpus, tmp_path):
     benchmark.pedantic(lambda: runs.append(run_cpu([*base, "-o", str(budget), "--memory", BUDGET,
                                                     "--temp-dir", str(tmp_path)])), rounds=1, iterations=1)
     ours = arpa_counts(budget)
-    figures = {"copies": COPIES, "tokens": tokens, "ngrams": sum(ours.values()), "budget_1G_s": runs[0][0],
+    figures = {"copies": copies, "tokens": tokens, "ngrams": sum(ours.values()), "budget_1G_s": runs[0][0],
                "budget_1G_cpu_s": runs[0][1], "budget_1G_peak_mb": runs[0][2],
                "load_avg": os.getloadavg()[0]}
     lmplz = lmplz_path()

@@ -92,9 +92,14 @@ def test_the_boundary_order_works_and_the_next_is_refused(sentences, fits, comma
             else ["train", "ngram", str(corpus), "--smoothing", "witten-bell", "-o", str(out)])
     base += ["--tokenizer", "whitespace"]
     for order in (fits + 1, 10 * fits + 7, MAX_MODEL_ORDER):
-        refused_in_time([*base, "--order", str(order)], f"--order {order} needs about", f"at most order {fits} fits")
+        refused_in_time([*base, "--order", str(order)], f"--order {order} needs about", f"at most order {fits} fits",
+                        "give --memory SIZE")
         assert not out.exists()
     result = run_tkit(*base, "--order", str(fits))
+    assert result.code == 0, result.err
+    assert out.exists()
+    out.unlink()
+    result = run_tkit(*base, "--order", str(fits + 1), "--memory", "64M")  # the advice works: counted on disk
     assert result.code == 0, result.err
     assert out.exists()
 
