@@ -8,9 +8,9 @@ Two policies, for two kinds of run:
   back, that refaulting cost more system time than the sorting itself. Every block is served from the heap
   instead, and the heap keeps a free top of up to a sixteenth of the budget (never trimming at all let small
   budgets' peaks pass the budget).
-- `return_freed_memory` (the Unigram trainer, and the thresholds' former use): glibc raises its mmap threshold
-  (up to 32 MB, the trim threshold with it) each time a large block is freed, so mid-sized blocks stay resident
-  as free heap. Fixed thresholds (which also switch the dynamic adjustment off) give blocks of a MiB and more
+- `return_freed_memory` (the Unigram trainer): glibc raises its mmap threshold (up to 32 MB, the trim
+  threshold with it) each time a large block is freed, so mid-sized blocks stay resident as free heap. Fixed
+  thresholds (which also switch the dynamic adjustment off) give blocks of a MiB and more
   their own mappings, returned to the system when freed.
 """
 from __future__ import annotations
