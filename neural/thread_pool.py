@@ -26,8 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from neural.blas_control import control, init_worker_thread, one_blas_thread
-from tokenizers_kit.parallel import usable_cores
-from tokenizers_kit.pool import threads_setting
+from tokenizers_kit.pool import threads_setting, usable_cores
 
 MIN_ROWS = 8              # fewer rows per thread than this is not worth a thread
 MAX_WORKERS = 4

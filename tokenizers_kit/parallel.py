@@ -14,7 +14,7 @@ from tokenizers_kit.errors import TkitError
 from tokenizers_kit.long_lines import Work
 from tokenizers_kit.pool import can_fork, ordered_map
 from tokenizers_kit.pool import (
-    usable_cores as usable_cores,  # re-exported: the CLI and neural/ import it here
+    usable_cores as usable_cores,  # re-exported: the CLI imports it here
 )
 from tokenizers_kit.simple import CharTokenizer, TextTokenizer, WhitespaceTokenizer
 

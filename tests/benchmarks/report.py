@@ -310,7 +310,7 @@ def scale_rows(r: Run) -> list[Row]:
 
 
 def scale_row(r: Run, key: str | None) -> Row:
-    """~20M tokens, ~27M distinct n-grams (renamed copies), lmplz -S 1G vs tkit in memory and --memory 1G."""
+    """One scale run (renamed copies), lmplz -S 1G vs tkit in memory (when run) and --memory 1G."""
     s = r.get(key) if key else None
     what = (f"order-5 modified KN, {fnum(xi(s, 'tokens'))} tokens, {fnum(xi(s, 'ngrams'))} distinct n-grams "
             f"(corpus ×{xi(s, 'copies')}, a fifth of the word types renamed per copy)" if s else

@@ -10,6 +10,7 @@ import sys
 import pytest
 
 from ngram.heap import keep_threshold
+from tests.ngram.limited_run import ROOT
 
 SCRIPT = """
 import sys
@@ -36,7 +37,7 @@ GLIBC = sys.platform.startswith("linux") and os.confstr("CS_GNU_LIBC_VERSION") i
 
 def _freed_mb(policy: str, *sizes_mb: int) -> list[int]:
     out = subprocess.run([sys.executable, "-c", SCRIPT, policy, *map(str, sizes_mb)], capture_output=True,
-                         text=True, check=True, cwd=os.path.dirname(os.path.dirname(os.path.dirname(__file__))))
+                         text=True, check=True, cwd=ROOT)
     return [int(x) for x in out.stdout.split()]
 
 
