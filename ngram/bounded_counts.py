@@ -28,6 +28,7 @@ from ngram.extsort import (
     reversed_keys,
     write_records,
 )
+from ngram.partitioned_runs import PartRuns, remapped
 from ngram.smoothing.stream_end import record_raw
 from ngram.tables import NgramIndex
 
@@ -72,20 +73,27 @@ def sentence_chunks(blocks: Iterable[np.ndarray], tokens: int) -> Iterator[np.nd
 
 @dataclass
 class RawCounts:
-    """The counted corpus: unigram counts in memory, orders 2..N as sorted runs in their sorters."""
+    """The counted corpus: unigram counts in memory, orders 2..N as sorted runs in their sorters (`sorters`), or
+    as chunk files filed by the second-to-last word (`parts`, see `ngram.partitioned_runs`)."""
 
     order: int
     unigrams: np.ndarray
     sorters: dict[int, ExternalSorter] = field(default_factory=dict)
     chunks: int = 0
+    parts: dict[int, PartRuns] = field(default_factory=dict)
+
+    def streamed(self, memory: int) -> RawCounts:
+        """The counts as sorters (the streaming pipeline's input); the part files move into them."""
+        if self.parts:
+            self.sorters = {n: runs.to_sorter(memory, f"raw{n}") for n, runs in self.parts.items()}
+            self.parts = {}
+        return self
 
 
-def count_chunks(blocks: Iterable[np.ndarray], order: int, chunk_tokens: int, memory: int,
-                 directory: Path) -> RawCounts:
-    """Count each chunk in memory and spill its tables of orders 2..N as sorted runs."""
+def count_chunks(blocks: Iterable[np.ndarray], order: int, chunk_tokens: int, directory: Path) -> RawCounts:
+    """Count each chunk in memory and file its tables of orders 2..N by part."""
     out = RawCounts(order, np.zeros(3, np.int64))
-    out.sorters = {n: ExternalSorter(count_dtype(n), memory, directory, f"raw{n}", reduce="c")
-                   for n in range(2, order + 1)}
+    out.parts = {n: PartRuns(n, count_dtype(n), directory) for n in range(2, order + 1)}
     for chunk in sentence_chunks(blocks, chunk_tokens):
         tables = count_tables(chunk, order, int(chunk.max()) + 1)
         uni = tables.counts[1]
@@ -97,7 +105,7 @@ def count_chunks(blocks: Iterable[np.ndarray], order: int, chunk_tokens: int, me
                 records = np.empty(tables.index.size(n), count_dtype(n))
                 records["k"] = id_keys(order_rows(tables.index, n))
                 records["c"] = tables.counts[n]
-                out.sorters[n].add_sorted_run(records)
+                out.parts[n].add_chunk(records)
         out.chunks += 1
         del tables
     return out
@@ -108,6 +116,7 @@ def remap_counts(raw: RawCounts, remap: np.ndarray, vocab_size: int, memory: int
     unigrams = np.bincount(remap[:raw.unigrams.size], weights=raw.unigrams, minlength=vocab_size).astype(np.int64)
     unigrams[BOS_ID] = 0
     out = RawCounts(raw.order, unigrams, chunks=raw.chunks)
+    out.parts = {n: remapped(runs, remap) for n, runs in raw.parts.items()}
     for n, sorter in raw.sorters.items():
         again = ExternalSorter(count_dtype(n), memory, directory, f"remap{n}", reduce="c")
         for block in sorter.sorted_blocks():
@@ -130,7 +139,7 @@ class Adjusted:
     kept: list[int]
 
 
-def _suffix_max(keys: np.ndarray, n: int) -> int:
+def suffix_max(keys: np.ndarray, n: int) -> int:
     """Row of the largest key in lmplz's suffix order (last word first)."""
     ids = key_ids(keys, n)
     rows = np.arange(ids.shape[0])
@@ -179,7 +188,7 @@ def adjusted_counts(raw: RawCounts, memory: int, directory: Path, cutoffs: list[
             nk[n] += np.bincount(np.minimum(a, 5), minlength=6)[:5]
             kept[n] += int(np.count_nonzero(keep_rows(ids, block["c"], cutoffs[n - 1] if cutoffs else 0, clean)))
             if n < order:
-                row = _suffix_max(block["k"], n)
+                row = suffix_max(block["k"], n)
                 rk = reversed_keys(block["k"][row:row + 1], n)[0]
                 if n not in tail or rk > tail[n][0]:
                     tail[n] = (rk, int(block["c"][row]), int(a[row]))
@@ -195,11 +204,11 @@ def adjusted_counts(raw: RawCounts, memory: int, directory: Path, cutoffs: list[
     a1 = uni.copy() if order == 1 else np.where(np.arange(v) == BOS_ID, uni, cont1)
     nk[1] = np.array([np.count_nonzero(a1 == k) for k in range(5)], dtype=np.int64)
     kept[1] = v if clean is None else int(np.count_nonzero(clean))
-    _record_stream_end(nk, uni, a1, tail, order)
+    record_stream_end(nk, uni, a1, tail, order)
     return Adjusted(files, a1, nk, kept)
 
 
-def _record_stream_end(nk: list[np.ndarray], uni: np.ndarray, a1: np.ndarray,
+def record_stream_end(nk: list[np.ndarray], uni: np.ndarray, a1: np.ndarray,
                        tail: dict[int, tuple[bytes, int, int]], order: int) -> None:
     """lmplz records the n-grams still open at the end of its pass (the suffix-order maxima of orders 1..N-1,
     up to the first one starting with `<s>`) with their raw count (see stream_end.last_suffix_chain)."""

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import gzip
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +29,7 @@ from ngram.bounded_counts import Adjusted, keep_rows
 from ngram.counting import BOS_ID
 from ngram.extsort import (
     ExternalSorter,
+    SortedFile,
     SortedLookup,
     id_keys,
     key_dtype,
@@ -59,12 +60,12 @@ def prob_dtype(n: int) -> np.dtype:
 class Probabilities:
     """What the ARPA writer reads: unigram log10 p and backoff (in memory), order n's log10 p of the kept
     n-grams (`logp[n]`, sorted runs on disk merged in lexicographic order) and the gamma of every context
-    (`gamma_files[n]` for order n)."""
+    of order n (`gammas[n]`, 1 < n < N, lexicographic order)."""
 
     unigram_logp: np.ndarray
     unigram_backoff: np.ndarray
     logp: dict[int, ExternalSorter]
-    gamma_files: dict[int, Path]
+    gammas: Mapping[int, ExternalSorter | SortedFile]
 
 
 def context_blocks(path: Path, n: int) -> Iterator[np.ndarray]:
@@ -85,16 +86,16 @@ def context_blocks(path: Path, n: int) -> Iterator[np.ndarray]:
         yield carry
 
 
-def _unigram_probs(adjusted: Adjusted, discounts: np.ndarray, clean: np.ndarray | None) -> np.ndarray:
-    """p(w) as estimate_kn's terms(1) and interpolate_to_backoff's first step."""
-    a = adjusted.unigram_adjusted
+def unigram_probs(a: np.ndarray, kept: int, discounts: np.ndarray, clean: np.ndarray | None) -> np.ndarray:
+    """p(w) from the unigrams' adjusted counts `a` (`kept` of them survive), as estimate_kn's terms(1) and
+    interpolate_to_backoff's first step."""
     disc = np.take(np.asarray(discounts, dtype=np.float64), np.minimum(a, 3))
     mass = disc if clean is None else np.where(clean, disc, a)
     u = a.astype(np.float64)
     u -= disc
     den = float(a.sum())
     p, gamma = u / den, float(mass.sum()) / den
-    p += float(gamma) / predictable_vocab(adjusted.kept[1])
+    p += float(gamma) / predictable_vocab(kept)
     return p
 
 
@@ -131,7 +132,7 @@ def _order_terms(adjusted: Adjusted, n: int, discounts: np.ndarray, cutoff: int,
         sorter.add(terms)
 
 
-def _log_prob(p: np.ndarray) -> np.ndarray:
+def log_prob(p: np.ndarray) -> np.ndarray:
     with np.errstate(divide="ignore"):
         np.log10(p, out=p)
     np.minimum(p, 0.0, out=p)
@@ -142,7 +143,7 @@ def estimate_probabilities(adjusted: Adjusted, order: int, discounts: Sequence[n
                            cutoffs: list[int] | None, clean: np.ndarray | None, memory: int,
                            directory: Path) -> Probabilities:
     """Steps 1 and 2 for every order; returns the files the ARPA writer reads."""
-    p1 = _unigram_probs(adjusted, discounts[1], clean)
+    p1 = unigram_probs(adjusted.unigram_adjusted, adjusted.kept[1], discounts[1], clean)
     logp: dict[int, ExternalSorter] = {}
     gamma_files: dict[int, Path] = {}
     lower: Path | None = None  # order n-1's p in suffix order
@@ -169,7 +170,7 @@ def estimate_probabilities(adjusted: Adjusted, order: int, discounts: Sequence[n
                 mine["k"], mine["p"] = block["k"], p
                 write_records(here, mine)
             out = np.empty(block.size, prob_dtype(n))
-            out["k"], out["p"] = reversed_keys(block["k"], n), _log_prob(p)
+            out["k"], out["p"] = reversed_keys(block["k"], n), log_prob(p)
             back.add(out)
         if lower is not None:
             lower.unlink(missing_ok=True)
@@ -177,14 +178,15 @@ def estimate_probabilities(adjusted: Adjusted, order: int, discounts: Sequence[n
         back.spill()  # to disk: its memory is the next order's
         logp[n] = back
         os.remove(adjusted.files[n])
-    logp1 = _log_prob(p1)
+    logp1 = log_prob(p1)
     logp1[BOS_ID] = 0.0
     backoff1 = np.zeros(p1.size)
     if order > 1:
         ctx = np.fromfile(gamma_files[1], dtype=gamma_dtype(1))
         with np.errstate(divide="ignore"):
             backoff1[key_ids(ctx["k"], 1)[:, 0]] = np.log10(ctx["g"])
-    return Probabilities(logp1, backoff1, logp, gamma_files)
+    gammas = {n: SortedFile(path, gamma_dtype(n)) for n, path in gamma_files.items() if n > 1}
+    return Probabilities(logp1, backoff1, logp, gammas)
 
 
 def _pieces(blocks: Iterator[np.ndarray], rows: int) -> Iterator[np.ndarray]:
@@ -217,7 +219,7 @@ def write_bounded_arpa(path: str | os.PathLike[str], tokens: list[str], tokenize
             yield words, probs.unigram_logp[part], probs.unigram_backoff[part] if order > 1 else None
 
     def ngrams(n: int) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray | None]]:
-        gammas = SortedLookup(read_blocks(probs.gamma_files[n], gamma_dtype(n))) if n < order else None
+        gammas = SortedLookup(probs.gammas[n].sorted_blocks()) if n < order else None
         for block in _pieces(probs.logp[n].sorted_blocks(), CHUNK_LINES):
             words = key_ids(block["k"], n)
             if new_id is not None:

@@ -22,6 +22,8 @@ from ngram.bounded_estimate import estimate_probabilities, write_bounded_arpa
 from ngram.chunked_counts import parse_memory
 from ngram.counting import EOS_ID, CorpusEncoder, unlisted_words, vocabulary_limit
 from ngram.order_limits import check_model_order
+from ngram.partitioned_estimate import PartitionedEstimate
+from ngram.partitioned_runs import plan_batches
 from ngram.pruning import thresholds
 from ngram.smoothing import Smoothing, make_smoothing
 from tokenizers_kit import resolve_tokenizer
@@ -34,6 +36,7 @@ OVERHEAD = 48 << 20  # held outside the stages: a 4 MiB text block's token strin
 MIN_CHUNK_TOKENS = 1000  # below this, counting a chunk costs more in fixed work than in tokens
 WORD_BYTES = 200  # a vocabulary word: its string, its dict entry and list slot, its slots in the unigram arrays
 STAGES = 3  # buffers alive at once in the busiest stage (a merge feeding a sort beside another merge)
+BATCH_SHARE = 6  # a batch's counted records take at most this part of the budget (its estimate, the rest)
 
 
 def chunk_bytes_per_token(order: int) -> int:
@@ -55,6 +58,10 @@ class Budget:
     @property
     def share(self) -> int:
         return self.usable // STAGES
+
+    @property
+    def batch_bytes(self) -> int:
+        return self.usable // BATCH_SHARE
 
     @property
     def chunk_tokens(self) -> int:
@@ -87,10 +94,19 @@ def estimate_arpa_from_counts(raw: RawCounts, vocab_tokens: list[str], smoother:
     order = raw.order
     budget = Budget(memory, order, len(vocab_tokens))
     clean = None if drop is None else ~drop
-    adjusted = adjusted_counts(raw, budget.share, directory, cutoffs, clean)
-    discounts, warnings = smoother.discounts(adjusted.count_of_counts, order)  # type: ignore[attr-defined]
-    probs = estimate_probabilities(adjusted, order, discounts, cutoffs, clean, budget.share, directory)
-    sizes = adjusted.kept[1:]
+    batches = plan_batches(raw.parts, budget.batch_bytes) if raw.parts else None
+    if batches is not None:  # a batch of words at a time, in memory
+        estimate = PartitionedEstimate(raw.parts, batches, raw.unigrams, order, cutoffs, clean, budget.share,
+                                       directory)
+        stats = estimate.count_stats()
+        discounts, warnings = smoother.discounts(stats.count_of_counts, order)  # type: ignore[attr-defined]
+        probs = estimate.probabilities(stats, discounts)
+        sizes = stats.kept[1:]
+    else:  # streamed through sorted files (a word too frequent for a batch, or counts from elsewhere)
+        adjusted = adjusted_counts(raw.streamed(budget.share), budget.share, directory, cutoffs, clean)
+        discounts, warnings = smoother.discounts(adjusted.count_of_counts, order)  # type: ignore[attr-defined]
+        probs = estimate_probabilities(adjusted, order, discounts, cutoffs, clean, budget.share, directory)
+        sizes = adjusted.kept[1:]
     write_bounded_arpa(output, vocab_tokens, tokenizer_spec, probs, sizes, clean)
     info = smoother.discount_info(discounts, order)  # type: ignore[attr-defined]
     return BoundedSummary(f"{order}-gram {smoother.describe()}", sizes, sizes[0], warnings, info)
@@ -118,8 +134,7 @@ def train_arpa_bounded(paths: Sequence[str], output: str | os.PathLike[str], ord
     listed = None if limit_vocab is None else list(limit_vocab)
     directory = Path(tempfile.mkdtemp(prefix="tkit-estimate-", dir=None if temp_dir is None else str(temp_dir)))
     try:
-        raw = count_chunks(encoder.encode_files(paths, on_bytes), order, budget.chunk_tokens, budget.share,
-                           directory)
+        raw = count_chunks(encoder.encode_files(paths, on_bytes), order, budget.chunk_tokens, directory)
         vocab = encoder.vocab
         sentences = int(raw.unigrams[EOS_ID]) if raw.unigrams.size > EOS_ID else 0
         if sentences == 0:

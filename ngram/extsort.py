@@ -232,6 +232,17 @@ class ExternalSorter:
         self.runs = []
 
 
+class SortedFile:
+    """A file of records already in key order, read like an `ExternalSorter`'s output (then removed)."""
+
+    def __init__(self, path: Path, dtype: np.dtype) -> None:
+        self.path, self.dtype = path, np.dtype(dtype)
+
+    def sorted_blocks(self) -> Iterator[np.ndarray]:
+        yield from read_blocks(self.path, self.dtype)
+        self.path.unlink(missing_ok=True)
+
+
 # ---- joins between sorted streams -----------------------------------------------------------------------------------
 class SortedLookup:
     """Values of a sorted record stream looked up by sorted query keys, one block of the stream in memory."""

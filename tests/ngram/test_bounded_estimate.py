@@ -15,15 +15,30 @@ from hypothesis import strategies as st
 import ngram.bounded_counts as bounded_counts
 import ngram.bounded_train as bounded_train
 import ngram.extsort as extsort
+import ngram.partitioned_runs as partitioned_runs
 from ngram.bounded_train import train_arpa_bounded
 from ngram.extsort import ExternalSorter, SortedLookup, id_keys, key_ids
 from ngram.train import train_files
 from tests.ngram.limited_run import run_limited
 
 
-@pytest.fixture
-def tiny_buffers(monkeypatch):
-    """Chunks of ~40 tokens, sort buffers and merge blocks of 16 rows, files read 7 rows at a time."""
+@pytest.fixture(params=["batches of 3 parts", "batches of 256 parts", "streamed"])
+def tiny_buffers(monkeypatch, request):
+    """Chunks of ~40 tokens, sort buffers and merge blocks of 16 rows, files read 7 rows at a time; the
+    estimate in the smallest batches that hold a part (within a factor of 2), over 3 parts (several words each)
+    or 256 (a word each), or streamed through sorted files (no part fits)."""
+    parts = 3 if request.param == "batches of 3 parts" else 256
+    monkeypatch.setattr(partitioned_runs, "PARTS", parts)
+
+    def smallest_batches(runs, limit):
+        if request.param == "streamed":
+            return None
+        limit = 1
+        while (plan := partitioned_runs.plan_batches(runs, limit)) is None:
+            limit *= 2
+        return plan
+
+    monkeypatch.setattr(bounded_train, "plan_batches", smallest_batches)
     monkeypatch.setattr(extsort, "MIN_ROWS", 16)
     monkeypatch.setattr(extsort, "READ_ROWS", 7)
     monkeypatch.setattr(bounded_train, "MIN_CHUNK_TOKENS", 1)

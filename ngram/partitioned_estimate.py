@@ -1,0 +1,206 @@
+"""The bounded Kneser-Ney estimate a batch of words at a time: the counted chunks are filed by the
+second-to-last word (`ngram.partitioned_runs`), and each batch of parts holds, for every order, all that its
+n-grams' adjusted counts, gammas and interpolated probabilities depend on, so a batch is estimated in memory.
+A batch is held part-major (by part, then lexicographic): a context's extensions stay together, and the
+left extensions of the n-grams of a part, projected, fall in the same part and in the same order.
+
+Two passes over the batches, because the discounts need every order's count-of-counts first:
+1. adjusted counts per batch (an n-gram's count of distinct left extensions, which are in the same batch) and
+   the row of each n-gram's suffix, found by the same sort; their count-of-counts, the survivors of pruning,
+   the suffix-order maxima (lmplz's end-of-stream rule) and the unigrams' continuation counts
+   (vocabulary-sized, in memory);
+2. the batch again, adjusted counts recomputed (writing them and reading them back costs more on the machines
+   measured), then u and gamma per context and p = u + gamma(h) * p(suffix), order by order as
+   `bounded_estimate` does (same operations in the same order, so the same bits). The kept n-grams' log10 p
+   and the contexts' gammas leave as one lexicographically sorted run per batch, which the ARPA writer merges.
+Pruned n-grams never need a probability: a kept n-gram's suffix is kept.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ngram.bounded_counts import keep_rows, record_stream_end, suffix_max
+from ngram.bounded_estimate import (
+    Probabilities,
+    gamma_dtype,
+    log_prob,
+    prob_dtype,
+    unigram_probs,
+)
+from ngram.counting import BOS_ID
+from ngram.extsort import (
+    ExternalSorter,
+    id_keys,
+    key_ids,
+    key_slice,
+    reversed_keys,
+    sort_order,
+    sort_records,
+)
+from ngram.partitioned_runs import PartRuns, part_of
+
+
+def continuation(upper: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray]:
+    """Order-m keys (distinct, part-major) projected on their last m-1 words, which keeps the part: (distinct
+    left extensions per projection, in part-major order of the projections; each key's projection's rank)."""
+    ids = np.ascontiguousarray(upper).view(">u4").reshape(-1, m)
+    keyed = np.empty(ids.shape, np.uint32)  # (B, m): the part, then the projection
+    keyed[:, 0] = part_of(upper, m)
+    keyed[:, 1:] = ids[:, 1:]
+    keys = id_keys(keyed)
+    order = sort_order(keys)
+    if order.size == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    keys = keys[order]
+    new = np.empty(keys.size, dtype=bool)
+    new[0] = True
+    np.not_equal(keys[1:], keys[:-1], out=new[1:])
+    starts = np.flatnonzero(new)
+    rank = np.empty(order.size, np.int64)
+    rank[order] = np.cumsum(new) - 1
+    return np.diff(np.append(starts, keys.size)), rank
+
+
+@dataclass
+class Batch:
+    """One batch's n-grams of orders 2..N in part-major order: records (`k`, raw `c`), adjusted counts and,
+    for orders 3..N, the row of each n-gram's suffix in the order below."""
+
+    records: dict[int, np.ndarray]
+    adjusted: dict[int, np.ndarray]
+    suffix_rows: dict[int, np.ndarray]
+
+    @classmethod
+    def load(cls, runs: dict[int, PartRuns], first: int, stop: int, order: int) -> Batch:
+        records = {n: runs[n].load(first, stop) for n in range(2, order + 1)}
+        adjusted: dict[int, np.ndarray] = {}
+        suffix_rows: dict[int, np.ndarray] = {}
+        for n in range(order, 1, -1):
+            rec = records[n]
+            a = rec["c"].copy()
+            if n < order:  # every n-gram not starting with <s> has left extensions, in this batch, in order
+                inner = np.flatnonzero(np.ascontiguousarray(rec["k"]).view(">u4").reshape(-1, n)[:, 0] != BOS_ID)
+                counts, rank = continuation(records[n + 1]["k"], n + 1)
+                if counts.size != inner.size:
+                    raise AssertionError(f"order {n}: left extensions do not match the n-grams")
+                a[inner] = counts
+                suffix_rows[n + 1] = inner[rank]
+            adjusted[n] = a
+        return cls(records, adjusted, suffix_rows)
+
+
+@dataclass
+class CountStats:
+    """Pass 1's totals: count-of-counts, survivors per order, unigram adjusted counts."""
+
+    count_of_counts: list[np.ndarray]
+    kept: list[int]
+    unigram_adjusted: np.ndarray
+
+
+class PartitionedEstimate:
+    """Orchestrates the two passes over the batches (see the module doc)."""
+
+    def __init__(self, runs: dict[int, PartRuns], batches: list[tuple[int, int]], unigrams: np.ndarray,
+                 order: int, cutoffs: list[int] | None, clean: np.ndarray | None, memory: int,
+                 directory: Path) -> None:
+        self.runs, self.batches, self.unigrams, self.order = runs, batches, unigrams, order
+        self.cutoffs, self.clean, self.memory, self.directory = cutoffs, clean, memory, directory
+
+    def _cutoff(self, n: int) -> int:
+        return self.cutoffs[n - 1] if self.cutoffs else 0
+
+    def count_stats(self) -> CountStats:
+        order, v = self.order, self.unigrams.size
+        nk = [np.zeros(5, np.int64) for _ in range(order + 1)]
+        kept = [0] * (order + 1)
+        tail: dict[int, tuple[bytes, int, int]] = {}
+        cont1 = np.zeros(v, np.int64)
+        for first, stop in self.batches:
+            batch = Batch.load(self.runs, first, stop, order)
+            for n in range(2, order + 1):
+                rec, a = batch.records[n], batch.adjusted[n]
+                if rec.size == 0:
+                    continue
+                ids = key_ids(rec["k"], n)
+                nk[n] += np.bincount(np.minimum(a, 5), minlength=6)[:5]
+                kept[n] += int(np.count_nonzero(keep_rows(ids, rec["c"], self._cutoff(n), self.clean)))
+                if n < order:
+                    row = suffix_max(rec["k"], n)
+                    rk = reversed_keys(rec["k"][row:row + 1], n)[0]
+                    if n not in tail or rk > tail[n][0]:
+                        tail[n] = (rk, int(rec["c"][row]), int(a[row]))
+                if n == 2:
+                    cont1 += np.bincount(ids[:, 1], minlength=v)
+        uni = self.unigrams
+        a1 = uni.copy() if order == 1 else np.where(np.arange(v) == BOS_ID, uni, cont1)
+        nk[1] = np.array([np.count_nonzero(a1 == k) for k in range(5)], dtype=np.int64)
+        kept[1] = v if self.clean is None else int(np.count_nonzero(self.clean))
+        record_stream_end(nk, uni, a1, tail, order)
+        return CountStats(nk, kept, a1)
+
+    def probabilities(self, stats: CountStats, discounts: Sequence[np.ndarray]) -> Probabilities:
+        order = self.order
+        p1 = unigram_probs(stats.unigram_adjusted, stats.kept[1], discounts[1], self.clean)
+        backoff1 = np.zeros(p1.size)
+        logp = {n: ExternalSorter(prob_dtype(n), self.memory, self.directory, f"logp{n}")
+                for n in range(2, order + 1)}
+        gammas = {n: ExternalSorter(gamma_dtype(n), self.memory, self.directory, f"gamma{n}")
+                  for n in range(2, order)}
+        for first, stop in self.batches:
+            batch = Batch.load(self.runs, first, stop, order)
+            lower_p = np.empty(0)  # order n-1's p in this batch (NaN: pruned)
+            for n in range(2, order + 1):
+                rec, a = batch.records.pop(n), batch.adjusted.pop(n)
+                suffix = np.take(p1, key_ids(rec["k"], n)[:, 1]) if n == 2 else lower_p[batch.suffix_rows.pop(n)]
+                contexts, p = order_probabilities(rec, a, n, discounts[n], self._cutoff(n), self.clean, suffix)
+                if n == 2:
+                    with np.errstate(divide="ignore"):
+                        backoff1[key_ids(contexts["k"], 1)[:, 0]] = np.log10(contexts["g"])
+                elif contexts.size:
+                    gammas[n - 1].add_sorted_run(sort_records(contexts))
+                kept = ~np.isnan(p)
+                if kept.any():
+                    out = np.empty(int(np.count_nonzero(kept)), prob_dtype(n))
+                    out["k"], out["p"] = rec["k"][kept], log_prob(p[kept])
+                    logp[n].add_sorted_run(sort_records(out))
+                lower_p = p
+        for runs in self.runs.values():
+            runs.remove()
+        logp1 = log_prob(p1)
+        logp1[BOS_ID] = 0.0
+        return Probabilities(logp1, backoff1, logp, gammas)
+
+
+def order_probabilities(rec: np.ndarray, a: np.ndarray, n: int, discounts: np.ndarray, cutoff: int,
+                        clean: np.ndarray | None, p_suffix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """One order of one batch (part-major): (its contexts with their gamma, p of every n-gram, NaN for the
+    pruned ones). `p_suffix`: p of each n-gram's suffix (NaN if pruned)."""
+    if rec.size == 0:
+        return np.empty(0, gamma_dtype(n - 1)), np.empty(0)
+    table = np.asarray(discounts, dtype=np.float64)
+    context = key_slice(rec["k"], n, 0, n - 1)
+    new = np.empty(rec.size, dtype=bool)
+    new[0] = True
+    np.not_equal(context[1:], context[:-1], out=new[1:])
+    group = np.cumsum(new) - 1
+    keep = keep_rows(key_ids(rec["k"], n), rec["c"], cutoff, clean)
+    disc = np.take(table, np.minimum(a, 3))
+    mass = np.where(keep, disc, a)  # pruned: all its mass to gamma
+    den = np.bincount(group, weights=a.astype(np.float64)).astype(np.float64, copy=False)
+    gamma = np.bincount(group, weights=mass).astype(np.float64, copy=False)
+    np.divide(gamma, den, out=gamma, where=den > 0)
+    contexts = np.empty(gamma.size, gamma_dtype(n - 1))
+    contexts["k"], contexts["g"] = context[new], gamma
+    u = a.astype(np.float64)
+    u -= disc
+    u /= np.take(den, group)
+    p = np.full(rec.size, np.nan)
+    p[keep] = u[keep] + np.take(gamma, group)[keep] * p_suffix[keep]
+    if np.isnan(p[keep]).any():
+        raise AssertionError(f"a kept {n}-gram whose suffix is not kept")
+    return contexts, p

@@ -1,0 +1,87 @@
+"""The bounded estimate's batches (ngram/partitioned_runs.py, ngram/partitioned_estimate.py) against plain
+Python: chunks filed by part and read back part-major with equal n-grams summed, the batch plan, and the
+left-extension counts with each n-gram's suffix row. (The whole estimate against the in-memory one is in
+test_bounded_estimate.py.)"""
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import ngram.partitioned_runs as partitioned_runs
+from ngram.bounded_counts import count_dtype
+from ngram.extsort import id_keys, key_ids
+from ngram.partitioned_estimate import continuation
+from ngram.partitioned_runs import PartRuns, plan_batches
+
+ngram_rows = st.lists(st.tuples(st.integers(0, 9), st.integers(0, 9), st.integers(0, 9)), max_size=60)
+
+
+def records(counted: Counter) -> np.ndarray:
+    rows = sorted(counted)
+    out = np.empty(len(rows), count_dtype(3))
+    out["k"] = id_keys(np.array(rows, dtype=np.int64).reshape(-1, 3))
+    out["c"] = [counted[r] for r in rows]
+    return out
+
+
+def part_major(counted: Counter, parts: int) -> list[tuple]:
+    return sorted(counted, key=lambda row: (row[1] % parts, row))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(chunks=st.lists(ngram_rows, min_size=1, max_size=4), parts=st.integers(1, 7), data=st.data())
+def test_parts_read_back_part_major_and_summed(tmp_path_factory, monkeypatch, chunks, parts, data):
+    monkeypatch.setattr(partitioned_runs, "PARTS", parts)
+    runs = PartRuns(3, count_dtype(3), tmp_path_factory.mktemp("parts"))
+    total: Counter = Counter()
+    for chunk in chunks:
+        counted = Counter(chunk)
+        total.update(counted)
+        runs.add_chunk(records(counted))
+    first = data.draw(st.integers(0, parts - 1))
+    stop = data.draw(st.integers(first + 1, parts))
+    got = runs.load(first, stop)
+    want = [row for row in part_major(total, parts) if first <= row[1] % parts < stop]
+    assert [tuple(r) for r in key_ids(got["k"], 3).tolist()] == want
+    assert got["c"].tolist() == [total[row] for row in want]
+    assert runs.rows().sum() == sum(len(set(chunk)) for chunk in chunks)
+    runs.remove()
+
+
+@given(weights=st.lists(st.integers(0, 50), min_size=1, max_size=12), limit=st.integers(0, 120))
+def test_batch_plan_covers_the_parts_within_the_limit(weights, limit):
+    class Runs:  # stands in for PartRuns: rows per part, 1-byte records
+        dtype = np.dtype("u1")
+
+        def rows(self):
+            return np.array(weights)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(partitioned_runs, "PARTS", len(weights))
+        plan = plan_batches({2: Runs()}, limit)
+    if max(weights) > limit:
+        assert plan is None
+        return
+    assert plan is not None and plan[0][0] == 0 and plan[-1][1] == len(weights)
+    assert all(a[1] == b[0] for a, b in zip(plan, plan[1:]))
+    for first, stop in plan:
+        assert sum(weights[first:stop]) <= limit
+    for first, stop in plan[:-1]:  # greedy: each batch ends where the next part would not fit
+        assert sum(weights[first:stop + 1]) > limit
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=st.sets(st.tuples(st.integers(0, 6), st.integers(0, 6), st.integers(0, 6), st.integers(0, 6)),
+                    max_size=80), parts=st.integers(1, 5))
+def test_continuation_counts_left_extensions_and_finds_suffixes(monkeypatch, rows, parts):
+    monkeypatch.setattr(partitioned_runs, "PARTS", parts)
+    upper = sorted(rows, key=lambda r: (r[2] % parts, r))  # order 4, part-major (part of the 3rd word)
+    keys = id_keys(np.array(upper, dtype=np.int64).reshape(-1, 4))
+    counts, rank = continuation(keys, 4)
+    projections = sorted({r[1:] for r in upper}, key=lambda p: (p[1] % parts, p))
+    assert counts.tolist() == [sum(1 for r in upper if r[1:] == p) for p in projections]
+    assert [projections[i] for i in rank.tolist()] == [r[1:] for r in upper]
