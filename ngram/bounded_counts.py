@@ -1,13 +1,14 @@
-"""Counting for the bounded estimator (`--memory`): per-order sorted runs, then adjusted counts as streams.
+"""Counting for the bounded estimator (`--memory`), and the streaming form of its adjusted counts.
 
 Each chunk of the id stream (whole sentences, sized to the budget) is counted in memory with `count_tables`;
-its n-grams of every order come out in lexicographic order, so each order's table is written as a sorted run
-straight away (records: `k` the ids as byte keys, `c` the count). Merging the runs of order n gives its raw
-counts in lexicographic order. The adjusted counts (adjust_counts.cc) of order n < N are the continuation
-counts: how many distinct (n+1)-grams end in the n-gram. Projecting every (n+1)-gram on its last n words and
-counting those in an external sort gives them in the same lexicographic order, one per n-gram not starting
-with `<s>` (each of those is preceded by a word or `<s>` somewhere), so the two streams are walked side by
-side. Held whole: only vocabulary-sized arrays (unigrams).
+its n-grams of every order come out in lexicographic order and are filed by their second-to-last word
+(`ngram.partitioned_runs`), which the batch estimate reads (`ngram.partitioned_estimate`). When a part is too
+large for a batch (or the counts come as sorted runs from elsewhere), the streaming pipeline below takes over:
+merging the runs of order n gives its raw counts in lexicographic order. The adjusted counts (adjust_counts.cc)
+of order n < N are the continuation counts: how many distinct (n+1)-grams end in the n-gram. Projecting every
+(n+1)-gram on its last n words and counting those in an external sort gives them in the same lexicographic
+order, one per n-gram not starting with `<s>` (each of those is preceded by a word or `<s>` somewhere), so the
+two streams are walked side by side. Held whole: only vocabulary-sized arrays (unigrams).
 """
 from __future__ import annotations
 

@@ -1,9 +1,12 @@
-"""`--memory SIZE` for (modified) Kneser-Ney to ARPA: text -> sorted runs -> adjusted counts -> probabilities ->
-ARPA, every stage a streaming pass over sorted files in a temporary directory (lmplz's pipeline), so the memory
-peak follows the budget, not the corpus. Held whole: arrays the size of the vocabulary (and the vocabulary).
+"""`--memory SIZE` for (modified) Kneser-Ney to ARPA: text -> counted chunks on disk, filed by second-to-last word
+-> adjusted counts and probabilities a batch of words at a time, in memory (`ngram.partitioned_estimate`) ->
+ARPA, merged from one sorted run per batch. When one word's part is larger than a batch, every stage is instead
+a streaming pass over sorted files (lmplz's pipeline). Either way the memory peak follows the budget, not the
+corpus. Held whole: arrays the size of the vocabulary (and the vocabulary).
 
 The seam for other counters (e.g. distributed ones): `estimate_arpa_from_counts` takes a `RawCounts` — unigram
-counts plus, per order 2..N, sorted runs of (ids as byte keys, count) records — and writes the ARPA file.
+counts plus, per order 2..N, sorted runs of (ids as byte keys, count) records, or chunks filed by part — and
+writes the ARPA file.
 """
 from __future__ import annotations
 
