@@ -26,7 +26,7 @@ from ngram.chunked_counts import parse_memory
 from ngram.counting import EOS_ID, CorpusEncoder, unlisted_words, vocabulary_limit
 from ngram.order_limits import check_model_order
 from ngram.partitioned_estimate import PartitionedEstimate
-from ngram.partitioned_runs import plan_batches
+from ngram.partitioned_runs import fit_parts, plan_batches
 from ngram.pruning import thresholds
 from ngram.smoothing import Smoothing, make_smoothing
 from tokenizers_kit import resolve_tokenizer
@@ -97,7 +97,10 @@ def estimate_arpa_from_counts(raw: RawCounts, vocab_tokens: list[str], smoother:
     order = raw.order
     budget = Budget(memory, order, len(vocab_tokens))
     clean = None if drop is None else ~drop
-    batches = plan_batches(raw.parts, budget.batch_bytes) if raw.parts else None
+    batches = None
+    if raw.parts:
+        fit_parts(raw.parts, budget.batch_bytes, budget.share)
+        batches = plan_batches(raw.parts, budget.batch_bytes)
     if batches is not None:  # a batch of words at a time, in memory
         estimate = PartitionedEstimate(raw.parts, batches, raw.unigrams, order, cutoffs, clean, budget.share,
                                        directory)

@@ -128,11 +128,14 @@ def sort_records(records: np.ndarray, reduce: str | None = None, presorted: bool
 class _RunReader:
     """One sorted run on disk, read a block at a time."""
 
-    def __init__(self, path: Path, dtype: np.dtype, block: int) -> None:
+    def __init__(self, path: Path, dtype: np.dtype, block: int, start: int = 0, rows: int | None = None) -> None:
         self.src = open(path, "rb")
+        self.src.seek(start * dtype.itemsize)
         self.dtype, self.block = dtype, block
-        self.left = file_rows(path, dtype)
+        self.left = file_rows(path, dtype) - start if rows is None else rows
         self.buf = np.empty(0, dtype)
+        if self.left == 0:
+            self.src.close()
 
     def fill(self) -> None:
         want = min(self.block - self.buf.size, self.left)
@@ -151,6 +154,24 @@ class _RunReader:
         cut = int(np.searchsorted(self.buf["k"], bound, side="right")[0])
         out, self.buf = self.buf[:cut], self.buf[cut:]
         return out
+
+
+def merge_runs(runs: list[tuple[Path, int, int | None]], dtype: np.dtype, memory: int,
+               reduce: str | None) -> Iterator[np.ndarray]:
+    """Sorted runs (file, first row, rows or None for the rest of the file) merged k ways within `memory`."""
+    # per run: its buffer and its refill; per round: the slices taken, their concatenation, the key copy and
+    # permutation of its sort, the sorted copy and the reduced one (up to about 8 copies of a block)
+    block = max(MIN_ROWS, memory // (8 * max(len(runs), 1) * dtype.itemsize))
+    readers = [_RunReader(path, dtype, block, start, rows) for path, start, rows in runs]
+    while True:
+        live = [r for r in readers if not r.done]
+        if not live:
+            break
+        for r in live:
+            r.fill()
+        bound = min((r.buf["k"][-1:] for r in live), key=lambda k: k[0])
+        merged = np.concatenate([r.take(bound) for r in live])
+        yield sort_records(merged, reduce, presorted=True)
 
 
 class ExternalSorter:
@@ -202,19 +223,7 @@ class ExternalSorter:
             yield from read_blocks(self.runs[0], self.dtype)
             self._remove_runs()
             return
-        # per run: its buffer and its refill; per round: the slices taken, their concatenation, the key copy and
-        # permutation of its sort, the sorted copy and the reduced one (up to about 8 copies of a block)
-        block = max(MIN_ROWS, self.memory // (8 * len(self.runs) * self.dtype.itemsize))
-        readers = [_RunReader(p, self.dtype, block) for p in self.runs]
-        while True:
-            live = [r for r in readers if not r.done]
-            if not live:
-                break
-            for r in live:
-                r.fill()
-            bound = min((r.buf["k"][-1:] for r in live), key=lambda k: k[0])
-            merged = np.concatenate([r.take(bound) for r in live])
-            yield sort_records(merged, self.reduce, presorted=True)
+        yield from merge_runs([(p, 0, None) for p in self.runs], self.dtype, self.memory, self.reduce)
         self._remove_runs()
 
     def to_file(self, path: Path) -> int:

@@ -17,9 +17,12 @@ from pathlib import Path
 import numpy as np
 
 from ngram.extsort import (
+    READ_ROWS,
     ExternalSorter,
+    file_rows,
     id_keys,
     key_ids,
+    merge_runs,
     read_blocks,
     sort_records,
     take_rows,
@@ -44,6 +47,7 @@ class PartRuns:
     directory: Path
     files: list[Path] = field(default_factory=list)
     bounds: list[np.ndarray] = field(default_factory=list)  # per chunk: (PARTS + 1,) row offsets of its groups
+    merged: dict[int, Path] = field(default_factory=dict)  # part -> its groups merged, equal n-grams summed
 
     def add_chunk(self, records: np.ndarray) -> None:
         """One chunk's records, sorted and reduced: regrouped by part (stable, so each group stays sorted)."""
@@ -57,35 +61,52 @@ class PartRuns:
         self.bounds.append(offsets)
 
     def rows(self) -> np.ndarray:
-        """(PARTS,) records per part over all chunks (an upper bound on the distinct ones)."""
+        """(PARTS,) records per part: over all chunks (an upper bound on the distinct ones), or once merged."""
         total = np.zeros(PARTS, np.int64)
         for offsets in self.bounds:
             total += np.diff(offsets)
+        for part, path in self.merged.items():
+            total[part] = file_rows(path, self.dtype)
         return total
+
+    def merge_part(self, part: int, memory: int) -> None:
+        """Merge one part's groups of every chunk into a file of its own, within `memory` (a frequent word's
+        part holds the same n-grams in many chunks: merged, it shrinks to the distinct ones)."""
+        runs = [(path, int(at[part]), int(at[part + 1] - at[part]))
+                for path, at in zip(self.files, self.bounds) if at[part + 1] > at[part]]
+        path = self.directory / f"parts{self.n}.merged{part:05d}"
+        with open(path, "wb") as out:
+            for block in merge_runs(runs, self.dtype, memory, "c"):
+                block.tofile(out)
+        self.merged[part] = path
 
     def load(self, first: int, stop: int) -> np.ndarray:
         """Parts first..stop-1, summed over chunks, in part-major order (by part, then lexicographic): each
         part's groups merged (one sorted run per chunk)."""
-        size = self.dtype.itemsize
-        spans = []  # per chunk: its rows of these parts, and their offsets within
-        for path, offsets in zip(self.files, self.bounds):
-            lo, hi = int(offsets[first]), int(offsets[stop])
-            if hi > lo:
-                with open(path, "rb") as src:
-                    src.seek(lo * size)
-                    spans.append((np.fromfile(src, dtype=self.dtype, count=hi - lo), offsets[first:stop + 1] - lo))
+        pieces: list[list[np.ndarray]] = [[] for _ in range(first, stop)]
+        for path, at in zip(self.files, self.bounds):
+            with open(path, "rb") as src:
+                for i, part in enumerate(range(first, stop)):
+                    if at[part + 1] > at[part] and part not in self.merged:
+                        src.seek(int(at[part]) * self.dtype.itemsize)
+                        pieces[i].append(np.fromfile(src, dtype=self.dtype, count=int(at[part + 1] - at[part])))
         out = []
-        for i in range(stop - first):
-            pieces = [rows[int(at[i]):int(at[i + 1])] for rows, at in spans if at[i + 1] > at[i]]
-            if len(pieces) == 1:
-                out.append(pieces[0])
-            elif pieces:
-                out.append(sort_records(np.concatenate(pieces), "c", presorted=True))
+        for part, group in zip(range(first, stop), pieces):
+            if part in self.merged:
+                out.append(np.fromfile(self.merged[part], dtype=self.dtype))
+            elif len(group) == 1:
+                out.append(group[0])
+            elif group:
+                out.append(sort_records(np.concatenate(group), "c", presorted=True))
         return np.concatenate(out) if out else np.empty(0, self.dtype)
 
     def blocks(self) -> Iterator[np.ndarray]:
-        """Every record, in no particular order, a block at a time."""
-        for path in self.files:
+        """Every record, in no particular order, a bounded block at a time."""
+        for path, at in zip(self.files, self.bounds):
+            for part in range(PARTS):
+                if at[part + 1] > at[part] and part not in self.merged:
+                    yield from _row_blocks(path, self.dtype, int(at[part]), int(at[part + 1]))
+        for path in self.merged.values():
             yield from read_blocks(path, self.dtype)
 
     def to_sorter(self, memory: int, name: str) -> ExternalSorter:
@@ -97,14 +118,23 @@ class PartRuns:
         return sorter
 
     def remove(self) -> None:
-        for path in self.files:
+        for path in [*self.files, *self.merged.values()]:
             path.unlink(missing_ok=True)
-        self.files, self.bounds = [], []
+        self.files, self.bounds, self.merged = [], [], {}
+
+
+def _row_blocks(path: Path, dtype: np.dtype, lo: int, hi: int) -> Iterator[np.ndarray]:
+    """Rows lo..hi-1 of a record file, READ_ROWS at a time."""
+    with open(path, "rb") as src:
+        src.seek(lo * dtype.itemsize)
+        for start in range(lo, hi, READ_ROWS):
+            yield np.fromfile(src, dtype=dtype, count=min(READ_ROWS, hi - start))
 
 
 def remapped(runs: PartRuns, remap: np.ndarray) -> PartRuns:
     """The runs with word ids mapped by `remap`, chunk by chunk (a chunk's table fits: it was counted whole)."""
     out = PartRuns(runs.n, runs.dtype, runs.directory)
+    assert not runs.merged, "remap before merging parts"
     for path in runs.files:
         records = np.fromfile(path, dtype=runs.dtype)
         path.unlink()
@@ -114,12 +144,25 @@ def remapped(runs: PartRuns, remap: np.ndarray) -> PartRuns:
     return out
 
 
-def plan_batches(runs: dict[int, PartRuns], limit: int) -> list[tuple[int, int]] | None:
-    """Runs of consecutive parts whose records (all orders, every chunk) take at most `limit` bytes; None when a
-    single part is larger (one very frequent word: the caller streams instead)."""
+def part_weights(runs: dict[int, PartRuns]) -> np.ndarray:
+    """(PARTS,) bytes of records per part, all orders."""
     weight = np.zeros(PARTS, np.int64)
     for r in runs.values():
         weight += r.rows() * r.dtype.itemsize
+    return weight
+
+
+def fit_parts(runs: dict[int, PartRuns], limit: int, memory: int) -> None:
+    """Merge the parts heavier than `limit` across chunks (see `PartRuns.merge_part`), for every order."""
+    for part in np.flatnonzero(part_weights(runs) > limit).tolist():
+        for r in runs.values():
+            r.merge_part(part, memory)
+
+
+def plan_batches(runs: dict[int, PartRuns], limit: int) -> list[tuple[int, int]] | None:
+    """Runs of consecutive parts whose records (all orders, every chunk) take at most `limit` bytes; None when a
+    single part is larger (one very frequent word: the caller streams instead)."""
+    weight = part_weights(runs)
     if weight.max(initial=0) > limit:
         return None
     batches: list[tuple[int, int]] = []

@@ -21,17 +21,28 @@ from ngram.extsort import ExternalSorter, SortedLookup, id_keys, key_ids
 from ngram.train import train_files
 from tests.ngram.limited_run import run_limited
 
+LAYOUTS = {  # (parts, heavy parts merged across chunks first, streamed)
+    "batches of 3 parts": (3, False, False),
+    "batches of 256 parts": (256, False, False),
+    "batches of merged parts": (3, True, False),
+    "merged parts streamed": (3, True, True),
+    "streamed": (256, False, True),
+}
 
-@pytest.fixture(params=["batches of 3 parts", "batches of 256 parts", "streamed"])
+
+@pytest.fixture(params=list(LAYOUTS))
 def tiny_buffers(monkeypatch, request):
     """Chunks of ~40 tokens, sort buffers and merge blocks of 16 rows, files read 7 rows at a time; the
     estimate in the smallest batches that hold a part (within a factor of 2), over 3 parts (several words each)
-    or 256 (a word each), or streamed through sorted files (no part fits)."""
-    parts = 3 if request.param == "batches of 3 parts" else 256
+    or 256 (a word each), every part merged across chunks first or not, or streamed through sorted files (no
+    part fits)."""
+    parts, merge, streamed = LAYOUTS[request.param]
     monkeypatch.setattr(partitioned_runs, "PARTS", parts)
 
     def smallest_batches(runs, limit):
-        if request.param == "streamed":
+        if merge:
+            partitioned_runs.fit_parts(runs, 0, 1)
+        if streamed:
             return None
         limit = 1
         while (plan := partitioned_runs.plan_batches(runs, limit)) is None:
