@@ -158,18 +158,49 @@ def keep_rows(ids: np.ndarray, counts: np.ndarray, cutoff: int, clean: np.ndarra
     return keep
 
 
+class AdjustedTally:
+    """What the discounts and the ARPA header need from the adjusted counts, order n's records added in any
+    number of pieces: count-of-counts, survivors of pruning, the suffix-order maxima (lmplz's end-of-stream
+    rule) and the unigrams' continuation counts (from the bigrams)."""
+
+    def __init__(self, order: int, vocab_size: int, cutoffs: list[int] | None, clean: np.ndarray | None) -> None:
+        self.order, self.cutoffs, self.clean = order, cutoffs, clean
+        self.nk = [np.zeros(5, np.int64) for _ in range(order + 1)]
+        self.kept = [0] * (order + 1)
+        self.tail: dict[int, tuple[bytes, int, int]] = {}  # order -> (reversed key, raw, adjusted) of its max
+        self.cont1 = np.zeros(vocab_size, np.int64)
+
+    def add(self, n: int, keys: np.ndarray, ids: np.ndarray, counts: np.ndarray, a: np.ndarray) -> None:
+        """Order-n records: byte keys, their (B, n) ids, raw and adjusted counts."""
+        self.nk[n] += np.bincount(np.minimum(a, 5), minlength=6)[:5]
+        cutoff = self.cutoffs[n - 1] if self.cutoffs else 0
+        self.kept[n] += int(np.count_nonzero(keep_rows(ids, counts, cutoff, self.clean)))
+        if n < self.order:
+            row = suffix_max(keys, n)
+            rk = reversed_keys(keys[row:row + 1], n)[0]
+            if n not in self.tail or rk > self.tail[n][0]:
+                self.tail[n] = (rk, int(counts[row]), int(a[row]))
+        if n == 2:
+            self.cont1 += np.bincount(ids[:, 1], minlength=self.cont1.size)
+
+    def finish(self, uni: np.ndarray) -> tuple[np.ndarray, list[np.ndarray], list[int]]:
+        """(unigram adjusted counts, count-of-counts, survivors per order), the unigrams and the stream end in."""
+        v, nk, kept = uni.size, self.nk, self.kept
+        a1 = uni.copy() if self.order == 1 else np.where(np.arange(v) == BOS_ID, uni, self.cont1)
+        nk[1] = np.array([np.count_nonzero(a1 == k) for k in range(5)], dtype=np.int64)
+        kept[1] = v if self.clean is None else int(np.count_nonzero(self.clean))
+        record_stream_end(nk, uni, a1, self.tail, self.order)
+        return a1, nk, kept
+
+
 def adjusted_counts(raw: RawCounts, memory: int, directory: Path, cutoffs: list[int] | None,
                     clean: np.ndarray | None) -> Adjusted:
     """Orders N down to 1: merge order n's runs, pair them with its continuation counts (projected from
     order n+1 in the previous step) and write them; project order n onto order n-1 on the way."""
     order = raw.order
-    v = raw.unigrams.size
-    nk = [np.zeros(5, np.int64) for _ in range(order + 1)]
-    kept = [0] * (order + 1)
-    tail: dict[int, tuple[bytes, int, int]] = {}  # order -> (reversed key, raw, adjusted) of its suffix-order max
+    tally = AdjustedTally(order, raw.unigrams.size, cutoffs, clean)
     files: dict[int, Path] = {}
     continuation: ExternalSorter | None = None
-    cont1 = np.zeros(v, np.int64)
     for n in range(order, 1, -1):
         lower = ExternalSorter(count_dtype(n - 1), memory, directory, f"cont{n - 1}", reduce="c") if n > 2 else None
         taker = Taker(continuation.sorted_blocks()) if continuation is not None else None
@@ -186,31 +217,19 @@ def adjusted_counts(raw: RawCounts, memory: int, directory: Path, cutoffs: list[
                 a[inner] = found["c"]
             records["a"] = a
             write_records(files[n], records)
-            nk[n] += np.bincount(np.minimum(a, 5), minlength=6)[:5]
-            kept[n] += int(np.count_nonzero(keep_rows(ids, block["c"], cutoffs[n - 1] if cutoffs else 0, clean)))
-            if n < order:
-                row = suffix_max(block["k"], n)
-                rk = reversed_keys(block["k"][row:row + 1], n)[0]
-                if n not in tail or rk > tail[n][0]:
-                    tail[n] = (rk, int(block["c"][row]), int(a[row]))
+            tally.add(n, block["k"], ids, block["c"], a)
             if lower is not None:
                 projected = np.empty(block.size, count_dtype(n - 1))
                 projected["k"] = key_slice(block["k"], n, 1, n)
                 projected["c"] = 1
                 lower.add(projected)
-            else:
-                cont1 += np.bincount(ids[:, 1], minlength=v)
         continuation = lower
-    uni = raw.unigrams
-    a1 = uni.copy() if order == 1 else np.where(np.arange(v) == BOS_ID, uni, cont1)
-    nk[1] = np.array([np.count_nonzero(a1 == k) for k in range(5)], dtype=np.int64)
-    kept[1] = v if clean is None else int(np.count_nonzero(clean))
-    record_stream_end(nk, uni, a1, tail, order)
+    a1, nk, kept = tally.finish(raw.unigrams)
     return Adjusted(files, a1, nk, kept)
 
 
 def record_stream_end(nk: list[np.ndarray], uni: np.ndarray, a1: np.ndarray,
-                       tail: dict[int, tuple[bytes, int, int]], order: int) -> None:
+                      tail: dict[int, tuple[bytes, int, int]], order: int) -> None:
     """lmplz records the n-grams still open at the end of its pass (the suffix-order maxima of orders 1..N-1,
     up to the first one starting with `<s>`) with their raw count (see stream_end.last_suffix_chain)."""
     seen = np.flatnonzero(uni)

@@ -31,7 +31,6 @@ from ngram.extsort import (
     ExternalSorter,
     SortedFile,
     SortedLookup,
-    id_keys,
     key_dtype,
     key_ids,
     key_slice,
@@ -99,36 +98,52 @@ def unigram_probs(a: np.ndarray, kept: int, discounts: np.ndarray, clean: np.nda
     return p
 
 
+@dataclass
+class ContextTerms:
+    """One block of whole contexts (order n, lexicographic within each context): estimate_kn's terms."""
+
+    contexts: np.ndarray  # (G,) gamma_dtype(n - 1): each context and its gamma
+    keep: np.ndarray  # (B,) the n-gram survives pruning
+    u: np.ndarray  # (B,) (a - D(a)) / sum of a over the context
+    g: np.ndarray  # (B,) gamma of the n-gram's context
+
+
+def context_terms(keys: np.ndarray, counts: np.ndarray, a: np.ndarray, n: int, discounts: np.ndarray,
+                  cutoff: int, clean: np.ndarray | None) -> ContextTerms:
+    """u and gamma for B >= 1 order-n records whose contexts are whole and contiguous: keys, raw and adjusted
+    counts."""
+    table = np.asarray(discounts, dtype=np.float64)
+    context = key_slice(keys, n, 0, n - 1)
+    new = np.empty(keys.size, dtype=bool)
+    new[0] = True
+    np.not_equal(context[1:], context[:-1], out=new[1:])
+    group = np.cumsum(new) - 1
+    keep = keep_rows(key_ids(keys, n), counts, cutoff, clean)
+    disc = np.take(table, np.minimum(a, 3))
+    mass = np.where(keep, disc, a)  # pruned: all its mass to gamma (disc where nothing is pruned)
+    den = np.bincount(group, weights=a.astype(np.float64)).astype(np.float64, copy=False)
+    gamma = np.bincount(group, weights=mass).astype(np.float64, copy=False)
+    np.divide(gamma, den, out=gamma, where=den > 0)
+    contexts = np.empty(gamma.size, gamma_dtype(n - 1))
+    contexts["k"], contexts["g"] = context[new], gamma
+    u = a.astype(np.float64)
+    u -= disc
+    u /= np.take(den, group)
+    return ContextTerms(contexts, keep, u, np.take(gamma, group))
+
+
 def _order_terms(adjusted: Adjusted, n: int, discounts: np.ndarray, cutoff: int, clean: np.ndarray | None,
                  gamma_file: Path, sorter: ExternalSorter) -> None:
     """Step 1 for order n: gamma of its contexts to `gamma_file`, (reversed key, u, gamma(h)) of its kept
     n-grams to the suffix-order `sorter`."""
-    table = np.asarray(discounts, dtype=np.float64)
     write_records(gamma_file, np.empty(0, gamma_dtype(n - 1)), "wb")
     for block in context_blocks(adjusted.files[n], n):
-        context = key_slice(block["k"], n, 0, n - 1)
-        new = np.empty(block.size, dtype=bool)
-        new[0] = True
-        np.not_equal(context[1:], context[:-1], out=new[1:])
-        group = np.cumsum(new) - 1
-        a = block["a"]
-        ids = key_ids(block["k"], n)
-        keep = keep_rows(ids, block["c"], cutoff, clean)
-        disc = np.take(table, np.minimum(a, 3))
-        mass = np.where(keep, disc, a)  # pruned: all its mass to gamma (disc where nothing is pruned)
-        den = np.bincount(group, weights=a.astype(np.float64)).astype(np.float64, copy=False)
-        gamma = np.bincount(group, weights=mass).astype(np.float64, copy=False)
-        np.divide(gamma, den, out=gamma, where=den > 0)
-        contexts = np.empty(gamma.size, gamma_dtype(n - 1))
-        contexts["k"], contexts["g"] = context[new], gamma
-        write_records(gamma_file, contexts)
-        u = a.astype(np.float64)
-        u -= disc
-        u /= np.take(den, group)
-        terms = np.empty(int(np.count_nonzero(keep)), terms_dtype(n))
-        terms["k"] = id_keys(ids[keep][:, ::-1])
-        terms["u"] = u[keep]
-        terms["g"] = np.take(gamma, group)[keep]
+        t = context_terms(block["k"], block["c"], block["a"], n, discounts, cutoff, clean)
+        write_records(gamma_file, t.contexts)
+        terms = np.empty(int(np.count_nonzero(t.keep)), terms_dtype(n))
+        terms["k"] = reversed_keys(block["k"][t.keep], n)
+        terms["u"] = t.u[t.keep]
+        terms["g"] = t.g[t.keep]
         sorter.add(terms)
 
 

@@ -23,9 +23,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ngram.bounded_counts import keep_rows, record_stream_end, suffix_max
+from ngram.bounded_counts import AdjustedTally
 from ngram.bounded_estimate import (
     Probabilities,
+    context_terms,
     gamma_dtype,
     log_prob,
     prob_dtype,
@@ -36,8 +37,6 @@ from ngram.extsort import (
     ExternalSorter,
     id_keys,
     key_ids,
-    key_slice,
-    reversed_keys,
     sort_order,
     sort_records,
 )
@@ -115,32 +114,14 @@ class PartitionedEstimate:
         return self.cutoffs[n - 1] if self.cutoffs else 0
 
     def count_stats(self) -> CountStats:
-        order, v = self.order, self.unigrams.size
-        nk = [np.zeros(5, np.int64) for _ in range(order + 1)]
-        kept = [0] * (order + 1)
-        tail: dict[int, tuple[bytes, int, int]] = {}
-        cont1 = np.zeros(v, np.int64)
+        tally = AdjustedTally(self.order, self.unigrams.size, self.cutoffs, self.clean)
         for first, stop in self.batches:
-            batch = Batch.load(self.runs, first, stop, order)
-            for n in range(2, order + 1):
-                rec, a = batch.records[n], batch.adjusted[n]
-                if rec.size == 0:
-                    continue
-                ids = key_ids(rec["k"], n)
-                nk[n] += np.bincount(np.minimum(a, 5), minlength=6)[:5]
-                kept[n] += int(np.count_nonzero(keep_rows(ids, rec["c"], self._cutoff(n), self.clean)))
-                if n < order:
-                    row = suffix_max(rec["k"], n)
-                    rk = reversed_keys(rec["k"][row:row + 1], n)[0]
-                    if n not in tail or rk > tail[n][0]:
-                        tail[n] = (rk, int(rec["c"][row]), int(a[row]))
-                if n == 2:
-                    cont1 += np.bincount(ids[:, 1], minlength=v)
-        uni = self.unigrams
-        a1 = uni.copy() if order == 1 else np.where(np.arange(v) == BOS_ID, uni, cont1)
-        nk[1] = np.array([np.count_nonzero(a1 == k) for k in range(5)], dtype=np.int64)
-        kept[1] = v if self.clean is None else int(np.count_nonzero(self.clean))
-        record_stream_end(nk, uni, a1, tail, order)
+            batch = Batch.load(self.runs, first, stop, self.order)
+            for n in range(2, self.order + 1):
+                rec = batch.records[n]
+                if rec.size:
+                    tally.add(n, rec["k"], key_ids(rec["k"], n), rec["c"], batch.adjusted[n])
+        a1, nk, kept = tally.finish(self.unigrams)
         return CountStats(nk, kept, a1)
 
     def probabilities(self, stats: CountStats, discounts: Sequence[np.ndarray]) -> Probabilities:
@@ -182,25 +163,9 @@ def order_probabilities(rec: np.ndarray, a: np.ndarray, n: int, discounts: np.nd
     pruned ones). `p_suffix`: p of each n-gram's suffix (NaN if pruned)."""
     if rec.size == 0:
         return np.empty(0, gamma_dtype(n - 1)), np.empty(0)
-    table = np.asarray(discounts, dtype=np.float64)
-    context = key_slice(rec["k"], n, 0, n - 1)
-    new = np.empty(rec.size, dtype=bool)
-    new[0] = True
-    np.not_equal(context[1:], context[:-1], out=new[1:])
-    group = np.cumsum(new) - 1
-    keep = keep_rows(key_ids(rec["k"], n), rec["c"], cutoff, clean)
-    disc = np.take(table, np.minimum(a, 3))
-    mass = np.where(keep, disc, a)  # pruned: all its mass to gamma
-    den = np.bincount(group, weights=a.astype(np.float64)).astype(np.float64, copy=False)
-    gamma = np.bincount(group, weights=mass).astype(np.float64, copy=False)
-    np.divide(gamma, den, out=gamma, where=den > 0)
-    contexts = np.empty(gamma.size, gamma_dtype(n - 1))
-    contexts["k"], contexts["g"] = context[new], gamma
-    u = a.astype(np.float64)
-    u -= disc
-    u /= np.take(den, group)
+    t = context_terms(rec["k"], rec["c"], a, n, discounts, cutoff, clean)
     p = np.full(rec.size, np.nan)
-    p[keep] = u[keep] + np.take(gamma, group)[keep] * p_suffix[keep]
-    if np.isnan(p[keep]).any():
+    p[t.keep] = t.u[t.keep] + t.g[t.keep] * p_suffix[t.keep]
+    if np.isnan(p[t.keep]).any():
         raise AssertionError(f"a kept {n}-gram whose suffix is not kept")
-    return contexts, p
+    return t.contexts, p

@@ -5,10 +5,10 @@ Everything Kneser-Ney needs for an n-gram w1..wn (n >= 2) shares its second-to-l
 extensions x w1..wn (adjusted counts), its context's other extensions w1..w(n-1) y (gamma) and its suffix
 w2..wn (interpolation). So order n's records are split into `PARTS` fine parts by w(n-1) mod `PARTS`; a chunk's
 order-n table is one file, its records grouped by part, each group in lexicographic order, with the groups'
-row offsets kept in memory. A batch of parts is then read back by seeking to its groups in every chunk file, in part-major order (by part,
-then lexicographic), which keeps every context's extensions together, as lexicographic order does. A part too
-heavy for a batch (a frequent word, counted again in every chunk) is first merged across chunks into a file of
-its own, which leaves its distinct n-grams only.
+row offsets kept in memory. A batch of parts is then read back by seeking to its groups in every chunk file,
+in part-major order (by part, then lexicographic), which keeps every context's extensions together, as
+lexicographic order does. A part too heavy for a batch (a frequent word, counted again in every chunk) is first
+merged across chunks into a file of its own, which leaves its distinct n-grams only.
 """
 from __future__ import annotations
 
