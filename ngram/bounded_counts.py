@@ -32,6 +32,7 @@ from ngram.extsort import (
 from ngram.partitioned_runs import PartRuns, remapped
 from ngram.smoothing.stream_end import record_raw
 from ngram.tables import NgramIndex
+from ngram.threaded import Background, prefetched
 
 
 def count_dtype(n: int) -> np.dtype:
@@ -95,20 +96,21 @@ def count_chunks(blocks: Iterable[np.ndarray], order: int, chunk_tokens: int, di
     """Count each chunk in memory and file its tables of orders 2..N by part."""
     out = RawCounts(order, np.zeros(3, np.int64))
     out.parts = {n: PartRuns(n, count_dtype(n), directory) for n in range(2, order + 1)}
-    for chunk in sentence_chunks(blocks, chunk_tokens):
-        tables = count_tables(chunk, order, int(chunk.max()) + 1)
-        uni = tables.counts[1]
-        if uni.size > out.unigrams.size:
-            out.unigrams = np.concatenate([out.unigrams, np.zeros(uni.size - out.unigrams.size, np.int64)])
-        out.unigrams[:uni.size] += uni
-        for n in range(2, order + 1):
-            if tables.index.size(n):
-                records = np.empty(tables.index.size(n), count_dtype(n))
-                records["k"] = id_keys(order_rows(tables.index, n))
-                records["c"] = tables.counts[n]
-                out.parts[n].add_chunk(records)
-        out.chunks += 1
-        del tables
+    with Background() as writer:  # a chunk's tables are filed while the next chunk is encoded and counted
+        for chunk in prefetched(sentence_chunks(blocks, chunk_tokens)):
+            tables = count_tables(chunk, order, int(chunk.max()) + 1)
+            uni = tables.counts[1]
+            if uni.size > out.unigrams.size:
+                out.unigrams = np.concatenate([out.unigrams, np.zeros(uni.size - out.unigrams.size, np.int64)])
+            out.unigrams[:uni.size] += uni
+            for n in range(2, order + 1):
+                if tables.index.size(n):
+                    records = np.empty(tables.index.size(n), count_dtype(n))
+                    records["k"] = id_keys(order_rows(tables.index, n))
+                    records["c"] = tables.counts[n]
+                    writer.submit(out.parts[n].add_chunk, records)
+            out.chunks += 1
+            del tables
     return out
 
 

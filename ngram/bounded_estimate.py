@@ -28,6 +28,7 @@ from ngram.arpa_format import ThreadVocab, VocabBytes, format_lines
 from ngram.bounded_counts import Adjusted, keep_rows
 from ngram.counting import BOS_ID
 from ngram.extsort import (
+    BoundedTaker,
     ExternalSorter,
     SortedFile,
     SortedLookup,
@@ -211,6 +212,18 @@ def _pieces(blocks: Iterator[np.ndarray], rows: int) -> Iterator[np.ndarray]:
             yield block[lo:lo + rows]
 
 
+def backoffs(block: np.ndarray, contexts: np.ndarray) -> np.ndarray:
+    """log10 gamma of each n-gram of a sorted block that is a context, 0 for the others; `contexts`: the sorted
+    gamma records over the same key range (a pruned n-gram's context has no line)."""
+    backoff = np.zeros(block.size)
+    if contexts.size:
+        at = np.minimum(np.searchsorted(block["k"], contexts["k"]), block.size - 1)
+        hit = block["k"][at] == contexts["k"]
+        with np.errstate(divide="ignore"):
+            backoff[at[hit]] = np.log10(contexts["g"][hit])
+    return backoff
+
+
 def write_bounded_arpa(path: str | os.PathLike[str], tokens: list[str], tokenizer_spec: str | None,
                        probs: Probabilities, sizes: list[int], clean: np.ndarray | None) -> None:
     """The ARPA file from the estimate's files, order by order, atomically (gzip for .gz)."""
@@ -233,18 +246,19 @@ def write_bounded_arpa(path: str | os.PathLike[str], tokens: list[str], tokenize
             words = (part if new_id is None else new_id[part]).astype(np.int32)[:, None]
             yield words, probs.unigram_logp[part], probs.unigram_backoff[part] if order > 1 else None
 
-    def ngrams(n: int) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray | None]]:
-        gammas = SortedLookup(probs.gammas[n].sorted_blocks()) if n < order else None
+    def ngram_lines(part: tuple[int, np.ndarray, np.ndarray | None]) -> bytes:  # run by the formatting threads
+        n, block, contexts = part
+        words = key_ids(block["k"], n)
+        if new_id is not None:
+            words = new_id[words]
+        return format_lines(words, block["p"], None if contexts is None else backoffs(block, contexts),
+                            per_thread.get())
+
+    def ngrams(n: int) -> Iterator[tuple[int, np.ndarray, np.ndarray | None]]:
+        """Blocks of order n's kept n-grams, each with the contexts' gammas up to its last key."""
+        gammas = BoundedTaker(probs.gammas[n].sorted_blocks(), gamma_dtype(n)) if n < order else None
         for block in _pieces(probs.logp[n].sorted_blocks(), CHUNK_LINES):
-            words = key_ids(block["k"], n)
-            if new_id is not None:
-                words = new_id[words]
-            backoff = None
-            if gammas is not None:
-                found, gamma = gammas.find(block["k"], "g", 1.0)
-                with np.errstate(divide="ignore"):
-                    backoff = np.where(found, np.log10(gamma), 0.0)
-            yield words, block["p"], backoff
+            yield n, block, None if gammas is None else gammas.upto(block["k"][-1:])
 
     gz = str(path).lower().endswith(".gz")
     with atomic_path(path) as tmp:
@@ -256,6 +270,6 @@ def write_bounded_arpa(path: str | os.PathLike[str], tokens: list[str], tokenize
                 out.write(text)
             for n in range(2, order + 1):
                 out.write(f"\n\\{n}-grams:\n".encode())
-                for text in ordered_thread_map(lines, ngrams(n)):
+                for text in ordered_thread_map(ngram_lines, ngrams(n)):
                     out.write(text)
             out.write(b"\n\\end\\\n")

@@ -39,12 +39,17 @@ OVERHEAD = 48 << 20  # held outside the stages: a 4 MiB text block's token strin
 MIN_CHUNK_TOKENS = 1000  # below this, counting a chunk costs more in fixed work than in tokens
 WORD_BYTES = 200  # a vocabulary word: its string, its dict entry and list slot, its slots in the unigram arrays
 STAGES = 3  # buffers alive at once in the busiest stage (a merge feeding a sort beside another merge)
-BATCH_SHARE = 6  # a batch's counted records take at most this part of the budget (its estimate, the rest)
+BATCH_SHARE = 10  # a batch's counted records take at most this part of the budget (its estimate and the next
+# batch, loaded meanwhile, the rest); a single part may take twice that, in a batch of its own, loaded alone
+
+
+CHUNK_FIXED, CHUNK_PER_ORDER = 88, 24  # bytes per token of a counted chunk (see chunk_bytes_per_token)
 
 
 def chunk_bytes_per_token(order: int) -> int:
-    """Counting a chunk in memory: the stream, count_tables' joint sort and every order's table and records."""
-    return 48 + 24 * order
+    """Counting a chunk in memory: the stream, count_tables' joint sort and every order's table and records, and
+    beside them one order's records being filed and the next chunk's stream (`count_chunks`' threads)."""
+    return CHUNK_FIXED + CHUNK_PER_ORDER * order
 
 
 @dataclass
@@ -72,7 +77,7 @@ class Budget:
 
     def check(self) -> None:
         if self.chunk_tokens < MIN_CHUNK_TOKENS:
-            fits = (self.usable // MIN_CHUNK_TOKENS - 48) // 24
+            fits = (self.usable // MIN_CHUNK_TOKENS - CHUNK_FIXED) // CHUNK_PER_ORDER
             advice = f"at most order {fits} fits" if fits >= 1 else "no order fits"
             raise ArgumentError(f"--order {self.order} needs chunks of about "
                                 f"{(MIN_CHUNK_TOKENS * chunk_bytes_per_token(self.order)) >> 20} MB, more than "
@@ -99,11 +104,11 @@ def estimate_arpa_from_counts(raw: RawCounts, vocab_tokens: list[str], smoother:
     clean = None if drop is None else ~drop
     batches = None
     if raw.parts:
-        fit_parts(raw.parts, budget.batch_bytes, budget.share)
-        batches = plan_batches(raw.parts, budget.batch_bytes)
+        fit_parts(raw.parts, 2 * budget.batch_bytes, budget.share)
+        batches = plan_batches(raw.parts, budget.batch_bytes, 2 * budget.batch_bytes)
     if batches is not None:  # a batch of words at a time, in memory
         estimate = PartitionedEstimate(raw.parts, batches, raw.unigrams, order, cutoffs, clean, budget.share,
-                                       directory)
+                                       directory, in_flight=2 * budget.batch_bytes)
         stats = estimate.count_stats()
         discounts, warnings = smoother.discounts(stats.count_of_counts, order)  # type: ignore[attr-defined]
         probs = estimate.probabilities(stats, discounts)

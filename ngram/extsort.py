@@ -91,6 +91,11 @@ def take_rows(records: np.ndarray, rows: np.ndarray) -> np.ndarray:
 def packed_words(keys: np.ndarray) -> list[np.ndarray]:
     """Byte keys as native uint64 words, as many ids per word as fit at the block's id width, first ids in
     the first word: the words compared in turn order the rows as the keys do."""
+    return _packed(keys)[0]
+
+
+def _packed(keys: np.ndarray) -> tuple[list[np.ndarray], int]:
+    """(`packed_words`, the bits used in the last word)."""
     n = keys.dtype.itemsize // 4
     ids = np.ascontiguousarray(keys).view(">u4").reshape(-1, n)
     width = max(int(ids.max()).bit_length() if ids.size else 1, 1)
@@ -102,22 +107,43 @@ def packed_words(keys: np.ndarray) -> list[np.ndarray]:
             word <<= np.uint64(width)
             word |= ids[:, col]
         words.append(word)
-    return words
+    return words, width * (n - per * (len(words) - 1))
 
 
 def sort_order(keys: np.ndarray, presorted: bool = False) -> np.ndarray:
     """The permutation that sorts byte keys (reference: `np.argsort(keys, kind="stable")`, same keys order).
 
-    Integer sorts cost a fraction of a byte-string one: one packed word is one integer sort; two words are a
-    lexsort, cheaper than the byte sort on unsorted rows but not on concatenated sorted runs (`presorted`),
-    where the byte timsort only merges. Equal keys may come out in any order: the callers sum them or have none.
+    Integer sorts cost a fraction of a byte-string one: one packed word is one integer sort; two words are two
+    (`_two_word_order`) when the first word's distinct values leave room in the second, else a lexsort, which
+    is cheaper than the byte sort on unsorted rows but not on concatenated sorted runs (`presorted`), where the
+    byte timsort only merges. Equal keys may come out in any order: the callers sum them or have none.
     """
-    words = packed_words(keys)
+    words, last_bits = _packed(keys)
     if len(words) == 1:
         return np.argsort(words[0], kind="stable" if presorted else "quicksort")
+    if len(words) == 2:
+        order = _two_word_order(words[0], words[1], last_bits)
+        if order is not None:
+            return order
     if presorted or len(words) > 2:
         return np.argsort(np.ascontiguousarray(keys), kind="stable")
     return np.lexsort(words[::-1])
+
+
+def _two_word_order(first: np.ndarray, second: np.ndarray, second_bits: int) -> np.ndarray | None:
+    """Sort by the first word, then by (rank of the first word, second word) packed into one word: two integer
+    sorts, the second of nearly sorted words; None when the rank does not fit beside the second word."""
+    by_first = np.argsort(first)
+    ordered = first[by_first]
+    new = np.empty(ordered.size, dtype=bool)
+    new[:1] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=new[1:])
+    rank = np.cumsum(new, dtype=np.uint64)
+    if ordered.size and int(rank[-1]).bit_length() + second_bits > 64:
+        return None
+    rank <<= np.uint64(second_bits)
+    rank |= second[by_first]
+    return by_first[np.argsort(rank, kind="stable")]
 
 
 def sort_records(records: np.ndarray, reduce: str | None = None, presorted: bool = False) -> np.ndarray:
@@ -287,6 +313,31 @@ class SortedLookup:
         if values is None:
             values = np.full(queries.size, default, dtype=np.float64)
         return found, values
+
+
+class BoundedTaker:
+    """The records of a sorted stream up to a key, in turn (to cut a stream along another's blocks)."""
+
+    def __init__(self, blocks: Iterator[np.ndarray], dtype: np.dtype) -> None:
+        self._blocks, self._dtype = blocks, dtype
+        self._buf: np.ndarray | None = None
+        self._parts: list[np.ndarray] = []
+
+    def upto(self, bound: np.ndarray) -> np.ndarray:
+        """The next records whose keys are <= `bound` (a (1,) key array)."""
+        while True:
+            if self._buf is None or self._buf.size == 0:
+                self._buf = next(self._blocks, None)
+                if self._buf is None:
+                    break
+            cut = int(np.searchsorted(self._buf["k"], bound, side="right")[0])
+            self._parts.append(self._buf[:cut])
+            self._buf = self._buf[cut:]
+            if self._buf.size:
+                break
+        out = self._parts[0] if len(self._parts) == 1 else np.concatenate([np.empty(0, self._dtype), *self._parts])
+        self._parts = []
+        return out
 
 
 class Taker:

@@ -7,7 +7,8 @@ Two policies, for two kinds of run:
   faulted in again page by page, zero-filled by the kernel. On a virtual machine whose host takes freed pages
   back, that refaulting cost more system time than the sorting itself. Every block is served from the heap
   instead, and the heap keeps a free top of up to a sixteenth of the budget (never trimming at all let small
-  budgets' peaks pass the budget).
+  budgets' peaks pass the budget). The pipeline's background threads share that one heap (one arena): blocks
+  a thread allocates and another frees would otherwise stay in the thread's own arena, beside the main heap's.
 - `return_freed_memory` (the Unigram trainer): glibc raises its mmap threshold (up to 32 MB, the trim
   threshold with it) each time a large block is freed, so mid-sized blocks stay resident as free heap. Fixed
   thresholds (which also switch the dynamic adjustment off) give blocks of a MiB and more
@@ -22,6 +23,7 @@ from collections.abc import Callable
 M_TRIM_THRESHOLD = -1
 M_MMAP_THRESHOLD = -3
 M_MMAP_MAX = -4
+M_ARENA_MAX = -8
 KEEP_SHARE = 16  # keep_freed_memory: the heap's free top kept, as a share of the budget
 KEEP_MAX = 1 << 30  # mallopt takes a C int
 MMAP_FROM = 1 << 20  # return_freed_memory: blocks from a MiB get their own mapping
@@ -53,9 +55,10 @@ def keep_threshold(budget: int) -> int:
 
 
 def keep_freed_memory(budget: int) -> bool:
-    """Serve every block from the heap and trim its free top only past `keep_threshold(budget)`, for this
-    process; False where there is no glibc (nothing to do there)."""
+    """Serve every block, in every thread, from the one heap and trim its free top only past
+    `keep_threshold(budget)`, for this process; False where there is no glibc (nothing to do there)."""
     mallopt = _mallopt()
     if mallopt is None:
         return False
-    return bool(mallopt(M_MMAP_MAX, 0)) and bool(mallopt(M_TRIM_THRESHOLD, keep_threshold(budget)))
+    return (bool(mallopt(M_ARENA_MAX, 1)) and bool(mallopt(M_MMAP_MAX, 0))
+            and bool(mallopt(M_TRIM_THRESHOLD, keep_threshold(budget))))

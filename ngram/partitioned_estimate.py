@@ -17,12 +17,14 @@ Pruned n-grams never need a probability: a kept n-gram's suffix is kept.
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 
+from ngram import partitioned_runs
 from ngram.bounded_counts import AdjustedTally
 from ngram.bounded_estimate import (
     Probabilities,
@@ -40,26 +42,64 @@ from ngram.extsort import (
     sort_order,
     sort_records,
 )
-from ngram.partitioned_runs import PartRuns, part_of
+from ngram.partitioned_runs import PartRuns, part_of, part_weights
+from ngram.threaded import Background, ordered_thread_map, prefetched_within
 
 
 def continuation(upper: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray]:
     """Order-m keys (distinct, part-major) projected on their last m-1 words, which keeps the part: (distinct
     left extensions per projection, in part-major order of the projections; each key's projection's rank)."""
     ids = np.ascontiguousarray(upper).view(">u4").reshape(-1, m)
-    keyed = np.empty(ids.shape, np.uint32)  # (B, m): the part, then the projection
-    keyed[:, 0] = part_of(upper, m)
-    keyed[:, 1:] = ids[:, 1:]
-    keys = id_keys(keyed)
-    order = sort_order(keys)
-    if order.size == 0:
+    if ids.shape[0] == 0:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    keys = keys[order]
+    part = part_of(upper, m)
+    words = part_projection_words(ids)
+    if words is None:  # wider than a word: one lexsort of (part, projection) over the batch
+        return _distinct_runs(part_projection_keys(ids, part))
+    starts = np.flatnonzero(np.diff(part)) + 1
+    counts, rank = [], np.empty(ids.shape[0], np.int64)
+    seen = 0
+    for lo, hi in zip(np.append(0, starts), np.append(starts, ids.shape[0])):  # one integer sort per part
+        part_counts, part_rank = _distinct_runs(words[lo:hi])
+        rank[lo:hi] = part_rank + seen
+        counts.append(part_counts)
+        seen += part_counts.size
+    return np.concatenate(counts), rank
+
+
+def part_projection_words(ids: np.ndarray) -> np.ndarray | None:
+    """(B, m) ids of one batch -> each row's projection (columns 1..m-1) packed into one uint64 that orders the
+    rows of one part as the projections' ids do, or None when it does not fit. Within a part the part column
+    (the projection's second-to-last word) is known mod PARTS, so only its quotient is packed."""
+    m = ids.shape[1]
+    cols = [ids[:, c] // np.uint32(partitioned_runs.PARTS) if c == m - 2 else ids[:, c] for c in range(1, m)]
+    widths = [max(int(col.max()).bit_length(), 1) for col in cols]
+    if sum(widths) > 64:
+        return None
+    word = cols[0].astype(np.uint64)
+    for col, width in zip(cols[1:], widths[1:]):
+        word <<= np.uint64(width)
+        word |= col
+    return word
+
+
+def part_projection_keys(ids: np.ndarray, part: np.ndarray) -> np.ndarray:
+    """(B, m) ids -> byte keys of (part, projection on columns 1..m-1): their order is part-major."""
+    keyed = np.empty(ids.shape, np.uint32)
+    keyed[:, 0] = part
+    keyed[:, 1:] = ids[:, 1:]
+    return id_keys(keyed)
+
+
+def _distinct_runs(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(how many times each distinct key occurs, in key order; each key's rank among the distinct keys)."""
+    order = sort_order(keys) if keys.dtype.kind == "S" else np.argsort(keys)
+    ordered = keys[order]
     new = np.empty(keys.size, dtype=bool)
     new[0] = True
-    np.not_equal(keys[1:], keys[:-1], out=new[1:])
+    np.not_equal(ordered[1:], ordered[:-1], out=new[1:])
     starts = np.flatnonzero(new)
-    rank = np.empty(order.size, np.int64)
+    rank = np.empty(keys.size, np.int64)
     rank[order] = np.cumsum(new) - 1
     return np.diff(np.append(starts, keys.size)), rank
 
@@ -75,7 +115,10 @@ class Batch:
 
     @classmethod
     def load(cls, runs: dict[int, PartRuns], first: int, stop: int, order: int) -> Batch:
-        records = {n: runs[n].load(first, stop) for n in range(2, order + 1)}
+        orders = range(2, order + 1)
+        records = dict(zip(orders, ordered_thread_map(lambda n: runs[n].load(first, stop), orders)))
+        lower = range(order - 1, 1, -1)
+        extensions = dict(zip(lower, ordered_thread_map(lambda n: continuation(records[n + 1]["k"], n + 1), lower)))
         adjusted: dict[int, np.ndarray] = {}
         suffix_rows: dict[int, np.ndarray] = {}
         for n in range(order, 1, -1):
@@ -83,7 +126,7 @@ class Batch:
             a = rec["c"].copy()
             if n < order:  # every n-gram not starting with <s> has left extensions, in this batch, in order
                 inner = np.flatnonzero(np.ascontiguousarray(rec["k"]).view(">u4").reshape(-1, n)[:, 0] != BOS_ID)
-                counts, rank = continuation(records[n + 1]["k"], n + 1)
+                counts, rank = extensions.pop(n)
                 if counts.size != inner.size:
                     raise AssertionError(f"order {n}: left extensions do not match the n-grams")
                 a[inner] = counts
@@ -106,17 +149,24 @@ class PartitionedEstimate:
 
     def __init__(self, runs: dict[int, PartRuns], batches: list[tuple[int, int]], unigrams: np.ndarray,
                  order: int, cutoffs: list[int] | None, clean: np.ndarray | None, memory: int,
-                 directory: Path) -> None:
+                 directory: Path, in_flight: int) -> None:
         self.runs, self.batches, self.unigrams, self.order = runs, batches, unigrams, order
         self.cutoffs, self.clean, self.memory, self.directory = cutoffs, clean, memory, directory
+        self.in_flight = in_flight  # the counted bytes of the batches held at once (this one and the next)
 
     def _cutoff(self, n: int) -> int:
         return self.cutoffs[n - 1] if self.cutoffs else 0
 
+    def _loaded(self) -> Iterator[Batch]:
+        """The batches in turn, the next one loaded while the caller works on this one if both fit in flight."""
+        weight = part_weights(self.runs)
+        loads = ((int(weight[first:stop].sum()), partial(Batch.load, self.runs, first, stop, self.order))
+                 for first, stop in self.batches)
+        return prefetched_within(loads, self.in_flight)
+
     def count_stats(self) -> CountStats:
         tally = AdjustedTally(self.order, self.unigrams.size, self.cutoffs, self.clean)
-        for first, stop in self.batches:
-            batch = Batch.load(self.runs, first, stop, self.order)
+        for batch in self._loaded():
             for n in range(2, self.order + 1):
                 rec = batch.records[n]
                 if rec.size:
@@ -132,29 +182,35 @@ class PartitionedEstimate:
                 for n in range(2, order + 1)}
         gammas = {n: ExternalSorter(gamma_dtype(n), self.memory, self.directory, f"gamma{n}")
                   for n in range(2, order)}
-        for first, stop in self.batches:
-            batch = Batch.load(self.runs, first, stop, order)
-            lower_p = np.empty(0)  # order n-1's p in this batch (NaN: pruned)
-            for n in range(2, order + 1):
-                rec, a = batch.records.pop(n), batch.adjusted.pop(n)
-                suffix = np.take(p1, key_ids(rec["k"], n)[:, 1]) if n == 2 else lower_p[batch.suffix_rows.pop(n)]
-                contexts, p = order_probabilities(rec, a, n, discounts[n], self._cutoff(n), self.clean, suffix)
-                if n == 2:
-                    with np.errstate(divide="ignore"):
-                        backoff1[key_ids(contexts["k"], 1)[:, 0]] = np.log10(contexts["g"])
-                elif contexts.size:
-                    gammas[n - 1].add_sorted_run(sort_records(contexts))
-                kept = ~np.isnan(p)
-                if kept.any():
-                    out = np.empty(int(np.count_nonzero(kept)), prob_dtype(n))
-                    out["k"], out["p"] = rec["k"][kept], log_prob(p[kept])
-                    logp[n].add_sorted_run(sort_records(out))
-                lower_p = p
+        with Background(waiting=2) as writer:  # a batch's runs are sorted and written while the next is estimated
+            for batch in self._loaded():
+                lower_p = np.empty(0)  # order n-1's p in this batch (NaN: pruned)
+                for n in range(2, order + 1):
+                    rec, a = batch.records.pop(n), batch.adjusted.pop(n)
+                    suffix = (np.take(p1, key_ids(rec["k"], n)[:, 1]) if n == 2
+                              else lower_p[batch.suffix_rows.pop(n)])
+                    contexts, p = order_probabilities(rec, a, n, discounts[n], self._cutoff(n), self.clean, suffix)
+                    if n == 2:
+                        with np.errstate(divide="ignore"):
+                            backoff1[key_ids(contexts["k"], 1)[:, 0]] = np.log10(contexts["g"])
+                    elif contexts.size:
+                        writer.submit(_add_run, gammas[n - 1], contexts)
+                    kept = ~np.isnan(p)
+                    if kept.any():
+                        out = np.empty(int(np.count_nonzero(kept)), prob_dtype(n))
+                        out["k"], out["p"] = rec["k"][kept], log_prob(p[kept])
+                        writer.submit(_add_run, logp[n], out)
+                    lower_p = p
         for runs in self.runs.values():
             runs.remove()
         logp1 = log_prob(p1)
         logp1[BOS_ID] = 0.0
         return Probabilities(logp1, backoff1, logp, gammas)
+
+
+def _add_run(sorter: ExternalSorter, records: np.ndarray) -> None:
+    """One batch's records of an order, part-major, as a lexicographically sorted run."""
+    sorter.add_sorted_run(sort_records(records))
 
 
 def order_probabilities(rec: np.ndarray, a: np.ndarray, n: int, discounts: np.ndarray, cutoff: int,

@@ -161,16 +161,17 @@ def fit_parts(runs: dict[int, PartRuns], limit: int, memory: int) -> None:
             r.merge_part(part, memory)
 
 
-def plan_batches(runs: dict[int, PartRuns], limit: int) -> list[tuple[int, int]] | None:
-    """Runs of consecutive parts whose records (all orders, every chunk) take at most `limit` bytes; None when a
-    single part is larger (one very frequent word: the caller streams instead)."""
+def plan_batches(runs: dict[int, PartRuns], target: int, largest: int) -> list[tuple[int, int]] | None:
+    """Runs of consecutive parts whose records (all orders, every chunk) take at most `target` bytes, a part
+    heavier than that in a batch of its own; None when a part is heavier than `largest` (one very frequent word:
+    the caller streams instead)."""
     weight = part_weights(runs)
-    if weight.max(initial=0) > limit:
+    if weight.max(initial=0) > largest:
         return None
     batches: list[tuple[int, int]] = []
     first, held = 0, 0
     for part in range(PARTS):
-        if held + weight[part] > limit and part > first:
+        if held + weight[part] > target and part > first:
             batches.append((first, part))
             first, held = part, 0
         held += int(weight[part])

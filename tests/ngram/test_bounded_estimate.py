@@ -39,13 +39,13 @@ def tiny_buffers(monkeypatch, request):
     parts, merge, streamed = LAYOUTS[request.param]
     monkeypatch.setattr(partitioned_runs, "PARTS", parts)
 
-    def smallest_batches(runs, limit):
+    def smallest_batches(runs, target, largest):
         if merge:
             partitioned_runs.fit_parts(runs, 0, 1)
         if streamed:
             return None
         limit = 1
-        while (plan := partitioned_runs.plan_batches(runs, limit)) is None:
+        while (plan := partitioned_runs.plan_batches(runs, limit, limit)) is None:
             limit *= 2
         return plan
 
