@@ -40,7 +40,7 @@ from ngram.extsort import (
     write_records,
 )
 from ngram.smoothing.base import predictable_vocab
-from ngram.threaded import ordered_thread_map
+from ngram.threaded import ordered_thread_map, prefetched
 from tokenizers_kit.atomic import atomic_path
 
 
@@ -256,8 +256,9 @@ def write_bounded_arpa(path: str | os.PathLike[str], tokens: list[str], tokenize
 
     def ngrams(n: int) -> Iterator[tuple[int, np.ndarray, np.ndarray | None]]:
         """Blocks of order n's kept n-grams, each with the contexts' gammas up to its last key."""
-        gammas = BoundedTaker(probs.gammas[n].sorted_blocks(), gamma_dtype(n)) if n < order else None
-        for block in _pieces(probs.logp[n].sorted_blocks(), CHUNK_LINES):
+        # the two merges run in background threads, beside each other and the formatting
+        gammas = BoundedTaker(prefetched(probs.gammas[n].sorted_blocks()), gamma_dtype(n)) if n < order else None
+        for block in _pieces(prefetched(probs.logp[n].sorted_blocks()), CHUNK_LINES):
             yield n, block, None if gammas is None else gammas.upto(block["k"][-1:])
 
     gz = str(path).lower().endswith(".gz")
