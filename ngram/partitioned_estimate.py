@@ -14,6 +14,10 @@ Two passes over the batches, because the discounts need every order's count-of-c
    `bounded_estimate` does (same operations in the same order, so the same bits). The kept n-grams' log10 p
    and the contexts' gammas leave as one lexicographically sorted run per batch, which the ARPA writer merges.
 Pruned n-grams never need a probability: a kept n-gram's suffix is kept.
+
+On two or more cores (`ngram.threaded`) the next batch is loaded while one is estimated, when both fit in
+flight, a batch's orders are read and their continuation sorts run side by side, and the sorted runs are
+written by a background thread; the same operations in the same order per batch, so the same bytes.
 """
 from __future__ import annotations
 
