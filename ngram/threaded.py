@@ -57,7 +57,7 @@ _DONE = object()  # the end of a prefetched iterator
 
 def prefetched(items: Iterable[T], ahead: int = 1) -> Iterator[T]:
     """The items, in order, produced up to `ahead` items before the caller asks for them by a background thread
-    (so at most ahead + 1 items are alive at once)."""
+    (at most ahead + 2 items alive at once: the caller's, `ahead` queued and one the thread is producing)."""
     if thread_workers() == 1:
         yield from items
         return
