@@ -30,6 +30,7 @@ from ngram.extsort import (
     write_records,
 )
 from ngram.partitioned_runs import PartRuns, remapped
+from ngram.pruning import cutoff_of
 from ngram.smoothing.stream_end import record_raw
 from ngram.tables import NgramIndex
 from ngram.threaded import Background, prefetched
@@ -175,8 +176,7 @@ class AdjustedTally:
     def add(self, n: int, keys: np.ndarray, ids: np.ndarray, counts: np.ndarray, a: np.ndarray) -> None:
         """Order-n records: byte keys, their (B, n) ids, raw and adjusted counts."""
         self.nk[n] += np.bincount(np.minimum(a, 5), minlength=6)[:5]
-        cutoff = self.cutoffs[n - 1] if self.cutoffs else 0
-        self.kept[n] += int(np.count_nonzero(keep_rows(ids, counts, cutoff, self.clean)))
+        self.kept[n] += int(np.count_nonzero(keep_rows(ids, counts, cutoff_of(self.cutoffs, n), self.clean)))
         if n < self.order:
             row = suffix_max(keys, n)
             rk = reversed_keys(keys[row:row + 1], n)[0]

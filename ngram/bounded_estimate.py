@@ -39,7 +39,9 @@ from ngram.extsort import (
     reversed_keys,
     write_records,
 )
+from ngram.pruning import cutoff_of
 from ngram.smoothing.base import predictable_vocab
+from ngram.tables import group_starts
 from ngram.threaded import ordered_thread_map, prefetched
 from tokenizers_kit.atomic import atomic_path
 
@@ -115,9 +117,7 @@ def context_terms(keys: np.ndarray, counts: np.ndarray, a: np.ndarray, n: int, d
     counts."""
     table = np.asarray(discounts, dtype=np.float64)
     context = key_slice(keys, n, 0, n - 1)
-    new = np.empty(keys.size, dtype=bool)
-    new[0] = True
-    np.not_equal(context[1:], context[:-1], out=new[1:])
+    new = group_starts(context)  # the first n-gram of each context
     group = np.cumsum(new) - 1
     keep = keep_rows(key_ids(keys, n), counts, cutoff, clean)
     disc = np.take(table, np.minimum(a, 3))
@@ -166,7 +166,7 @@ def estimate_probabilities(adjusted: Adjusted, order: int, discounts: Sequence[n
     for n in range(2, order + 1):
         gamma_files[n - 1] = directory / f"gamma{n - 1}"
         by_suffix = ExternalSorter(terms_dtype(n), memory, directory, f"terms{n}")
-        _order_terms(adjusted, n, discounts[n], cutoffs[n - 1] if cutoffs else 0, clean, gamma_files[n - 1],
+        _order_terms(adjusted, n, discounts[n], cutoff_of(cutoffs, n), clean, gamma_files[n - 1],
                      by_suffix)
         back = ExternalSorter(prob_dtype(n), memory, directory, f"logp{n}")
         here = directory / f"suffix_p{n}"

@@ -26,7 +26,7 @@ from itertools import chain, count, islice, repeat
 
 import numpy as np
 
-from ngram.tables import NgramIndex, index_dtype
+from ngram.tables import NgramIndex, group_starts, index_dtype
 from ngram.vocab import BOS, EOS, SENTENCE_SPECIALS, Vocabulary
 from tokenizers_kit.corpus import iter_text_blocks
 from tokenizers_kit.errors import CorpusError, TkitError
@@ -398,9 +398,7 @@ def unique_ngrams_wide(keys: np.ndarray, where: np.ndarray, rank: np.ndarray | N
     positions = np.flatnonzero(where)
     perm = np.argsort(keys, kind="quicksort")
     sorted_keys = np.take(keys, perm)
-    new = np.empty(size, dtype=bool)  # a key differs from the one before it
-    new[0] = True
-    np.not_equal(sorted_keys[1:], sorted_keys[:-1], out=new[1:])
+    new = group_starts(sorted_keys)
     starts = np.flatnonzero(new)
     uniq = np.take(sorted_keys, starts)
     del sorted_keys

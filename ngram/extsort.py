@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ngram.tables import group_starts
+
 READ_ROWS = 1 << 16  # rows per block when a sorted file is streamed
 MIN_ROWS = 1024  # the smallest sort buffer and merge block, whatever the budget (a per-call cost floor)
 
@@ -71,9 +73,7 @@ def reduce_equal(records: np.ndarray, field: str) -> np.ndarray:
     keys = records["k"]
     if keys.size < 2:
         return records
-    new = np.empty(keys.size, dtype=bool)
-    new[0] = True
-    np.not_equal(keys[1:], keys[:-1], out=new[1:])
+    new = group_starts(keys)
     if new.all():
         return records
     starts = np.flatnonzero(new)
@@ -134,12 +134,8 @@ def _two_word_order(first: np.ndarray, second: np.ndarray, second_bits: int) -> 
     """Sort by the first word, then by (rank of the first word, second word) packed into one word: two integer
     sorts, the second of nearly sorted words; None when the rank does not fit beside the second word."""
     by_first = np.argsort(first)
-    ordered = first[by_first]
-    new = np.empty(ordered.size, dtype=bool)
-    new[:1] = True
-    np.not_equal(ordered[1:], ordered[:-1], out=new[1:])
-    rank = np.cumsum(new, dtype=np.uint64)
-    if ordered.size and int(rank[-1]).bit_length() + second_bits > 64:
+    rank = np.cumsum(group_starts(first[by_first]), dtype=np.uint64)
+    if rank.size and int(rank[-1]).bit_length() + second_bits > 64:
         return None
     rank <<= np.uint64(second_bits)
     rank |= second[by_first]
@@ -321,23 +317,21 @@ class BoundedTaker:
     def __init__(self, blocks: Iterator[np.ndarray], dtype: np.dtype) -> None:
         self._blocks, self._dtype = blocks, dtype
         self._buf: np.ndarray | None = None
-        self._parts: list[np.ndarray] = []
 
     def upto(self, bound: np.ndarray) -> np.ndarray:
         """The next records whose keys are <= `bound` (a (1,) key array)."""
+        parts = [np.empty(0, self._dtype)]
         while True:
             if self._buf is None or self._buf.size == 0:
                 self._buf = next(self._blocks, None)
                 if self._buf is None:
                     break
             cut = int(np.searchsorted(self._buf["k"], bound, side="right")[0])
-            self._parts.append(self._buf[:cut])
+            parts.append(self._buf[:cut])
             self._buf = self._buf[cut:]
             if self._buf.size:
                 break
-        out = self._parts[0] if len(self._parts) == 1 else np.concatenate([np.empty(0, self._dtype), *self._parts])
-        self._parts = []
-        return out
+        return parts[1] if len(parts) == 2 else np.concatenate(parts)
 
 
 class Taker:

@@ -47,6 +47,8 @@ from ngram.extsort import (
     sort_records,
 )
 from ngram.partitioned_runs import PartRuns, part_of, part_weights
+from ngram.pruning import cutoff_of
+from ngram.tables import group_starts
 from ngram.threaded import Background, ordered_thread_map, prefetched_within
 
 
@@ -58,7 +60,7 @@ def continuation(upper: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray]:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
     part = part_of(upper, m)
     words = part_projection_words(ids)
-    if words is None:  # wider than a word: one lexsort of (part, projection) over the batch
+    if words is None:  # wider than a word: one sort of (part, projection) byte keys over the batch
         return _distinct_runs(part_projection_keys(ids, part))
     starts = np.flatnonzero(np.diff(part)) + 1
     counts, rank = [], np.empty(ids.shape[0], np.int64)
@@ -98,10 +100,7 @@ def part_projection_keys(ids: np.ndarray, part: np.ndarray) -> np.ndarray:
 def _distinct_runs(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(how many times each distinct key occurs, in key order; each key's rank among the distinct keys)."""
     order = sort_order(keys) if keys.dtype.kind == "S" else np.argsort(keys)
-    ordered = keys[order]
-    new = np.empty(keys.size, dtype=bool)
-    new[0] = True
-    np.not_equal(ordered[1:], ordered[:-1], out=new[1:])
+    new = group_starts(keys[order])
     starts = np.flatnonzero(new)
     rank = np.empty(keys.size, np.int64)
     rank[order] = np.cumsum(new) - 1
@@ -158,9 +157,6 @@ class PartitionedEstimate:
         self.cutoffs, self.clean, self.memory, self.directory = cutoffs, clean, memory, directory
         self.in_flight = in_flight  # the counted bytes of the batches held at once (this one and the next)
 
-    def _cutoff(self, n: int) -> int:
-        return self.cutoffs[n - 1] if self.cutoffs else 0
-
     def _loaded(self) -> Iterator[Batch]:
         """The batches in turn, the next one loaded while the caller works on this one if both fit in flight."""
         weight = part_weights(self.runs)
@@ -193,7 +189,8 @@ class PartitionedEstimate:
                     rec, a = batch.records.pop(n), batch.adjusted.pop(n)
                     suffix = (np.take(p1, key_ids(rec["k"], n)[:, 1]) if n == 2
                               else lower_p[batch.suffix_rows.pop(n)])
-                    contexts, p = order_probabilities(rec, a, n, discounts[n], self._cutoff(n), self.clean, suffix)
+                    cutoff = cutoff_of(self.cutoffs, n)
+                    contexts, p = order_probabilities(rec, a, n, discounts[n], cutoff, self.clean, suffix)
                     if n == 2:
                         with np.errstate(divide="ignore"):
                             backoff1[key_ids(contexts["k"], 1)[:, 0]] = np.log10(contexts["g"])

@@ -29,6 +29,11 @@ def thresholds(prune: Sequence[int] | None, order: int) -> list[int] | None:
     return values if any(values) else None
 
 
+def cutoff_of(cutoffs: Sequence[int] | None, n: int) -> int:
+    """Order n's count cutoff (0: nothing pruned)."""
+    return cutoffs[n - 1] if cutoffs else 0
+
+
 def keep_masks(tables: CountTables, cutoffs: Sequence[int] | None) -> list[np.ndarray]:
     """keep[n] (n = 1..N): which n-grams survive (count above the order's cutoff, and no word of
     `tables.drop_words` in them: lmplz marks those at every order, adjust_counts.cc)."""

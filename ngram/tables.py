@@ -20,6 +20,15 @@ def index_dtype(size: int) -> type:
     return np.int32 if size < 2**31 - 1 else np.int64
 
 
+def group_starts(ordered: np.ndarray) -> np.ndarray:
+    """(B,) bool: where a sorted array's value differs from the one before (the first of each run of equal
+    values; the first element always)."""
+    new = np.empty(ordered.shape[0], dtype=bool)
+    new[:1] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=new[1:])
+    return new
+
+
 def sentence_positions(reset: np.ndarray) -> np.ndarray:
     """Distance of each position from the last reset (a `<s>` or the start of a sentence), shape (T,).
 

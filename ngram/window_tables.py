@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from ngram.counting import BOS_ID, CountTables
-from ngram.tables import MISSING, NgramIndex, index_dtype
+from ngram.tables import MISSING, NgramIndex, group_starts, index_dtype
 
 
 def _sorted_groups(keys: np.ndarray, weights: np.ndarray,
@@ -24,9 +24,7 @@ def _sorted_groups(keys: np.ndarray, weights: np.ndarray,
         return _grouped(keys, weights, need_rank)  # the top order comes sorted: the windows are
     perm = np.argsort(keys, kind="stable")
     ordered = keys[perm]
-    new = np.empty(ordered.size, dtype=bool)
-    new[:1] = True
-    np.not_equal(ordered[1:], ordered[:-1], out=new[1:])
+    new = group_starts(ordered)
     starts = np.flatnonzero(new)
     uniq = ordered[starts]
     del ordered
@@ -41,9 +39,7 @@ def _sorted_groups(keys: np.ndarray, weights: np.ndarray,
 def _grouped(keys: np.ndarray, weights: np.ndarray,
              need_rank: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray]:
     """`_sorted_groups` of keys already in order: no sort, no permutation."""
-    new = np.empty(keys.size, dtype=bool)
-    new[:1] = True
-    np.not_equal(keys[1:], keys[:-1], out=new[1:])
+    new = group_starts(keys)
     starts = np.flatnonzero(new)
     if starts.size == keys.size:  # all distinct: nothing to sum
         rank = np.arange(keys.size, dtype=index_dtype(keys.size)) if need_rank else None
