@@ -57,6 +57,23 @@ def order_rows(index: NgramIndex, n: int) -> np.ndarray:
     return out
 
 
+def order_keys(index: NgramIndex) -> Iterator[tuple[int, np.ndarray]]:
+    """(n, byte keys of every order-n n-gram) for n = 2..N: `id_keys(order_rows(index, n))`, built from the
+    order below's rows (the keys are sorted, so the prefix rows are read in order) and the last word."""
+    v = np.uint64(index.vocab_size)
+    below = np.empty((0, 1), ">u4")  # order n-1's rows as big-endian ids: viewed as byte keys, no conversion
+    for n in range(2, index.order + 1):
+        keys = index.keys[n]
+        rows = np.empty((keys.size, n), ">u4")
+        if n == 2:
+            rows[:, 0] = keys // v
+        else:
+            np.take(below, keys // v, axis=0, out=rows[:, :n - 1])
+        rows[:, n - 1] = keys % v
+        yield n, rows.view(key_dtype(n)).reshape(-1)
+        below = rows
+
+
 def sentence_chunks(blocks: Iterable[np.ndarray], tokens: int) -> Iterator[np.ndarray]:
     """The `<s> ... </s>` stream regrouped into chunks of about `tokens` ids, cut at sentence starts."""
     pending: list[np.ndarray] = []
@@ -104,11 +121,10 @@ def count_chunks(blocks: Iterable[np.ndarray], order: int, chunk_tokens: int, di
             if uni.size > out.unigrams.size:
                 out.unigrams = np.concatenate([out.unigrams, np.zeros(uni.size - out.unigrams.size, np.int64)])
             out.unigrams[:uni.size] += uni
-            for n in range(2, order + 1):
-                if tables.index.size(n):
-                    records = np.empty(tables.index.size(n), count_dtype(n))
-                    records["k"] = id_keys(order_rows(tables.index, n))
-                    records["c"] = tables.counts[n]
+            for n, keys in order_keys(tables.index):
+                if keys.size:
+                    records = np.empty(keys.size, count_dtype(n))
+                    records["k"], records["c"] = keys, tables.counts[n]
                     writer.submit(out.parts[n].add_chunk, records)
             out.chunks += 1
             del tables

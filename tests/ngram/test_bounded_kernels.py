@@ -5,6 +5,8 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ngram.bounded_counts import order_keys, order_rows
+from ngram.counting import BOS_ID, EOS_ID, count_tables
 from ngram.extsort import id_keys, packed_words, sort_order, sort_records
 
 
@@ -90,3 +92,17 @@ def test_format_lines_against_python_formatting(vocab, chunks):
         want = "".join(_number(prob[i]) + "\t" + " ".join(vocab[w] for w in ids[i])
                        + ("\t" + _number(backoff[i]) if with_backoff else "") + "\n" for i in range(m))
         assert format_lines(ids, prob, backoff, vb).decode("utf-8") == want
+
+
+@settings(max_examples=150, deadline=None)
+@given(lines=st.lists(st.lists(st.integers(3, 40), max_size=12), min_size=1, max_size=25),
+       order=st.integers(1, 7), spare=st.integers(0, 5000))
+def test_order_keys_equal_the_prefix_walk(lines, order, spare):
+    """order_keys (each order's rows from the order below's) against order_rows (each row's prefix links walked
+    down to the first word), at any vocabulary size (`spare` unseen ids widen the key arithmetic)."""
+    stream = np.array([t for line in lines for t in (BOS_ID, *line, EOS_ID)], dtype=np.int32)
+    index = count_tables(stream, order, int(stream.max()) + 1 + spare).index
+    got = dict(order_keys(index))
+    assert sorted(got) == list(range(2, order + 1))
+    for n in range(2, order + 1):
+        assert got[n].tobytes() == id_keys(order_rows(index, n)).tobytes(), n
