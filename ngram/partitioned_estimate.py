@@ -9,10 +9,11 @@ Two passes over the batches, because the discounts need every order's count-of-c
    the row of each n-gram's suffix, found by the same sort; their count-of-counts, the survivors of pruning,
    the suffix-order maxima (lmplz's end-of-stream rule) and the unigrams' continuation counts
    (vocabulary-sized, in memory);
-2. the batch again, adjusted counts recomputed (writing them and reading them back costs more on the machines
-   measured), then u and gamma per context and p = u + gamma(h) * p(suffix), order by order as
-   `bounded_estimate` does (same operations in the same order, so the same bits). The kept n-grams' log10 p
-   and the contexts' gammas leave as one lexicographically sorted run per batch, which the ARPA writer merges.
+2. the batch again, as pass 1 saved it (its records merged across chunks, adjusted counts and suffix rows:
+   reading them back costs less than merging and sorting again), then u and gamma per context and
+   p = u + gamma(h) * p(suffix), order by order as `bounded_estimate` does (same operations in the same
+   order, so the same bits). The kept n-grams' log10 p and the contexts' gammas leave as one lexicographically
+   sorted run per batch, which the ARPA writer merges.
 Pruned n-grams never need a probability: a kept n-gram's suffix is kept.
 
 On two or more cores (`ngram.threaded`) the next batch is loaded while one is estimated, when both fit in
@@ -137,6 +138,39 @@ class Batch:
             adjusted[n] = a
         return cls(records, adjusted, suffix_rows)
 
+    def save(self, path: Path) -> SavedBatch:
+        """The batch's arrays, one after another in one file (pass 2 reads them back instead of merging the
+        chunks' groups and sorting the continuations again)."""
+        layout = []
+        with open(path, "wb") as out:
+            for name, arrays in (("records", self.records), ("adjusted", self.adjusted),
+                                 ("suffix_rows", self.suffix_rows)):
+                for n, array in arrays.items():
+                    np.ascontiguousarray(array).tofile(out)
+                    layout.append((name, n, array.dtype, array.size))
+        return SavedBatch(path, layout)
+
+
+@dataclass
+class SavedBatch:
+    """A batch written by `Batch.save`: its file and the (field, order, dtype, rows) of its arrays in turn."""
+
+    path: Path
+    layout: list[tuple[str, int, np.dtype, int]]
+
+    @property
+    def nbytes(self) -> int:
+        return sum(dtype.itemsize * rows for _, _, dtype, rows in self.layout)
+
+    def load(self) -> Batch:
+        """The batch back (the file is removed)."""
+        fields: dict[str, dict[int, np.ndarray]] = {"records": {}, "adjusted": {}, "suffix_rows": {}}
+        with open(self.path, "rb") as src:
+            for name, n, dtype, rows in self.layout:
+                fields[name][n] = np.fromfile(src, dtype=dtype, count=rows)
+        self.path.unlink()
+        return Batch(**fields)
+
 
 @dataclass
 class CountStats:
@@ -156,6 +190,7 @@ class PartitionedEstimate:
         self.runs, self.batches, self.unigrams, self.order = runs, batches, unigrams, order
         self.cutoffs, self.clean, self.memory, self.directory = cutoffs, clean, memory, directory
         self.in_flight = in_flight  # the counted bytes of the batches held at once (this one and the next)
+        self.saved: list[SavedBatch] = []  # pass 1's batches, for pass 2
 
     def _loaded(self) -> Iterator[Batch]:
         """The batches in turn, the next one loaded while the caller works on this one if both fit in flight."""
@@ -165,12 +200,17 @@ class PartitionedEstimate:
         return prefetched_within(loads, self.in_flight)
 
     def count_stats(self) -> CountStats:
+        """Pass 1; each batch is saved for pass 2 and the chunk files are removed."""
         tally = AdjustedTally(self.order, self.unigrams.size, self.cutoffs, self.clean)
-        for batch in self._loaded():
+        self.saved = []
+        for i, batch in enumerate(self._loaded()):
             for n in range(2, self.order + 1):
                 rec = batch.records[n]
                 if rec.size:
                     tally.add(n, rec["k"], key_ids(rec["k"], n), rec["c"], batch.adjusted[n])
+            self.saved.append(batch.save(self.directory / f"batch{i:05d}"))
+        for runs in self.runs.values():
+            runs.remove()
         a1, nk, kept = tally.finish(self.unigrams)
         return CountStats(nk, kept, a1)
 
@@ -183,7 +223,7 @@ class PartitionedEstimate:
         gammas = {n: ExternalSorter(gamma_dtype(n), self.memory, self.directory, f"gamma{n}")
                   for n in range(2, order)}
         with Background(waiting=2) as writer:  # a batch's runs are sorted and written while the next is estimated
-            for batch in self._loaded():
+            for batch in prefetched_within(((saved.nbytes, saved.load) for saved in self.saved), self.in_flight):
                 lower_p = np.empty(0)  # order n-1's p in this batch (NaN: pruned)
                 for n in range(2, order + 1):
                     rec, a = batch.records.pop(n), batch.adjusted.pop(n)
@@ -202,8 +242,6 @@ class PartitionedEstimate:
                         out["k"], out["p"] = rec["k"][kept], log_prob(p[kept])
                         writer.submit(_add_run, logp[n], out)
                     lower_p = p
-        for runs in self.runs.values():
-            runs.remove()
         logp1 = log_prob(p1)
         logp1[BOS_ID] = 0.0
         return Probabilities(logp1, backoff1, logp, gammas)

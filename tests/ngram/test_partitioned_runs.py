@@ -13,9 +13,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import ngram.partitioned_runs as partitioned_runs
-from ngram.bounded_counts import count_dtype
+from ngram.bounded_counts import count_chunks, count_dtype
+from ngram.counting import BOS_ID, EOS_ID
 from ngram.extsort import id_keys, key_ids
-from ngram.partitioned_estimate import continuation
+from ngram.partitioned_estimate import Batch, continuation
 from ngram.partitioned_runs import PartRuns, plan_batches
 
 ngram_rows = st.lists(st.tuples(st.integers(0, 9), st.integers(0, 9), st.integers(0, 9)), max_size=60)
@@ -98,3 +99,27 @@ def test_continuation_counts_left_extensions_and_finds_suffixes(monkeypatch, row
     projections = sorted({r[1:] for r in upper}, key=lambda p: (p[1] % parts, p))
     assert counts.tolist() == [sum(1 for r in upper if r[1:] == p) for p in projections]
     assert [projections[i] for i in rank.tolist()] == [r[1:] for r in upper]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(lines=st.lists(st.lists(st.integers(3, 30), max_size=10), min_size=1, max_size=20),
+       order=st.integers(2, 5), chunk=st.integers(5, 60), parts=st.integers(1, 5), data=st.data())
+def test_a_saved_batch_reads_back_as_loaded(tmp_path_factory, monkeypatch, lines, order, chunk, parts, data):
+    """What pass 1 saves is what pass 2 reads: every order's records, adjusted counts and suffix rows, with
+    their dtypes, and the file is gone after."""
+    monkeypatch.setattr(partitioned_runs, "PARTS", parts)
+    directory = tmp_path_factory.mktemp("batch")
+    stream = np.array([t for line in lines for t in (BOS_ID, *line, EOS_ID)], dtype=np.int32)
+    raw = count_chunks([stream], order, chunk, directory)
+    first = data.draw(st.integers(0, parts - 1))
+    stop = data.draw(st.integers(first + 1, parts))
+    loaded = Batch.load(raw.parts, first, stop, order)
+    saved = loaded.save(directory / "batch")
+    assert saved.nbytes == saved.path.stat().st_size
+    back = saved.load()
+    assert not saved.path.exists()
+    for field in ("records", "adjusted", "suffix_rows"):
+        want, got = getattr(loaded, field), getattr(back, field)
+        assert sorted(got) == sorted(want)
+        for n in want:
+            assert got[n].dtype == want[n].dtype and got[n].tobytes() == want[n].tobytes(), (field, n)
