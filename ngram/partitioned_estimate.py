@@ -140,34 +140,52 @@ class Batch:
 
     def save(self, path: Path) -> SavedBatch:
         """The batch's arrays, one after another in one file (pass 2 reads them back instead of merging the
-        chunks' groups and sorting the continuations again)."""
+        chunks' groups and sorting the continuations again). Row numbers and the adjusted counts below the top
+        order (distinct left extensions: at most the vocabulary) are written as int32 when they fit; the top
+        order's adjusted counts are its raw counts, not written again."""
         layout = []
         with open(path, "wb") as out:
             for name, arrays in (("records", self.records), ("adjusted", self.adjusted),
                                  ("suffix_rows", self.suffix_rows)):
                 for n, array in arrays.items():
-                    np.ascontiguousarray(array).tofile(out)
-                    layout.append((name, n, array.dtype, array.size))
+                    if name == "adjusted" and n == max(arrays):
+                        layout.append((name, n, None, array.size))
+                        continue
+                    stored = _narrowed(array) if name != "records" else array
+                    np.ascontiguousarray(stored).tofile(out)
+                    layout.append((name, n, stored.dtype, array.size))
         return SavedBatch(path, layout)
+
+
+def _narrowed(values: np.ndarray) -> np.ndarray:
+    """Non-negative int64 values as int32 when they fit."""
+    return values.astype(np.int32) if values.size and int(values.max()) < 2**31 else values
 
 
 @dataclass
 class SavedBatch:
-    """A batch written by `Batch.save`: its file and the (field, order, dtype, rows) of its arrays in turn."""
+    """A batch written by `Batch.save`: its file and the (field, order, stored dtype or None for the top order's
+    raw counts, rows) of its arrays in turn."""
 
     path: Path
-    layout: list[tuple[str, int, np.dtype, int]]
+    layout: list[tuple[str, int, np.dtype | None, int]]
 
     @property
     def nbytes(self) -> int:
-        return sum(dtype.itemsize * rows for _, _, dtype, rows in self.layout)
+        """Its arrays' bytes once loaded."""
+        return sum(8 * rows if name != "records" else dtype.itemsize * rows  # type: ignore[union-attr]
+                   for name, _, dtype, rows in self.layout)
 
     def load(self) -> Batch:
         """The batch back (the file is removed)."""
         fields: dict[str, dict[int, np.ndarray]] = {"records": {}, "adjusted": {}, "suffix_rows": {}}
         with open(self.path, "rb") as src:
             for name, n, dtype, rows in self.layout:
-                fields[name][n] = np.fromfile(src, dtype=dtype, count=rows)
+                if dtype is None:
+                    fields[name][n] = np.ascontiguousarray(fields["records"][n]["c"])
+                    continue
+                array = np.fromfile(src, dtype=dtype, count=rows)
+                fields[name][n] = array if name == "records" else array.astype(np.int64, copy=False)
         self.path.unlink()
         return Batch(**fields)
 
