@@ -46,6 +46,7 @@ from ngram.threaded import ordered_thread_map
 from ngram.vocab import BOS, EOS, UNK, Vocabulary
 from tokenizers_kit.atomic import atomic_path
 from tokenizers_kit.errors import ModelFileError
+from tokenizers_kit.running import running_sum
 
 MISSING_UNK_LOGP = -100.0  # KenLM's default for a model without <unk> (lm/config.cc)
 CHUNK_LINES = 1 << 14
@@ -238,7 +239,7 @@ def _add_missing_prefixes(rows: list[np.ndarray], probs: list[np.ndarray], backs
         sk = keys[perm]
         start = np.ones(len(perm), dtype=bool)
         start[1:] = np.any(sk[1:] != sk[:-1], axis=1)
-        group = np.cumsum(start) - 1
+        group = running_sum(start) - 1
         has_existing = np.zeros(int(group[-1]) + 1 if group.size else 0, dtype=bool)
         has_existing[group[perm < have.shape[0]]] = True
         new_first = perm[start & ~has_existing[group]]

@@ -16,6 +16,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from tokenizers_kit.running import running_sum
+
 RECORD = 12  # bytes per formatted number incl. its separator: "?-dd.dddddd" + sep, right-aligned
 SEPARATORS = b" \t\n"
 SPACE, TAB, NEWLINE = 0, 1, 2
@@ -152,5 +154,4 @@ def ragged_gather(blob: np.ndarray, start: np.ndarray, length: np.ndarray) -> np
     step = np.ones(total, dtype=dtype)
     step[ends[:-1]] = start[1:] - (start[:-1] + length[:-1] - 1)
     step[0] = start[0]
-    np.cumsum(step, out=step)
-    return np.take(blob, step)
+    return np.take(blob, running_sum(step))

@@ -44,6 +44,7 @@ from ngram.smoothing.base import predictable_vocab
 from ngram.tables import group_starts
 from ngram.threaded import ordered_thread_map, prefetched
 from tokenizers_kit.atomic import atomic_path
+from tokenizers_kit.running import running_sum
 
 
 def gamma_dtype(n: int) -> np.dtype:
@@ -118,7 +119,7 @@ def context_terms(keys: np.ndarray, counts: np.ndarray, a: np.ndarray, n: int, d
     table = np.asarray(discounts, dtype=np.float64)
     context = key_slice(keys, n, 0, n - 1)
     new = group_starts(context)  # the first n-gram of each context
-    group = np.cumsum(new) - 1
+    group = running_sum(new) - 1
     keep = keep_rows(key_ids(keys, n), counts, cutoff, clean)
     disc = np.take(table, np.minimum(a, 3))
     mass = np.where(keep, disc, a)  # pruned: all its mass to gamma (disc where nothing is pruned)

@@ -30,6 +30,7 @@ from ngram.tables import NgramIndex, group_starts, index_dtype
 from ngram.vocab import BOS, EOS, SENTENCE_SPECIALS, Vocabulary
 from tokenizers_kit.corpus import iter_text_blocks
 from tokenizers_kit.errors import CorpusError, TkitError
+from tokenizers_kit.running import running_sum
 from tokenizers_kit.simple import CharTokenizer, TextTokenizer, WhitespaceTokenizer
 
 UNK_ID, BOS_ID, EOS_ID = 0, 1, 2
@@ -341,7 +342,7 @@ def unique_ngrams(keys: np.ndarray, where: np.ndarray, rank: np.ndarray | None =
         first_pos = np.take(pos, firsts)
         pos_parts.append(first_pos if at is None else np.take(at, first_pos))
         if rank is not None:
-            group = np.cumsum(new, dtype=rank.dtype)
+            group = running_sum(new, rank.dtype)
             group += groups - 1
             rank[pos] = group
         if summed is not None:
@@ -406,7 +407,7 @@ def unique_ngrams_wide(keys: np.ndarray, where: np.ndarray, rank: np.ndarray | N
     del perm, positions
     first = np.minimum.reduceat(pos, starts)
     if rank is not None:
-        group = np.cumsum(new, dtype=rank.dtype)
+        group = running_sum(new, rank.dtype)
         group -= 1
         rank[pos] = group
     counts = np.diff(starts, append=size) if weights is None else np.add.reduceat(np.take(weights, pos), starts)
@@ -540,7 +541,7 @@ def _count_joint(tokens: np.ndarray, reach_back: np.ndarray, m: int, vocab_size:
             mark = change[:size]  # reused: its runs are done with
             mark[:] = False
             mark[firsts] = True
-            np.cumsum(mark, dtype=idx, out=group)
+            running_sum(mark, out=group)
             group -= 1  # n-gram index of each entry (garbage where its n-th word is missing: never read)
             rank_start[pos] = group
             change[0] = True

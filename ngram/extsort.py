@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ngram.tables import group_starts
+from tokenizers_kit.running import running_sum
 
 READ_ROWS = 1 << 16  # rows per block when a sorted file is streamed
 MIN_ROWS = 1024  # the smallest sort buffer and merge block, whatever the budget (a per-call cost floor)
@@ -134,7 +135,7 @@ def _two_word_order(first: np.ndarray, second: np.ndarray, second_bits: int) -> 
     """Sort by the first word, then by (rank of the first word, second word) packed into one word: two integer
     sorts, the second of nearly sorted words; None when the rank does not fit beside the second word."""
     by_first = np.argsort(first)
-    rank = np.cumsum(group_starts(first[by_first]), dtype=np.uint64)
+    rank = running_sum(group_starts(first[by_first]), np.uint64)
     if rank.size and int(rank[-1]).bit_length() + second_bits > 64:
         return None
     rank <<= np.uint64(second_bits)

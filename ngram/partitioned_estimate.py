@@ -51,6 +51,7 @@ from ngram.partitioned_runs import PartRuns, part_of, part_weights
 from ngram.pruning import cutoff_of
 from ngram.tables import group_starts
 from ngram.threaded import Background, ordered_thread_map, prefetched_within
+from tokenizers_kit.running import running_sum
 
 
 def continuation(upper: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray]:
@@ -104,7 +105,7 @@ def _distinct_runs(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     new = group_starts(keys[order])
     starts = np.flatnonzero(new)
     rank = np.empty(keys.size, np.int64)
-    rank[order] = np.cumsum(new) - 1
+    rank[order] = running_sum(new) - 1
     return np.diff(np.append(starts, keys.size)), rank
 
 

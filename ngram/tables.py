@@ -12,6 +12,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from tokenizers_kit.running import running_max
+
 MISSING = -1
 
 
@@ -37,7 +39,7 @@ def sentence_positions(reset: np.ndarray) -> np.ndarray:
     starts = np.where(reset, t, 0)
     if reset.size:
         starts[0] = 0
-    np.maximum.accumulate(starts, out=starts)
+    starts = running_max(starts)
     return t - starts
 
 

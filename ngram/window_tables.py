@@ -14,6 +14,7 @@ import numpy as np
 
 from ngram.counting import BOS_ID, CountTables
 from ngram.tables import MISSING, NgramIndex, group_starts, index_dtype
+from tokenizers_kit.running import running_sum
 
 
 def _sorted_groups(keys: np.ndarray, weights: np.ndarray,
@@ -32,7 +33,7 @@ def _sorted_groups(keys: np.ndarray, weights: np.ndarray,
     rank = None
     if need_rank:
         rank = np.empty(keys.size, dtype=index_dtype(uniq.size))
-        rank[perm] = np.cumsum(new, dtype=rank.dtype) - 1
+        rank[perm] = running_sum(new, rank.dtype) - 1
     return uniq, sums.astype(np.int64, copy=False), rank, perm[starts]
 
 
@@ -45,7 +46,7 @@ def _grouped(keys: np.ndarray, weights: np.ndarray,
         rank = np.arange(keys.size, dtype=index_dtype(keys.size)) if need_rank else None
         return keys, weights.astype(np.int64, copy=True), rank, starts
     sums = np.add.reduceat(weights, starts) if starts.size else np.zeros(0, np.int64)
-    rank = np.cumsum(new, dtype=index_dtype(starts.size)) - 1 if need_rank else None
+    rank = running_sum(new, index_dtype(starts.size)) - 1 if need_rank else None
     return keys[starts], sums.astype(np.int64, copy=False), rank, starts
 
 
