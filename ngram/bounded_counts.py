@@ -12,7 +12,7 @@ two streams are walked side by side. Held whole: only vocabulary-sized arrays (u
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -74,17 +74,26 @@ def order_keys(index: NgramIndex) -> Iterator[tuple[int, np.ndarray]]:
         below = rows
 
 
-def sentence_chunks(blocks: Iterable[np.ndarray], tokens: int) -> Iterator[np.ndarray]:
-    """The `<s> ... </s>` stream regrouped into chunks of about `tokens` ids, cut at sentence starts."""
+def sentence_chunks(blocks: Iterable[np.ndarray], size: Callable[[], int]) -> Iterator[np.ndarray]:
+    """The `<s> ... </s>` stream regrouped into chunks of about `size()` ids (asked again for every chunk: it
+    shrinks as the vocabulary grows), cut at sentence starts."""
     pending: list[np.ndarray] = []
     held = 0
     for block in blocks:
         pending.append(block)
         held += block.size
-        while held >= tokens:
+        while held >= (tokens := size()):
             stream = np.concatenate(pending)
-            later = np.flatnonzero(stream[tokens // 2:] == BOS_ID)  # sentence starts past half a chunk
-            cut = tokens // 2 + int(later[0]) if later.size else stream.size
+            # the last sentence start within the chunk, past its half (a longer sentence: cut after it); the
+            # stream ends a sentence
+            starts = np.flatnonzero(stream[tokens // 2:tokens + 1] == BOS_ID)
+            if stream.size == tokens:
+                cut = tokens
+            elif starts.size:
+                cut = tokens // 2 + int(starts[-1])
+            else:
+                later = np.flatnonzero(stream[tokens + 1:] == BOS_ID)
+                cut = tokens + 1 + int(later[0]) if later.size else stream.size
             yield stream[:cut]
             pending, held = ([stream[cut:]] if cut < stream.size else []), stream.size - cut
     if held:
@@ -110,8 +119,9 @@ class RawCounts:
         return self
 
 
-def count_chunks(blocks: Iterable[np.ndarray], order: int, chunk_tokens: int, directory: Path) -> RawCounts:
-    """Count each chunk in memory and file its tables of orders 2..N by part."""
+def count_chunks(blocks: Iterable[np.ndarray], order: int, chunk_tokens: Callable[[], int],
+                 directory: Path) -> RawCounts:
+    """Count each chunk (of about `chunk_tokens()` ids) in memory and file its tables of orders 2..N by part."""
     out = RawCounts(order, np.zeros(3, np.int64))
     out.parts = {n: PartRuns(n, count_dtype(n), directory) for n in range(2, order + 1)}
     with Background() as writer:  # a chunk's tables are filed while the next chunk is encoded and counted

@@ -145,7 +145,8 @@ def train_arpa_bounded(paths: Sequence[str], output: str | os.PathLike[str], ord
     listed = None if limit_vocab is None else list(limit_vocab)
     directory = Path(tempfile.mkdtemp(prefix="tkit-estimate-", dir=None if temp_dir is None else str(temp_dir)))
     try:
-        raw = count_chunks(encoder.encode_files(paths, on_bytes), order, budget.chunk_tokens, directory)
+        raw = count_chunks(encoder.encode_files(paths, on_bytes), order,
+                           lambda: Budget(budget.total, order, len(encoder.tokens)).chunk_tokens, directory)
         vocab = encoder.vocab
         sentences = int(raw.unigrams[EOS_ID]) if raw.unigrams.size > EOS_ID else 0
         if sentences == 0:

@@ -5,7 +5,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ngram.bounded_counts import order_keys, order_rows
+from ngram.bounded_counts import order_keys, order_rows, sentence_chunks
 from ngram.counting import BOS_ID, EOS_ID, count_tables
 from ngram.extsort import id_keys, packed_words, sort_order, sort_records
 
@@ -106,3 +106,28 @@ def test_order_keys_equal_the_prefix_walk(lines, order, spare):
     assert sorted(got) == list(range(2, order + 1))
     for n in range(2, order + 1):
         assert got[n].tobytes() == id_keys(order_rows(index, n)).tobytes(), n
+
+
+@settings(max_examples=200, deadline=None)
+@given(lengths=st.lists(st.integers(0, 30), min_size=1, max_size=60), tokens=st.integers(2, 80),
+       block=st.integers(1, 8))
+def test_sentence_chunks_cut_whole_sentences_of_about_the_size(lengths, tokens, block):
+    """The chunks put back together are the stream; each starts a sentence; each but the last holds as many whole
+    sentences as fit in the size (at least half of it), or, when none ends between half the size and the size,
+    runs to the first sentence start past it.
+    The blocks come as the encoder gives them: `block` whole sentences each."""
+    sentences = [np.array([BOS_ID, *([7] * n), EOS_ID], dtype=np.int32) for n in lengths]
+    blocks = [np.concatenate(sentences[i:i + block]) for i in range(0, len(sentences), block)]
+    stream = np.concatenate(blocks)
+    chunks = list(sentence_chunks(blocks, lambda: tokens))
+    assert np.array_equal(np.concatenate(chunks), stream)
+    assert all(c.size and c[0] == BOS_ID for c in chunks)
+    for chunk, after in zip(chunks[:-1], chunks[1:]):
+        inner = np.flatnonzero(chunk == BOS_ID)
+        if chunk.size <= tokens:
+            assert chunk.size >= tokens // 2
+            next_sentence = int(np.flatnonzero(after == EOS_ID)[0]) + 1
+            assert chunk.size + next_sentence > tokens  # as large as whole sentences allow
+        else:  # no sentence start between half the size and the size: cut at the first start past it
+            assert not np.any((inner >= tokens // 2) & (inner <= tokens))
+            assert after[0] == BOS_ID

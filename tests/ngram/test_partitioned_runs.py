@@ -110,7 +110,7 @@ def test_a_saved_batch_reads_back_as_loaded(tmp_path_factory, monkeypatch, lines
     monkeypatch.setattr(partitioned_runs, "PARTS", parts)
     directory = tmp_path_factory.mktemp("batch")
     stream = np.array([t for line in lines for t in (BOS_ID, *line, EOS_ID)], dtype=np.int32)
-    raw = count_chunks([stream], order, chunk, directory)
+    raw = count_chunks([stream], order, lambda: chunk, directory)
     first = data.draw(st.integers(0, parts - 1))
     stop = data.draw(st.integers(first + 1, parts))
     loaded = Batch.load(raw.parts, first, stop, order)
