@@ -68,7 +68,7 @@ def order_keys(index: NgramIndex) -> Iterator[tuple[int, np.ndarray]]:
         if n == 2:
             rows[:, 0] = keys // v
         else:
-            np.take(below, keys // v, axis=0, out=rows[:, :n - 1])
+            np.take(below, (keys // v).astype(np.intp), axis=0, out=rows[:, :n - 1])  # NumPy 1.x: no uint64 index
         rows[:, n - 1] = keys % v
         yield n, rows.view(key_dtype(n)).reshape(-1)
         below = rows
