@@ -84,16 +84,10 @@ def sentence_chunks(blocks: Iterable[np.ndarray], size: Callable[[], int]) -> It
         held += block.size
         while held >= (tokens := size()):
             stream = np.concatenate(pending)
-            # the last sentence start within the chunk, past its half (a longer sentence: cut after it); the
-            # stream ends a sentence
-            starts = np.flatnonzero(stream[tokens // 2:tokens + 1] == BOS_ID)
-            if stream.size == tokens:
-                cut = tokens
-            elif starts.size:
-                cut = tokens // 2 + int(starts[-1])
-            else:
-                later = np.flatnonzero(stream[tokens + 1:] == BOS_ID)
-                cut = tokens + 1 + int(later[0]) if later.size else stream.size
+            # the last sentence start within the chunk, past its half; else (a longer sentence) the first after
+            starts = np.append(np.flatnonzero(stream == BOS_ID), stream.size)  # the stream ends a sentence
+            within = starts[starts <= tokens]
+            cut = int(within[-1]) if within.size and within[-1] >= tokens // 2 else int(starts[starts > tokens][0])
             yield stream[:cut]
             pending, held = ([stream[cut:]] if cut < stream.size else []), stream.size - cut
     if held:
@@ -169,11 +163,10 @@ class Adjusted:
     kept: list[int]
 
 
-def suffix_max(keys: np.ndarray, n: int) -> int:
-    """Row of the largest key in lmplz's suffix order (last word first)."""
-    ids = key_ids(keys, n)
+def suffix_max(ids: np.ndarray) -> int:
+    """Row of the largest of (B, n) ids in lmplz's suffix order (last word first)."""
     rows = np.arange(ids.shape[0])
-    for col in range(n - 1, -1, -1):
+    for col in range(ids.shape[1] - 1, -1, -1):
         column = ids[rows, col]
         rows = rows[column == column.max()]
     return int(rows[0])
@@ -204,7 +197,7 @@ class AdjustedTally:
         self.nk[n] += np.bincount(np.minimum(a, 5), minlength=6)[:5]
         self.kept[n] += int(np.count_nonzero(keep_rows(ids, counts, cutoff_of(self.cutoffs, n), self.clean)))
         if n < self.order:
-            row = suffix_max(keys, n)
+            row = suffix_max(ids)
             rk = reversed_keys(keys[row:row + 1], n)[0]
             if n not in self.tail or rk > self.tail[n][0]:
                 self.tail[n] = (rk, int(counts[row]), int(a[row]))

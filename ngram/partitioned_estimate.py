@@ -109,6 +109,9 @@ def _distinct_runs(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.diff(np.append(starts, keys.size)), rank
 
 
+BATCH_FIELDS = ("records", "adjusted", "suffix_rows")  # a Batch's arrays, in the order `Batch.save` writes them
+
+
 @dataclass
 class Batch:
     """One batch's n-grams of orders 2..N in part-major order: records (`k`, raw `c`), adjusted counts and,
@@ -146,8 +149,8 @@ class Batch:
         order's adjusted counts are its raw counts, not written again."""
         layout = []
         with open(path, "wb") as out:
-            for name, arrays in (("records", self.records), ("adjusted", self.adjusted),
-                                 ("suffix_rows", self.suffix_rows)):
+            for name in BATCH_FIELDS:
+                arrays = getattr(self, name)
                 for n, array in arrays.items():
                     if name == "adjusted" and n == max(arrays):
                         layout.append((name, n, None, array.size))
@@ -179,7 +182,7 @@ class SavedBatch:
 
     def load(self) -> Batch:
         """The batch back (the file is removed)."""
-        fields: dict[str, dict[int, np.ndarray]] = {"records": {}, "adjusted": {}, "suffix_rows": {}}
+        fields: dict[str, dict[int, np.ndarray]] = {name: {} for name in BATCH_FIELDS}
         with open(self.path, "rb") as src:
             for name, n, dtype, rows in self.layout:
                 if dtype is None:
